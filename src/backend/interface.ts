@@ -1,0 +1,134 @@
+// The contract every backend fills. A backend owns storage and runs kernels;
+// it knows nothing of autograd, broadcasting rules or error messages for users
+// (ops validate before they call a kernel). Conventions:
+//  - Sizes, offsets and strides count elements, not bytes.
+//  - An input is a `View` (buffer + shape + strides + offset): kernels read
+//    strided data, so views (permute, slice, expand with stride 0) need no copy.
+//  - An output is always a fresh, dense, row-major buffer of the stated size,
+//    except `scatterAdd`, which accumulates into an existing buffer.
+//  - float32 is computed in float32 (accumulation may be wider); int32 holds
+//    indices. Comparisons produce float32 0/1.
+//  - A backend that lacks a kernel throws; there is no silent fallback.
+
+export type DType = 'float32' | 'int32';
+
+/** Opaque per-backend storage handle. */
+export interface Buf {
+  readonly size: number; // elements
+  readonly dtype: DType;
+}
+
+export interface View {
+  buf: Buf;
+  shape: readonly number[];
+  strides: readonly number[];
+  offset: number;
+}
+
+export type UnaryOp =
+  | 'neg' | 'exp' | 'log' | 'log1p' | 'sqrt' | 'rsqrt' | 'abs' | 'sign'
+  | 'tanh' | 'sigmoid' | 'relu' | 'leakyRelu' | 'elu' | 'gelu' | 'geluGrad'
+  | 'softplus' | 'sin' | 'cos' | 'square' | 'reciprocal' | 'floor';
+// leakyRelu and elu read `alpha`; geluGrad is d gelu(x)/dx (tanh approximation
+// is NOT used: gelu is the exact erf form, as torch's default).
+
+export type BinaryOp =
+  | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'minimum' | 'maximum'
+  | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
+
+export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'argmax' | 'argmin';
+
+export type Activation = 'none' | 'relu' | 'gelu' | 'tanh' | 'sigmoid';
+
+export interface MatmulParams {
+  /** a is viewed as [batch, M, K], b as [batch, K, N] (batch strides may be 0). */
+  batch: number; M: number; N: number; K: number;
+  /** out = act(alpha * a@b + bias), bias a dense float32 [N] buffer. */
+  alpha: number;
+  bias?: Buf;
+  act: Activation;
+}
+
+export interface Csr {
+  rows: number; cols: number; nnz: number;
+  rowPtr: Buf;   // int32 [rows + 1]
+  colIdx: Buf;   // int32 [nnz], sorted within each row
+  values?: Buf;  // float32 [nnz]; absent means all ones
+}
+
+export interface ConvParams {
+  // Always 3D (NCDHW); conv2d is D = 1, kd = 1, pad/stride/dilation 0/1/1 on depth.
+  N: number; C: number; D: number; H: number; W: number;
+  O: number; kd: number; kh: number; kw: number;
+  stride: [number, number, number];
+  padding: [number, number, number];
+  dilation: [number, number, number];
+  groups: number;
+  oD: number; oH: number; oW: number;
+}
+
+export interface PoolParams {
+  N: number; C: number; D: number; H: number; W: number;
+  kd: number; kh: number; kw: number;
+  stride: [number, number, number];
+  padding: [number, number, number];
+  oD: number; oH: number; oW: number;
+}
+
+export interface Backend {
+  readonly name: string;
+  /** Whether read() may be used synchronously (cpu, reference). */
+  readonly syncRead: boolean;
+
+  // ---- storage ----
+  alloc(size: number, dtype: DType): Buf;
+  free(buf: Buf): void;
+  write(buf: Buf, data: Float32Array | Int32Array): void;
+  read(buf: Buf): Promise<Float32Array | Int32Array>;
+  readSync(buf: Buf): Float32Array | Int32Array; // throws on async backends
+  /** Wait for queued work (no-op on synchronous backends). */
+  sync(): Promise<void>;
+
+  // ---- core kernels ----
+  fill(out: Buf, value: number): void;
+  /** Strided gather of x into dense out; casts when out.dtype differs. */
+  copy(x: View, out: Buf): void;
+  unary(op: UnaryOp, x: View, out: Buf, alpha: number): void;
+  /** a and b already have out's shape (broadcast through 0 strides). */
+  binary(op: BinaryOp, a: View, b: View, out: Buf): void;
+  where(cond: View, a: View, b: View, out: Buf): void;
+  /** x dense, seen as [outer, size, inner]; reduces the middle axis into out [outer, inner].
+   *  argmax/argmin write int32. */
+  reduce(op: ReduceOp, x: Buf, outer: number, size: number, inner: number, out: Buf): void;
+  matmul(a: View, b: View, out: Buf, p: MatmulParams): void;
+  /** out[..i..] = x[.. idx[..i..] on `axis` ..]; idx has out's shape (a view, may broadcast).
+   *  Indices are validated by the backend: out of range throws. */
+  gather(x: View, axis: number, idx: View, out: Buf, outShape: readonly number[]): void;
+  /** out (dense, shape outShape) += src scattered along axis by idx (idx and src have src's shape). */
+  scatterAdd(out: Buf, outShape: readonly number[], axis: number, idx: View, src: View): void;
+
+  // ---- signature kernels ----
+  /** out [rows, F] = A @ x, x dense [cols, F]. */
+  spmm(a: Csr, x: Buf, F: number, out: Buf): void;
+  /** out [nnz, H] = per-edge dot over F of x[row] and y[col]; x [rows, H, F], y [cols, H, F]. */
+  sddmm(a: Csr, x: Buf, y: Buf, H: number, F: number, out: Buf): void;
+  /** softmax over each row's edges, per head: scores and out [nnz, H]. */
+  edgeSoftmax(a: Csr, scores: Buf, H: number, out: Buf): void;
+  /** gradScores = y * (g - sum_row(y * g)), per head. */
+  edgeSoftmaxBackward(a: Csr, y: Buf, g: Buf, H: number, out: Buf): void;
+  /** x dense [n, d]: mean [d] and central moments c_2..c_k into moments [(k-1), d]. */
+  cmdMoments(x: Buf, n: number, d: number, k: number, mean: Buf, moments: Buf): void;
+  /** dL/dx [n, d] from dL/dmean [d] and dL/dc_j [(k-1), d]:
+   *  gx = gmean/n + sum_j gc_j * j/n * ((x - mean)^(j-1) - c_(j-1)), with c_1 = 0. */
+  cmdMomentsBackward(x: Buf, n: number, d: number, k: number, mean: Buf, moments: Buf,
+    gMean: Buf, gMoments: Buf, out: Buf): void;
+  /** out [N, O, oD, oH, oW]; x [N, C, D, H, W], w [O, C/groups, kd, kh, kw], all dense. */
+  conv(x: Buf, w: Buf, bias: Buf | undefined, out: Buf, p: ConvParams): void;
+  convBackwardInput(gy: Buf, w: Buf, gx: Buf, p: ConvParams): void;
+  convBackwardWeight(x: Buf, gy: Buf, gw: Buf, p: ConvParams): void;
+  /** max pooling; argmax (int32, index within each (n, c) input plane) feeds the backward. */
+  maxPool(x: Buf, out: Buf, argmax: Buf, p: PoolParams): void;
+  /** average pooling; padded cells count in the divisor (torch count_include_pad=True). */
+  avgPool(x: Buf, out: Buf, p: PoolParams): void;
+  avgPoolBackward(gy: Buf, gx: Buf, p: PoolParams): void;
+}

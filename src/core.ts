@@ -1,0 +1,36 @@
+// Everything of the public API that runs anywhere (Node or browser). The
+// entry points add the backends that their platform has: index.ts for Node,
+// browser.ts for web pages.
+import './ops/methods.js';
+import { gradOps } from './autograd.js';
+import { add, clone } from './ops/elementwise.js';
+import { onesLike } from './ops/creation.js';
+
+gradOps.add = add;
+gradOps.onesLike = onesLike;
+gradOps.clone = clone;
+
+export { Tensor, scope, memory } from './tensor.js';
+export type { NestedArray } from './tensor.js';
+export { noGrad, isGradEnabled } from './autograd.js';
+export { setBackend, getBackend, listBackends, registerBackend, initBackend } from './backend/registry.js';
+export type { Backend, DType, Activation } from './backend/interface.js';
+export { ReferenceBackend } from './backend/reference/index.js';
+export { Rng, manualSeed } from './rng.js';
+export {
+  tensor, fromArray, zeros, ones, full, zerosLike, onesLike, fullLike, arange, linspace, eye, rand, randn, randint,
+} from './ops/creation.js';
+export {
+  neg, exp, log, log1p, sqrt, rsqrt, abs, sign, floor, tanh, sigmoid, relu, leakyRelu, elu, gelu, softplus, sin, cos,
+  square, reciprocal, add, sub, mul, div, pow, minimum, maximum, eq, ne, lt, le, gt, ge, where, clamp, cast, contiguous, clone,
+} from './ops/elementwise.js';
+export type { Operand } from './ops/elementwise.js';
+export { sum, mean, max, min, prod, argmax, argmin, variance, variance as var_, std, logsumexp } from './ops/reduce.js';
+export { reshape, permute, transpose, slice, select, expand, squeeze, unsqueeze, flatten, detach } from './ops/view.js';
+export { matmul, linear } from './ops/matmul.js';
+export type { LinearOptions, MatmulOptions } from './ops/matmul.js';
+export { gather, indexSelect, scatterAdd, maskedFill, oneHot } from './ops/indexing.js';
+export { concat, stack, split, chunk, pad } from './ops/combine.js';
+export { softmax, logSoftmax, dropout } from './ops/activation.js';
+export { crossEntropy, nll, mse, bceWithLogits, huber } from './ops/loss.js';
+export type { Reduction, CrossEntropyOptions, NllOptions } from './ops/loss.js';

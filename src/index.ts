@@ -1,0 +1,2 @@
+// Node entry point: the whole API plus the native backends.
+export * from './core.js';

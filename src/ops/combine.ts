@@ -1,0 +1,103 @@
+// Joining and cutting tensors: concat, stack, split, chunk, pad.
+// Joining places each piece into a zero tensor with scatterAdd, so every
+// backend needs no extra kernel; cutting is slicing (views).
+import { Tensor } from '../tensor.js';
+import { fmtShape, normAxis } from '../shape.js';
+import { commonBackend, opError } from './util.js';
+import { arange, zeros, full, onesLike } from './creation.js';
+import { scatterAdd } from './indexing.js';
+import { expand, reshape, slice, unsqueeze } from './view.js';
+import { where } from './elementwise.js';
+
+/** x placed at positions [start, start + len) along axis of `into`. */
+function placeAlong(into: Tensor, x: Tensor, axis: number, start: number): Tensor {
+  const idx = arange(start, start + x.shape[axis], 1, { backend: x.backend.name, dtype: 'int32' });
+  const idxShape = x.shape.map((_, i) => (i === axis ? x.shape[axis] : 1));
+  return scatterAdd(into, axis, expand(reshape(idx, idxShape), x.shape), x);
+}
+
+export function concat(ts: Tensor[], axis = 0): Tensor {
+  if (!Array.isArray(ts) || ts.length === 0) throw new Error('concat: needs at least one tensor');
+  const backend = commonBackend('concat', ts);
+  const d = normAxis('concat', axis, ts[0].ndim);
+  const ref = ts[0];
+  for (const t of ts) {
+    if (t.ndim !== ref.ndim || t.shape.some((s, i) => i !== d && s !== ref.shape[i]) || t.dtype !== ref.dtype) {
+      throw opError('concat', `all tensors must share dtype and shape except on axis ${d}`, ts);
+    }
+  }
+  const shape = [...ref.shape];
+  shape[d] = ts.reduce((a, t) => a + t.shape[d], 0);
+  if (ref.dtype === 'int32') throw opError('concat', 'int32 concat is not supported; cast to float32 first', ts);
+  let out = zeros(shape, { backend: backend.name });
+  let start = 0;
+  for (const t of ts) { if (t.size > 0) out = placeAlong(out, t, d, start); start += t.shape[d]; }
+  return out;
+}
+
+export function stack(ts: Tensor[], axis = 0): Tensor {
+  if (!Array.isArray(ts) || ts.length === 0) throw new Error('stack: needs at least one tensor');
+  const d = normAxis('stack', axis, ts[0].ndim + 1);
+  for (const t of ts) if (t.ndim !== ts[0].ndim || t.shape.some((s, i) => s !== ts[0].shape[i])) {
+    throw opError('stack', 'all tensors must have the same shape', ts);
+  }
+  return concat(ts.map((t) => unsqueeze(t, d)), d);
+}
+
+/** Pieces of the given sizes (or of size `sizes` each, the last smaller) along axis, as views. */
+export function split(x: Tensor, sizes: number | number[], axis = 0): Tensor[] {
+  const d = normAxis('split', axis, x.ndim);
+  const n = x.shape[d];
+  let list: number[];
+  if (typeof sizes === 'number') {
+    if (!Number.isInteger(sizes) || sizes <= 0) throw opError('split', `size must be a positive integer, got ${sizes}`, [x]);
+    list = [];
+    for (let s = 0; s < n; s += sizes) list.push(Math.min(sizes, n - s));
+  } else {
+    list = sizes;
+    if (list.reduce((a, b) => a + b, 0) !== n) throw opError('split', `sizes ${JSON.stringify(sizes)} do not add up to ${n}`, [x]);
+  }
+  const out: Tensor[] = [];
+  let start = 0;
+  for (const s of list) { out.push(slice(x, d, start, start + s)); start += s; }
+  return out;
+}
+
+/** `chunks` nearly equal pieces (torch.chunk: each of size ceil(n / chunks)). */
+export function chunk(x: Tensor, chunks: number, axis = 0): Tensor[] {
+  if (!Number.isInteger(chunks) || chunks <= 0) throw opError('chunk', `chunks must be a positive integer, got ${chunks}`, [x]);
+  const d = normAxis('chunk', axis, x.ndim);
+  return split(x, Math.max(1, Math.ceil(x.shape[d] / chunks)), d);
+}
+
+/** torch.nn.functional.pad: `pads` = [lastBefore, lastAfter, prevBefore, prevAfter, ...]; constant value. */
+export function pad(x: Tensor, pads: number[], value = 0): Tensor {
+  commonBackend('pad', [x]);
+  if (pads.length % 2 !== 0 || pads.length / 2 > x.ndim || pads.some((p) => !Number.isInteger(p) || p < 0)) {
+    throw opError('pad', `pads ${JSON.stringify(pads)} must be pairs of non-negative integers for at most ${x.ndim} axes`, [x]);
+  }
+  const shape = [...x.shape];
+  const starts = new Array<number>(x.ndim).fill(0);
+  for (let i = 0; i < pads.length / 2; i++) {
+    const axis = x.ndim - 1 - i;
+    starts[axis] = pads[2 * i];
+    shape[axis] += pads[2 * i] + pads[2 * i + 1];
+  }
+  const padded = embed(x, shape, starts);
+  if (value === 0) return padded;
+  const inside = embed(onesLike(x), shape, starts);
+  return where(inside, padded, full(shape, value, { backend: x.backend.name }));
+}
+
+/** x placed at offset `starts` inside a zero tensor of `shape`. */
+function embed(x: Tensor, shape: number[], starts: number[]): Tensor {
+  let cur = x;
+  for (let axis = 0; axis < x.ndim; axis++) {
+    if (shape[axis] === cur.shape[axis]) continue;
+    const target = [...cur.shape];
+    target[axis] = shape[axis];
+    cur = placeAlong(zeros(target, { backend: x.backend.name }), cur, axis, starts[axis]);
+  }
+  if (cur.shape.some((s, i) => s !== shape[i])) throw new Error(`pad: internal shape mismatch ${fmtShape(cur.shape)}`);
+  return cur;
+}

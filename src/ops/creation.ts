@@ -1,0 +1,148 @@
+// Creating tensors: from values, constants, ranges, and the seeded generator.
+import type { Backend, DType } from '../backend/interface.js';
+import { getBackend, backendByName } from '../backend/registry.js';
+import { Tensor, emptyTensor, NestedArray } from '../tensor.js';
+import { numel, fmtShape } from '../shape.js';
+import { Rng, globalRng } from '../rng.js';
+
+export interface CreateOptions {
+  dtype?: DType;
+  /** Backend name; default the current backend. */
+  backend?: string;
+  requiresGrad?: boolean;
+}
+
+export function resolveBackend(opts?: { backend?: string }): Backend {
+  return opts?.backend ? backendByName(opts.backend) : getBackend();
+}
+
+function checkShape(op: string, shape: readonly number[]): void {
+  if (!Array.isArray(shape) || shape.some((s) => !Number.isInteger(s) || s < 0)) {
+    throw new Error(`${op}: shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`);
+  }
+}
+
+/** A dense tensor holding `data` (copied) with the given shape. */
+export function fromArray(data: ArrayLike<number>, shape: readonly number[], opts: CreateOptions = {}): Tensor {
+  checkShape('fromArray', shape);
+  const dtype = opts.dtype ?? (data instanceof Int32Array ? 'int32' : 'float32');
+  if (data.length !== numel(shape)) {
+    throw new Error(`fromArray: ${data.length} values do not fill shape ${fmtShape(shape)} (${numel(shape)} elements)`);
+  }
+  const backend = resolveBackend(opts);
+  const t = emptyTensor(backend, shape, dtype);
+  const typed = dtype === 'int32'
+    ? (data instanceof Int32Array ? data : Int32Array.from(data as ArrayLike<number>, (v) => Math.trunc(v)))
+    : (data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>));
+  backend.write(t.storage.buf!, typed);
+  t.requiresGrad = !!opts.requiresGrad;
+  return t;
+}
+
+function inferShape(v: NestedArray | ArrayLike<number>): number[] {
+  const shape: number[] = [];
+  let cur: unknown = v;
+  while (Array.isArray(cur) || ArrayBuffer.isView(cur)) {
+    shape.push((cur as ArrayLike<number>).length);
+    cur = (cur as ArrayLike<unknown>)[0];
+  }
+  return shape;
+}
+
+/** Like torch.tensor: from a number, nested arrays or a typed array. */
+export function tensor(values: NestedArray | Float32Array | Int32Array, opts: CreateOptions & { shape?: number[] } = {}): Tensor {
+  const shape = opts.shape ?? inferShape(values);
+  const flat: number[] = [];
+  const walk = (v: unknown, depth: number): void => {
+    if (depth === shape.length) {
+      if (typeof v !== 'number') throw new Error(`tensor: ragged or non-numeric nested array (expected shape ${fmtShape(shape)})`);
+      flat.push(v);
+      return;
+    }
+    const arr = v as ArrayLike<unknown>;
+    if (!arr || arr.length !== shape[depth]) throw new Error(`tensor: ragged nested array (expected shape ${fmtShape(shape)})`);
+    for (let i = 0; i < arr.length; i++) walk(arr[i], depth + 1);
+  };
+  if (ArrayBuffer.isView(values)) return fromArray(values as Float32Array | Int32Array, shape, opts);
+  walk(values, 0);
+  return fromArray(flat, shape, opts);
+}
+
+export function full(shape: readonly number[], value: number, opts: CreateOptions = {}): Tensor {
+  checkShape('full', shape);
+  const backend = resolveBackend(opts);
+  const t = emptyTensor(backend, shape, opts.dtype ?? 'float32');
+  if (t.size > 0) backend.fill(t.storage.buf!, value);
+  t.requiresGrad = !!opts.requiresGrad;
+  return t;
+}
+
+export const zeros = (shape: readonly number[], opts: CreateOptions = {}): Tensor => full(shape, 0, opts);
+export const ones = (shape: readonly number[], opts: CreateOptions = {}): Tensor => full(shape, 1, opts);
+
+export function fullLike(t: Tensor, value: number, opts: { dtype?: DType } = {}): Tensor {
+  const out = emptyTensor(t.backend, t.shape, opts.dtype ?? t.dtype);
+  if (out.size > 0) t.backend.fill(out.storage.buf!, value);
+  return out;
+}
+export const zerosLike = (t: Tensor): Tensor => fullLike(t, 0);
+export const onesLike = (t: Tensor): Tensor => fullLike(t, 1);
+
+/** Values start, start + step, ... below end. int32 when all arguments are integers (as torch), else float32. */
+export function arange(start: number, end?: number, step = 1, opts: CreateOptions = {}): Tensor {
+  if (end === undefined) { end = start; start = 0; }
+  if (!Number.isFinite(start) || !Number.isFinite(end) || !Number.isFinite(step) || step === 0) {
+    throw new Error(`arange: start, end and step must be finite and step non-zero (got ${start}, ${end}, ${step})`);
+  }
+  const n = Math.max(0, Math.ceil((end - start) / step));
+  const dtype = opts.dtype ?? ([start, end, step].every(Number.isInteger) ? 'int32' : 'float32');
+  const vals = dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);
+  for (let i = 0; i < n; i++) vals[i] = start + i * step;
+  return fromArray(vals, [n], { ...opts, dtype });
+}
+
+export function linspace(start: number, end: number, steps: number, opts: CreateOptions = {}): Tensor {
+  if (!Number.isInteger(steps) || steps < 0) throw new Error(`linspace: steps must be a non-negative integer, got ${steps}`);
+  const vals = new Float32Array(steps);
+  for (let i = 0; i < steps; i++) vals[i] = steps === 1 ? start : start + ((end - start) * i) / (steps - 1);
+  return fromArray(vals, [steps], opts);
+}
+
+export function eye(n: number, m = n, opts: CreateOptions = {}): Tensor {
+  const vals = new Float32Array(n * m);
+  for (let i = 0; i < Math.min(n, m); i++) vals[i * m + i] = 1;
+  return fromArray(vals, [n, m], opts);
+}
+
+export interface RandomOptions extends CreateOptions {
+  /** A generator of one's own; default the global one (seeded by manualSeed). */
+  generator?: Rng;
+}
+
+function randomTensor(op: string, shape: readonly number[], opts: RandomOptions, draw: (g: Rng) => number): Tensor {
+  checkShape(op, shape);
+  const g = opts.generator ?? globalRng;
+  const n = numel(shape);
+  const vals = opts.dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);
+  for (let i = 0; i < n; i++) vals[i] = draw(g);
+  return fromArray(vals, shape, opts);
+}
+
+/** Uniform in [low, high). */
+export function rand(shape: readonly number[], opts: RandomOptions & { low?: number; high?: number } = {}): Tensor {
+  const lo = opts.low ?? 0, hi = opts.high ?? 1;
+  return randomTensor('rand', shape, { ...opts, dtype: 'float32' }, (g) => lo + (hi - lo) * g.uniform());
+}
+
+export function randn(shape: readonly number[], opts: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
+  const mu = opts.mean ?? 0, sd = opts.std ?? 1;
+  return randomTensor('randn', shape, { ...opts, dtype: 'float32' }, (g) => mu + sd * g.normal());
+}
+
+/** Integers uniform in [low, high), int32. */
+export function randint(low: number, high: number, shape: readonly number[], opts: RandomOptions = {}): Tensor {
+  if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
+    throw new Error(`randint: need integers low < high, got ${low}, ${high}`);
+  }
+  return randomTensor('randint', shape, { ...opts, dtype: 'int32' }, (g) => low + g.int(high - low));
+}

@@ -1,0 +1,67 @@
+// Indexing: gather / indexSelect read by index, scatterAdd writes by index,
+// maskedFill, oneHot. Index tensors are int32; out-of-range indices are errors.
+import { record } from '../autograd.js';
+import { Tensor, emptyTensor } from '../tensor.js';
+import { fmtShape, normAxis } from '../shape.js';
+import { commonBackend, opError, requireInt, runKernel } from './util.js';
+import { cast, clone, eq, where, Operand } from './elementwise.js';
+import { expand, reshape, unsqueeze } from './view.js';
+import { arange, zeros } from './creation.js';
+
+/** torch.gather: out[i][j][k] = x[i][index[i][j][k]][k] for axis 1; index has x's rank. */
+export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
+  const backend = commonBackend('gather', [x, index]);
+  requireInt('gather', 'index', index, [x, index]);
+  const d = normAxis('gather', axis, x.ndim);
+  if (index.ndim !== x.ndim || index.shape.some((s, i) => i !== d && s > x.shape[i])) {
+    throw opError('gather', `index shape ${fmtShape(index.shape)} does not fit x ${fmtShape(x.shape)} on axis ${d}`, [x, index]);
+  }
+  if (x.dtype === 'int32') return cast(gather(cast(x, 'float32'), axis, index), 'int32');
+  const out = emptyTensor(backend, index.shape, 'float32');
+  if (out.size > 0) runKernel('gather', [x, index], () => backend.gather(x.view(), d, index.view(), out.storage.buf!, index.shape));
+  return record(out, 'gather', [x], (g) => [scatterAdd(zeros(x.shape, { backend: backend.name }), d, index, g)]);
+}
+
+/** Rows (or slices along `axis`) of x picked by a 1-D int32 index. */
+export function indexSelect(x: Tensor, axis: number, index: Tensor): Tensor {
+  commonBackend('indexSelect', [x, index]);
+  requireInt('indexSelect', 'index', index, [x, index]);
+  if (index.ndim !== 1) throw opError('indexSelect', 'index must be 1-D', [x, index]);
+  const d = normAxis('indexSelect', axis, x.ndim);
+  const outShape = x.shape.map((s, i) => (i === d ? index.shape[0] : s));
+  const idxShape = x.shape.map((_, i) => (i === d ? index.shape[0] : 1));
+  return gather(x, d, expand(reshape(index, idxShape), outShape));
+}
+
+/** x with src added at the positions index names along axis (torch.scatter_add). */
+export function scatterAdd(x: Tensor, axis: number, index: Tensor, src: Tensor): Tensor {
+  const backend = commonBackend('scatterAdd', [x, index, src]);
+  requireInt('scatterAdd', 'index', index, [x, index, src]);
+  const d = normAxis('scatterAdd', axis, x.ndim);
+  if (index.ndim !== x.ndim || src.ndim !== x.ndim || index.shape.some((s, i) => s !== src.shape[i] || (i !== d && s > x.shape[i]))) {
+    throw opError('scatterAdd', 'index and src must have the same shape, fitting x off the axis', [x, index, src]);
+  }
+  if (x.dtype !== 'float32' || src.dtype !== 'float32') throw opError('scatterAdd', 'x and src must be float32', [x, index, src]);
+  const out = clone(x);
+  out.node = null;
+  if (src.size > 0) runKernel('scatterAdd', [x, index, src], () => backend.scatterAdd(out.storage.buf!, out.shape, d, index.view(), src.view()));
+  return record(out, 'scatterAdd', [x, src], (g) => [g, src.requiresGrad ? gather(g, d, index) : null]);
+}
+
+/** x with `value` where mask is nonzero (mask broadcasts to x). */
+export function maskedFill(x: Tensor, mask: Tensor, value: Operand): Tensor {
+  return where(mask, value, x);
+}
+
+/** float32 [..., numClasses] with a 1 at each index; indices outside [0, numClasses) are errors. */
+export function oneHot(index: Tensor, numClasses: number): Tensor {
+  commonBackend('oneHot', [index]);
+  requireInt('oneHot', 'index', index, [index]);
+  if (!Number.isInteger(numClasses) || numClasses <= 0) throw new Error(`oneHot: numClasses must be a positive integer, got ${numClasses}`);
+  if (index.backend.syncRead) {
+    const v = index.dataSync();
+    for (const c of v) if (c < 0 || c >= numClasses) throw opError('oneHot', `index ${c} is outside [0, ${numClasses})`, [index]);
+  }
+  const classes = arange(0, numClasses, 1, { backend: index.backend.name, dtype: 'int32' });
+  return eq(unsqueeze(index, -1), classes);
+}

@@ -1,0 +1,117 @@
+// Tensor methods: each delegates to the op of the same name, so `x.add(y)` and
+// `add(x, y)` are one implementation (TensorFlow.js's chained-op pattern).
+import { Tensor } from '../tensor.js';
+import type { DType, Activation } from '../backend/interface.js';
+import { backward } from '../autograd.js';
+import { backendByName, initBackend } from '../backend/registry.js';
+import * as ew from './elementwise.js';
+import * as rd from './reduce.js';
+import * as vw from './view.js';
+import * as mm from './matmul.js';
+import * as ix from './indexing.js';
+import * as act from './activation.js';
+import * as cb from './combine.js';
+import { fromArray } from './creation.js';
+import type { Operand } from './elementwise.js';
+
+declare module '../tensor.js' {
+  interface Tensor {
+    add(b: Operand): Tensor; sub(b: Operand): Tensor; mul(b: Operand): Tensor; div(b: Operand): Tensor;
+    pow(b: Operand): Tensor; minimum(b: Operand): Tensor; maximum(b: Operand): Tensor;
+    eq(b: Operand): Tensor; ne(b: Operand): Tensor; lt(b: Operand): Tensor; le(b: Operand): Tensor;
+    gt(b: Operand): Tensor; ge(b: Operand): Tensor;
+    neg(): Tensor; exp(): Tensor; log(): Tensor; log1p(): Tensor; sqrt(): Tensor; rsqrt(): Tensor; abs(): Tensor;
+    sign(): Tensor; floor(): Tensor; tanh(): Tensor; sigmoid(): Tensor; relu(): Tensor; leakyRelu(alpha?: number): Tensor;
+    elu(alpha?: number): Tensor; gelu(): Tensor; softplus(): Tensor; sin(): Tensor; cos(): Tensor; square(): Tensor;
+    reciprocal(): Tensor; clamp(min?: number, max?: number): Tensor;
+    sum(axes?: number | number[], keepdims?: boolean): Tensor; mean(axes?: number | number[], keepdims?: boolean): Tensor;
+    max(axes?: number | number[], keepdims?: boolean): Tensor; min(axes?: number | number[], keepdims?: boolean): Tensor;
+    prod(axes?: number | number[], keepdims?: boolean): Tensor;
+    argmax(axis?: number, keepdims?: boolean): Tensor; argmin(axis?: number, keepdims?: boolean): Tensor;
+    var(axes?: number | number[], opts?: rd.VarOptions): Tensor; std(axes?: number | number[], opts?: rd.VarOptions): Tensor;
+    logsumexp(axes?: number | number[], keepdims?: boolean): Tensor;
+    matmul(b: Tensor, opts?: mm.MatmulOptions): Tensor;
+    reshape(shape: readonly number[]): Tensor; permute(axes: readonly number[]): Tensor; transpose(a?: number, b?: number): Tensor;
+    slice(axis: number, start?: number, end?: number, step?: number): Tensor; select(axis: number, i: number): Tensor;
+    expand(shape: readonly number[]): Tensor; squeeze(axis?: number | number[]): Tensor; unsqueeze(axis: number): Tensor;
+    flatten(startAxis?: number, endAxis?: number): Tensor;
+    detach(): Tensor; clone(): Tensor; cast(dtype: DType): Tensor;
+    gather(axis: number, index: Tensor): Tensor; indexSelect(axis: number, index: Tensor): Tensor;
+    scatterAdd(axis: number, index: Tensor, src: Tensor): Tensor; maskedFill(mask: Tensor, value: Operand): Tensor;
+    softmax(axis?: number): Tensor; logSoftmax(axis?: number): Tensor;
+    split(sizes: number | number[], axis?: number): Tensor[]; chunk(chunks: number, axis?: number): Tensor[];
+    linear(w: Tensor, opts?: { bias?: Tensor; alpha?: number; activation?: Activation }): Tensor;
+    /** Accumulates gradients of this (scalar) tensor into the leaves' .grad. */
+    backward(grad?: Tensor): void;
+    /** Marks a leaf as wanting gradients (in place); returns this. */
+    requiresGrad_(flag?: boolean): Tensor;
+    /** A copy on another backend (synchronous source backends). */
+    to(backend: string): Tensor;
+    /** A copy on another backend (any source backend). */
+    toAsync(backend: string): Promise<Tensor>;
+  }
+}
+
+const P = Tensor.prototype;
+const binaryMethods = { add: ew.add, sub: ew.sub, mul: ew.mul, div: ew.div, pow: ew.pow, minimum: ew.minimum, maximum: ew.maximum,
+  eq: ew.eq, ne: ew.ne, lt: ew.lt, le: ew.le, gt: ew.gt, ge: ew.ge };
+for (const [name, f] of Object.entries(binaryMethods)) {
+  (P as unknown as Record<string, unknown>)[name] = function (this: Tensor, b: Operand) { return f(this, b); };
+}
+const unaryMethods = { neg: ew.neg, exp: ew.exp, log: ew.log, log1p: ew.log1p, sqrt: ew.sqrt, rsqrt: ew.rsqrt, abs: ew.abs,
+  sign: ew.sign, floor: ew.floor, tanh: ew.tanh, sigmoid: ew.sigmoid, relu: ew.relu, gelu: ew.gelu, softplus: ew.softplus,
+  sin: ew.sin, cos: ew.cos, square: ew.square, reciprocal: ew.reciprocal, contiguous: ew.contiguous, clone: ew.clone,
+  detach: vw.detach };
+for (const [name, f] of Object.entries(unaryMethods)) {
+  (P as unknown as Record<string, unknown>)[name] = function (this: Tensor) { return f(this); };
+}
+P.leakyRelu = function (alpha?: number) { return ew.leakyRelu(this, alpha); };
+P.elu = function (alpha?: number) { return ew.elu(this, alpha); };
+P.clamp = function (lo?: number, hi?: number) { return ew.clamp(this, lo, hi); };
+P.cast = function (dtype: DType) { return ew.cast(this, dtype); };
+P.sum = function (axes, keepdims) { return rd.sum(this, axes, keepdims); };
+P.mean = function (axes, keepdims) { return rd.mean(this, axes, keepdims); };
+P.max = function (axes, keepdims) { return rd.max(this, axes, keepdims); };
+P.min = function (axes, keepdims) { return rd.min(this, axes, keepdims); };
+P.prod = function (axes, keepdims) { return rd.prod(this, axes, keepdims); };
+P.argmax = function (axis, keepdims) { return rd.argmax(this, axis, keepdims); };
+P.argmin = function (axis, keepdims) { return rd.argmin(this, axis, keepdims); };
+P.var = function (axes, opts) { return rd.variance(this, axes, opts); };
+P.std = function (axes, opts) { return rd.std(this, axes, opts); };
+P.logsumexp = function (axes, keepdims) { return rd.logsumexp(this, axes, keepdims); };
+P.matmul = function (b, opts) { return mm.matmul(this, b, opts); };
+P.linear = function (w, opts) { return mm.linear(this, w, opts); };
+P.reshape = function (shape) { return vw.reshape(this, shape); };
+P.permute = function (axes) { return vw.permute(this, axes); };
+P.transpose = function (a, b) { return vw.transpose(this, a, b); };
+P.slice = function (axis, start, end, step) { return vw.slice(this, axis, start, end, step); };
+P.select = function (axis, i) { return vw.select(this, axis, i); };
+P.expand = function (shape) { return vw.expand(this, shape); };
+P.squeeze = function (axis) { return vw.squeeze(this, axis); };
+P.unsqueeze = function (axis) { return vw.unsqueeze(this, axis); };
+P.flatten = function (s, e) { return vw.flatten(this, s, e); };
+P.gather = function (axis, index) { return ix.gather(this, axis, index); };
+P.indexSelect = function (axis, index) { return ix.indexSelect(this, axis, index); };
+P.scatterAdd = function (axis, index, src) { return ix.scatterAdd(this, axis, index, src); };
+P.maskedFill = function (mask, value) { return ix.maskedFill(this, mask, value); };
+P.softmax = function (axis) { return act.softmax(this, axis); };
+P.logSoftmax = function (axis) { return act.logSoftmax(this, axis); };
+P.split = function (sizes, axis) { return cb.split(this, sizes, axis); };
+P.chunk = function (chunks, axis) { return cb.chunk(this, chunks, axis); };
+P.backward = function (grad?: Tensor) { backward(this, grad); };
+P.requiresGrad_ = function (flag = true) {
+  if (this.node) throw new Error(`requiresGrad_: ${this.describe()} is not a leaf (it was computed by ${this.node.op}); use detach() first`);
+  if (flag && this.dtype !== 'float32') throw new Error(`requiresGrad_: only float32 tensors can require grad (got ${this.describe()})`);
+  this.requiresGrad = flag;
+  return this;
+};
+P.to = function (name: string) {
+  if (name === this.backend.name) return this;
+  const target = backendByName(name);
+  return fromArray(this.dataSync(), this.shape, { backend: target.name, dtype: this.dtype });
+};
+P.toAsync = async function (name: string) {
+  if (name === this.backend.name) return this;
+  const target = await initBackend(name);
+  return fromArray(await this.data(), this.shape, { backend: target.name, dtype: this.dtype });
+};

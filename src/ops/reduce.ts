@@ -1,0 +1,114 @@
+// Reductions over any set of axes, with keepdims, and their gradients.
+import type { ReduceOp } from '../backend/interface.js';
+import { record } from '../autograd.js';
+import { Tensor, emptyTensor } from '../tensor.js';
+import { normAxes, normAxis, numel } from '../shape.js';
+import { commonBackend, opError, requireFinite, runKernel } from './util.js';
+import { cast, contiguous, div, eq, exp, log, mul, sqrt, sub, add, where } from './elementwise.js';
+import { detach, expand, permute, reshape } from './view.js';
+
+export interface ReduceOptions { keepdims?: boolean }
+
+function keptShape(shape: readonly number[], axes: number[], keepdims: boolean): number[] {
+  return keepdims ? shape.map((s, i) => (axes.includes(i) ? 1 : s)) : shape.filter((_, i) => !axes.includes(i));
+}
+
+/** Runs the [outer, size, inner] kernel for any axes: directly when the axes are one dense run, else after a permute + copy. */
+function reduceRaw(op: ReduceOp, x: Tensor, axes: number[], keepdims: boolean): Tensor {
+  const backend = commonBackend(op, [x]);
+  const xf = x.dtype === 'float32' ? x : cast(x, 'float32');
+  const outShape = keptShape(x.shape, axes, keepdims);
+  const isArg = op === 'argmax' || op === 'argmin';
+  const out = emptyTensor(backend, outShape, isArg ? 'int32' : 'float32');
+  if (out.size === 0) return out;
+  const run = axes.length > 0 && axes.every((a, i) => i === 0 || a === axes[i - 1] + 1);
+  let src: Tensor, outer: number, size: number, inner: number;
+  if (run) {
+    src = contiguous(xf);
+    outer = numel(x.shape.slice(0, axes[0]));
+    size = numel(axes.map((a) => x.shape[a]));
+    inner = numel(x.shape.slice(axes[axes.length - 1] + 1));
+  } else {
+    const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+    src = contiguous(permute(xf, [...kept, ...axes]));
+    outer = numel(kept.map((a) => x.shape[a]));
+    size = numel(axes.map((a) => x.shape[a]));
+    inner = 1;
+  }
+  if (size === 0 && op !== 'sum' && op !== 'prod') throw opError(op, 'cannot reduce over an empty axis', [x]);
+  runKernel(op, [x], () => backend.reduce(op, src.denseBuf(), outer, size, inner, out.storage.buf!));
+  if (src !== xf) src.dispose();
+  return out;
+}
+
+export function sum(x: Tensor, axes?: number | number[], keepdims = false): Tensor {
+  const ax = normAxes('sum', axes, x.ndim);
+  const out = reduceRaw('sum', x, ax, keepdims);
+  const result = x.dtype === 'int32' ? cast(out, 'int32') : out;
+  return record(result, 'sum', [x], (g) => [expand(reshape(g, keptShape(x.shape, ax, true)), x.shape)]);
+}
+
+export function mean(x: Tensor, axes?: number | number[], keepdims = false): Tensor {
+  const ax = normAxes('mean', axes, x.ndim);
+  const n = numel(ax.map((a) => x.shape[a]));
+  return div(sum(x, ax, keepdims), n);
+}
+
+/** Product; its gradient assumes no zeros (out / x). */
+export function prod(x: Tensor, axes?: number | number[], keepdims = false): Tensor {
+  const ax = normAxes('prod', axes, x.ndim);
+  const out = reduceRaw('prod', x, ax, keepdims);
+  return record(out, 'prod', [x], (g) => {
+    const shapeK = keptShape(x.shape, ax, true);
+    return [mul(expand(reshape(mul(g, out), shapeK), x.shape), div(1, x))];
+  });
+}
+
+function extremum(op: 'max' | 'min', x: Tensor, axes: number | number[] | undefined, keepdims: boolean): Tensor {
+  const ax = normAxes(op, axes, x.ndim);
+  const out = reduceRaw(op, x, ax, keepdims);
+  return record(out, op, [x], (g) => {
+    // The gradient is shared evenly among tied extreme elements (as torch's amax).
+    const shapeK = keptShape(x.shape, ax, true);
+    const mask = eq(x, reshape(out, shapeK));
+    const count = sum(mask, ax, true);
+    return [mul(div(mask, count), reshape(g, shapeK))];
+  });
+}
+
+export const max = (x: Tensor, axes?: number | number[], keepdims = false): Tensor => extremum('max', x, axes, keepdims);
+export const min = (x: Tensor, axes?: number | number[], keepdims = false): Tensor => extremum('min', x, axes, keepdims);
+
+/** Index (int32) of the largest value along `axis` (the whole flattened tensor when omitted); first on ties. */
+export function argmax(x: Tensor, axis?: number, keepdims = false): Tensor {
+  if (axis === undefined) return reduceRaw('argmax', reshape(x, [x.size]), [0], false);
+  return reduceRaw('argmax', x, [normAxis('argmax', axis, x.ndim)], keepdims);
+}
+export function argmin(x: Tensor, axis?: number, keepdims = false): Tensor {
+  if (axis === undefined) return reduceRaw('argmin', reshape(x, [x.size]), [0], false);
+  return reduceRaw('argmin', x, [normAxis('argmin', axis, x.ndim)], keepdims);
+}
+
+export interface VarOptions { correction?: number; keepdims?: boolean }
+
+/** Variance with Bessel's correction by default (torch: correction = 1). */
+export function variance(x: Tensor, axes?: number | number[], opts: VarOptions = {}): Tensor {
+  const correction = opts.correction ?? 1;
+  requireFinite('var', 'correction', correction);
+  const ax = normAxes('var', axes, x.ndim);
+  const n = numel(ax.map((a) => x.shape[a]));
+  const centered = sub(x, mean(x, ax, true));
+  return div(sum(mul(centered, centered), ax, !!opts.keepdims), Math.max(n - correction, 0));
+}
+
+export const std = (x: Tensor, axes?: number | number[], opts: VarOptions = {}): Tensor => sqrt(variance(x, axes, opts));
+
+/** log(sum(exp(x))) computed stably around the maximum. */
+export function logsumexp(x: Tensor, axes?: number | number[], keepdims = false): Tensor {
+  const ax = normAxes('logsumexp', axes, x.ndim);
+  const m = detach(max(x, ax, true));
+  const safeM = where(eq(m, Infinity), 0, where(eq(m, -Infinity), 0, m));
+  const s = log(sum(exp(sub(x, safeM)), ax, true));
+  const out = add(s, safeM);
+  return keepdims ? out : reshape(out, keptShape(x.shape, ax, false));
+}

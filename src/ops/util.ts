@@ -1,0 +1,45 @@
+// Shared checks for ops: the one place user-facing error messages are made.
+import type { Backend } from '../backend/interface.js';
+import { Tensor } from '../tensor.js';
+
+export function describeAll(ts: Tensor[]): string {
+  return ts.map((t) => (t.isDisposed ? '(disposed tensor)' : t.describe())).join(', ');
+}
+
+export function opError(op: string, msg: string, ts: Tensor[] = []): Error {
+  return new Error(ts.length ? `${op}: ${msg} (got ${describeAll(ts)})` : `${op}: ${msg}`);
+}
+
+/** Checks the inputs are live and on one backend; returns that backend. */
+export function commonBackend(op: string, ts: Tensor[]): Backend {
+  for (const t of ts) {
+    if (!(t instanceof Tensor)) throw new Error(`${op}: expected a Tensor, got ${typeof t === 'object' ? (t as object)?.constructor?.name : typeof t}`);
+    if (t.isDisposed) throw opError(op, 'a tensor was used after dispose()', ts);
+  }
+  const b = ts[0].backend;
+  if (ts.some((t) => t.backend !== b)) throw opError(op, 'tensors are on different backends; move them with .to(name)', ts);
+  return b;
+}
+
+export function requireFloat(op: string, ts: Tensor[]): void {
+  if (ts.some((t) => t.dtype !== 'float32')) throw opError(op, 'expects float32 tensors', ts);
+}
+
+export function requireInt(op: string, what: string, t: Tensor, all: Tensor[]): void {
+  if (t.dtype !== 'int32') throw opError(op, `${what} must be int32`, all);
+}
+
+export function requireFinite(op: string, name: string, v: number): void {
+  if (!Number.isFinite(v)) throw new Error(`${op}: ${name} must be a finite number, got ${v}`);
+}
+
+/** Runs a kernel, turning a backend error into one that names the op and the inputs. */
+export function runKernel<T>(op: string, ts: Tensor[], fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    const msg = (e as Error).message ?? String(e);
+    if (msg.startsWith(`${op}:`)) throw e;
+    throw new Error(`${op}: ${msg} (inputs ${describeAll(ts)})`);
+  }
+}

@@ -1,0 +1,63 @@
+// Shape arithmetic shared by ops: sizes, strides, broadcasting, axis normalization.
+
+export type Shape = readonly number[];
+
+export function numel(shape: Shape): number {
+  let n = 1;
+  for (const s of shape) n *= s;
+  return n;
+}
+
+export function denseStrides(shape: Shape): number[] {
+  const st = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) { st[i] = s; s *= shape[i]; }
+  return st;
+}
+
+export function isDense(shape: Shape, strides: readonly number[]): boolean {
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    if (shape[i] !== 1 && strides[i] !== s) return false;
+    s *= shape[i];
+  }
+  return true;
+}
+
+export function sameShape(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+export function fmtShape(s: Shape): string { return `[${s.join(', ')}]`; }
+
+/** numpy broadcasting; returns null when the shapes do not broadcast. */
+export function broadcastShapes(...shapes: Shape[]): number[] | null {
+  const nd = Math.max(0, ...shapes.map((s) => s.length));
+  const out = new Array<number>(nd).fill(1);
+  for (const s of shapes) {
+    for (let i = 0; i < s.length; i++) {
+      const d = nd - s.length + i;
+      const v = s[i];
+      if (out[d] === 1) out[d] = v;
+      else if (v !== 1 && v !== out[d]) return null;
+    }
+  }
+  return out;
+}
+
+/** Normalizes a possibly negative axis against ndim; throws a message with the op name. */
+export function normAxis(op: string, axis: number, ndim: number): number {
+  const a = axis < 0 ? axis + ndim : axis;
+  if (!Number.isInteger(axis) || a < 0 || a >= Math.max(ndim, 1)) {
+    throw new Error(`${op}: axis ${axis} is out of range for a tensor of rank ${ndim}`);
+  }
+  return a;
+}
+
+export function normAxes(op: string, axes: number | readonly number[] | undefined, ndim: number): number[] {
+  if (axes === undefined) return Array.from({ length: ndim }, (_, i) => i);
+  const list = typeof axes === 'number' ? [axes] : axes;
+  const out = [...new Set(list.map((a) => normAxis(op, a, ndim)))];
+  if (out.length !== list.length) throw new Error(`${op}: repeated axis in ${JSON.stringify(axes)}`);
+  return out.sort((x, y) => x - y);
+}

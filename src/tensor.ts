@@ -1,0 +1,221 @@
+// Tensor: a strided view on reference-counted backend storage, plus the autograd
+// fields. Ops live in src/ops and are attached as methods by src/ops/methods.ts.
+import type { Backend, Buf, DType, View } from './backend/interface.js';
+import { denseStrides, fmtShape, isDense, numel } from './shape.js';
+import type { GradNode } from './autograd.js';
+
+/** Backend storage shared by a tensor and its views. */
+export class Storage {
+  refs = 0;
+  constructor(readonly backend: Backend, public buf: Buf | null) {
+    const m = memoryOf(backend.name);
+    m.buffers++; m.bytes += buf!.size * 4;
+  }
+  retain(): void { this.refs++; }
+  release(): void {
+    if (--this.refs > 0 || !this.buf) return;
+    const m = memoryOf(this.backend.name);
+    m.buffers--; m.bytes -= this.buf.size * 4;
+    this.backend.free(this.buf);
+    this.buf = null;
+  }
+}
+
+interface MemoryCounts { tensors: number; buffers: number; bytes: number }
+const memoryCounts = new Map<string, MemoryCounts>();
+function memoryOf(name: string): MemoryCounts {
+  let m = memoryCounts.get(name);
+  if (!m) { m = { tensors: 0, buffers: 0, bytes: 0 }; memoryCounts.set(name, m); }
+  return m;
+}
+
+/** Live tensors, storage buffers and bytes per backend (views count as tensors, not buffers). */
+export function memory(): Record<string, MemoryCounts> {
+  const out: Record<string, MemoryCounts> = {};
+  for (const [k, v] of memoryCounts) out[k] = { ...v };
+  return out;
+}
+
+// Backstop for tensors that are dropped without dispose(): release their storage when collected.
+const finalizer = new FinalizationRegistry<{ storage: Storage; backend: string }>((held) => {
+  memoryOf(held.backend).tensors--;
+  held.storage.release();
+});
+
+// ---- scopes: free what a function made, except what it returns ----
+const scopes: Set<Tensor>[] = [];
+
+export function scope<T>(fn: () => T): T {
+  const mine = new Set<Tensor>();
+  scopes.push(mine);
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    scopes.pop();
+  }
+  if (result instanceof Promise) throw new Error('scope: the function must be synchronous (got a Promise)');
+  const kept = new Set<Tensor>();
+  collectTensors(result, kept);
+  const parent = scopes[scopes.length - 1];
+  for (const t of mine) {
+    if (kept.has(t)) parent?.add(t);
+    else t.dispose();
+  }
+  return result;
+}
+
+function collectTensors(v: unknown, into: Set<Tensor>): void {
+  if (v instanceof Tensor) into.add(v);
+  else if (Array.isArray(v)) for (const x of v) collectTensors(x, into);
+  else if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    for (const x of Object.values(v)) collectTensors(x, into);
+  }
+}
+
+let nextId = 1;
+
+export class Tensor {
+  readonly id = nextId++;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  readonly offset: number;
+  readonly dtype: DType;
+  private _storage: Storage | null;
+  /** Set on leaves the user wants gradients for, and on results computed from them. */
+  requiresGrad = false;
+  grad: Tensor | null = null;
+  /** How this tensor was computed (absent on leaves and when grad recording is off). */
+  node: GradNode | null = null;
+  /** Optional label, used by nn modules and error messages. */
+  name?: string;
+
+  constructor(storage: Storage, shape: readonly number[], strides: readonly number[], offset: number, dtype: DType) {
+    this._storage = storage;
+    this.shape = Object.freeze([...shape]);
+    this.strides = Object.freeze([...strides]);
+    this.offset = offset;
+    this.dtype = dtype;
+    storage.retain();
+    memoryOf(storage.backend.name).tensors++;
+    finalizer.register(this, { storage, backend: storage.backend.name }, this);
+    scopes[scopes.length - 1]?.add(this);
+  }
+
+  get storage(): Storage {
+    if (!this._storage) throw new Error(`tensor ${fmtShape(this.shape)} ${this.dtype} was used after dispose()`);
+    return this._storage;
+  }
+  get backend(): Backend { return this.storage.backend; }
+  get size(): number { return numel(this.shape); }
+  get ndim(): number { return this.shape.length; }
+  get isDisposed(): boolean { return this._storage === null || this._storage.buf === null; }
+  get isContiguous(): boolean { return this.offset === 0 && isDense(this.shape, this.strides) && this.storage.buf!.size === this.size; }
+
+  /** The kernel-level description of this tensor. */
+  view(): View {
+    const buf = this.storage.buf;
+    if (!buf) throw new Error(`tensor ${fmtShape(this.shape)} ${this.dtype} was used after its storage was freed`);
+    return { buf, shape: this.shape, strides: this.strides, offset: this.offset };
+  }
+
+  /** Dense storage of exactly this tensor's elements (the tensor itself when already dense). */
+  denseBuf(): Buf {
+    if (this.offset === 0 && isDense(this.shape, this.strides) && this.storage.buf!.size === this.size) return this.storage.buf!;
+    throw new Error('denseBuf: tensor is not dense; call contiguous() first');
+  }
+
+  /** e.g. "float32[2, 3] on cpu" */
+  describe(): string { return `${this.dtype}${fmtShape(this.shape)} on ${this._storage?.backend.name ?? '(disposed)'}`; }
+
+  dispose(): void {
+    if (!this._storage) return;
+    finalizer.unregister(this);
+    memoryOf(this._storage.backend.name).tensors--;
+    this._storage.release();
+    this._storage = null;
+    this.node = null;
+    for (const s of scopes) s.delete(this);
+  }
+
+  /** Exempts this tensor from the enclosing scopes' cleanup. */
+  keep(): this {
+    for (const s of scopes) s.delete(this);
+    return this;
+  }
+
+  /** Replaces this tensor's contents with `value` (same shape and dtype): how optimizers update parameters. */
+  assign(value: Tensor): void {
+    if (value.dtype !== this.dtype || value.shape.length !== this.shape.length || value.shape.some((v, i) => v !== this.shape[i])) {
+      throw new Error(`assign: value ${value.describe()} does not match ${this.describe()}`);
+    }
+    if (value.backend !== this.backend) throw new Error(`assign: value on ${value.backend.name}, tensor on ${this.backend.name}`);
+    const src = value.isContiguous ? value : value.contiguous();
+    const st = src.storage;
+    st.retain();
+    this.storage.release();
+    this._storage = st;
+    (this as { strides: readonly number[] }).strides = Object.freeze(denseStrides(this.shape));
+    (this as { offset: number }).offset = 0;
+    if (src !== value) src.dispose();
+  }
+
+  // ---- reading back ----
+  /** Values in row-major order; only on backends that read synchronously (cpu, reference). */
+  dataSync(): Float32Array | Int32Array {
+    const b = this.backend;
+    if (!b.syncRead) throw new Error(`dataSync: ${b.name} tensors are read with await t.data()`);
+    const dense = this.isContiguous ? this : this.contiguous();
+    const out = b.readSync(dense.storage.buf!);
+    if (dense !== this) dense.dispose();
+    return out;
+  }
+
+  async data(): Promise<Float32Array | Int32Array> {
+    const dense = this.isContiguous ? this : this.contiguous();
+    const out = await this.backend.read(dense.storage.buf!);
+    if (dense !== this) dense.dispose();
+    return out;
+  }
+
+  arraySync(): NestedArray { return nest(Array.from(this.dataSync()), this.shape); }
+  async array(): Promise<NestedArray> { return nest(Array.from(await this.data()), this.shape); }
+
+  /** The value of a one-element tensor (synchronous backends). */
+  item(): number {
+    if (this.size !== 1) throw new Error(`item: tensor ${this.describe()} has ${this.size} elements, not 1`);
+    return this.dataSync()[0];
+  }
+
+  toString(): string {
+    if (!this.backend.syncRead) return `Tensor(${this.describe()})`;
+    return `Tensor(${this.describe()}) ${JSON.stringify(this.arraySync())}`;
+  }
+}
+
+export type NestedArray = number | NestedArray[];
+
+function nest(flat: number[], shape: readonly number[]): NestedArray {
+  if (shape.length === 0) return flat[0];
+  const [n, ...rest] = shape;
+  const inner = numel(rest);
+  const out: NestedArray[] = [];
+  for (let i = 0; i < n; i++) out.push(nest(flat.slice(i * inner, (i + 1) * inner), rest));
+  return out;
+}
+
+/** A new tensor owning fresh dense storage on `backend`. */
+export function emptyTensor(backend: Backend, shape: readonly number[], dtype: DType): Tensor {
+  const storage = new Storage(backend, backend.alloc(numel(shape), dtype));
+  return new Tensor(storage, shape, denseStrides(shape), 0, dtype);
+}
+
+/** A view sharing `base`'s storage. */
+export function viewOf(base: Tensor, shape: readonly number[], strides: readonly number[], offset: number): Tensor {
+  return new Tensor(base.storage, shape, strides, offset, base.dtype);
+}
+
+// Methods added by src/ops/methods.ts are declared there via module augmentation.
+export interface Tensor {
+  contiguous(): Tensor;
+}
