@@ -60,6 +60,8 @@ export function backward(root: Tensor, seed?: Tensor): void {
       } catch (e) {
         throw new Error(`backward of ${node.op}: ${(e as Error).message}`);
       }
+      // One tensor may come back for several inputs (add returns g twice): give each input its own.
+      gs = gs.map((gi, k) => (gi && gs.indexOf(gi) < k ? gradOps.clone(gi) : gi));
       if (!gs.includes(g)) g.dispose();
       node.inputs.forEach((inp, k) => {
         const gi = gs[k];

@@ -34,3 +34,5 @@ export { concat, stack, split, chunk, pad } from './ops/combine.js';
 export { softmax, logSoftmax, dropout } from './ops/activation.js';
 export { crossEntropy, nll, mse, bceWithLogits, huber } from './ops/loss.js';
 export type { Reduction, CrossEntropyOptions, NllOptions } from './ops/loss.js';
+export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';

@@ -1,0 +1,174 @@
+// Optimizers update parameters in place (Tensor.assign) from their .grad.
+// Parameters come in groups, each with its own hyperparameters: µP scales the
+// learning rate per group, weight decay can be off for biases, and so on.
+import { Tensor, scope } from '../tensor.js';
+import { noGrad } from '../autograd.js';
+import { add, mul, sub, div, sqrt, square } from '../ops/elementwise.js';
+
+export interface GroupOptions {
+  lr?: number;
+  weightDecay?: number;
+  /** Multiplies lr for this group (µP's per-parameter scaling); default 1. */
+  lrMult?: number;
+  /** Multiplies weightDecay for this group; default 1. */
+  wdMult?: number;
+  [extra: string]: unknown;
+}
+
+export interface ParamGroup extends Required<Pick<GroupOptions, 'lr' | 'weightDecay' | 'lrMult' | 'wdMult'>> {
+  params: Tensor[];
+  [extra: string]: unknown;
+}
+
+export type ParamsArg = Tensor[] | ({ params: Tensor[] } & GroupOptions)[];
+
+function checkHyper(op: string, name: string, v: unknown): void {
+  if (typeof v === 'number' && !Number.isFinite(v)) throw new Error(`${op}: ${name} must be finite, got ${v}`);
+}
+
+export abstract class Optimizer {
+  readonly paramGroups: ParamGroup[];
+  /** Per-parameter state tensors (momentum, Adam moments), by group and index. */
+  protected readonly state = new Map<Tensor, Record<string, Tensor | number>>();
+
+  constructor(params: ParamsArg, defaults: GroupOptions) {
+    const name = this.constructor.name;
+    for (const [k, v] of Object.entries(defaults)) checkHyper(name, k, v);
+    const groups = params.length > 0 && !(params[0] instanceof Tensor)
+      ? (params as ({ params: Tensor[] } & GroupOptions)[])
+      : [{ params: params as Tensor[] }];
+    this.paramGroups = groups.map((g) => {
+      for (const [k, v] of Object.entries(g)) checkHyper(name, k, v);
+      return { lrMult: 1, wdMult: 1, ...defaults, ...g, lr: g.lr ?? defaults.lr ?? 1e-3, weightDecay: g.weightDecay ?? defaults.weightDecay ?? 0 } as ParamGroup;
+    });
+    for (const g of this.paramGroups) for (const p of g.params) {
+      if (!p.requiresGrad) throw new Error(`${name}: parameter ${p.name ?? p.describe()} does not require grad`);
+    }
+  }
+
+  zeroGrad(): void {
+    for (const g of this.paramGroups) for (const p of g.params) { p.grad?.dispose(); p.grad = null; }
+  }
+
+  /** One update of every parameter that has a gradient. */
+  step(): void {
+    noGrad(() => {
+      for (const g of this.paramGroups) {
+        checkHyper(this.constructor.name, 'lr', g.lr);
+        for (const p of g.params) {
+          if (!p.grad) continue;
+          let st = this.state.get(p);
+          if (!st) { st = {}; this.state.set(p, st); }
+          const s = st;
+          scope(() => { this.update(p, p.grad!, g, s); });
+        }
+      }
+    });
+  }
+
+  /** Updates p (via assign) and its state (values replaced are disposed by the caller's scope unless kept). */
+  protected abstract update(p: Tensor, grad: Tensor, group: ParamGroup, state: Record<string, Tensor | number>): void;
+
+  /** Replaces a state tensor, keeping the new one alive across scopes. */
+  protected setState(state: Record<string, Tensor | number>, key: string, value: Tensor): void {
+    const old = state[key];
+    state[key] = value.keep();
+    if (old instanceof Tensor) old.dispose();
+  }
+
+  /** State as named tensors plus the scalar values, e.g. for a checkpoint: `group.index.key`. */
+  stateDict(): { tensors: Record<string, Tensor>; scalars: Record<string, number> } {
+    const tensors: Record<string, Tensor> = {}, scalars: Record<string, number> = {};
+    this.paramGroups.forEach((g, gi) => g.params.forEach((p, pi) => {
+      const st = this.state.get(p);
+      if (!st) return;
+      for (const [k, v] of Object.entries(st)) {
+        if (v instanceof Tensor) tensors[`${gi}.${pi}.${k}`] = v; else scalars[`${gi}.${pi}.${k}`] = v;
+      }
+    }));
+    this.paramGroups.forEach((g, gi) => { scalars[`${gi}.lr`] = g.lr; });
+    return { tensors, scalars };
+  }
+
+  loadStateDict(sd: { tensors: Record<string, Tensor>; scalars: Record<string, number> }): void {
+    const all: [string, Tensor | number][] = [...Object.entries(sd.tensors), ...Object.entries(sd.scalars)];
+    for (const [key, v] of all) {
+      const parts = key.split('.');
+      const gi = Number(parts[0]);
+      const g = this.paramGroups[gi];
+      if (!g) throw new Error(`${this.constructor.name}.loadStateDict: no parameter group ${gi}`);
+      if (parts.length === 2 && parts[1] === 'lr') { g.lr = v as number; continue; }
+      const p = g.params[Number(parts[1])];
+      if (!p) throw new Error(`${this.constructor.name}.loadStateDict: no parameter ${parts[1]} in group ${gi}`);
+      let st = this.state.get(p);
+      if (!st) { st = {}; this.state.set(p, st); }
+      if (v instanceof Tensor) {
+        if (v.shape.length !== p.shape.length || v.shape.some((s, i) => s !== p.shape[i])) {
+          throw new Error(`${this.constructor.name}.loadStateDict: '${key}' has shape [${v.shape}], parameter has [${p.shape}]`);
+        }
+        this.setState(st, parts[2], v.clone());
+      } else st[parts[2]] = v;
+    }
+  }
+}
+
+export interface SgdOptions extends GroupOptions { momentum?: number; dampening?: number; nesterov?: boolean }
+
+/** torch.optim.SGD semantics (weight decay added to the gradient, momentum buffer, optional Nesterov). */
+export class SGD extends Optimizer {
+  constructor(params: ParamsArg, opts: SgdOptions = {}) {
+    super(params, { lr: 1e-3, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0, ...opts });
+    if (opts.nesterov && !(opts.momentum && opts.momentum > 0 && !opts.dampening)) {
+      throw new Error('SGD: nesterov needs momentum > 0 and dampening 0');
+    }
+  }
+  protected update(p: Tensor, grad: Tensor, g: ParamGroup, st: Record<string, Tensor | number>): void {
+    const lr = g.lr * g.lrMult, wd = g.weightDecay * g.wdMult;
+    const momentum = g.momentum as number, dampening = g.dampening as number;
+    let d = wd !== 0 ? add(grad, mul(p, wd)) : grad;
+    if (momentum !== 0) {
+      const buf = st.momentum instanceof Tensor ? add(mul(st.momentum, momentum), mul(d, 1 - dampening)) : d.clone();
+      this.setState(st, 'momentum', buf);
+      d = g.nesterov ? add(d, mul(buf, momentum)) : buf;
+    }
+    p.assign(sub(p, mul(d, lr)));
+  }
+}
+
+export interface AdamOptions extends GroupOptions { beta1?: number; beta2?: number; eps?: number }
+
+/** Adam (L2 weight decay added to the gradient, as torch.optim.Adam). */
+export class Adam extends Optimizer {
+  protected readonly decoupled: boolean = false;
+  constructor(params: ParamsArg, opts: AdamOptions = {}) {
+    super(params, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, ...opts });
+  }
+  protected update(p: Tensor, grad: Tensor, g: ParamGroup, st: Record<string, Tensor | number>): void {
+    const lr = g.lr * g.lrMult, wd = g.weightDecay * g.wdMult;
+    const b1 = g.beta1 as number, b2 = g.beta2 as number, eps = g.eps as number;
+    const t = ((st.step as number) ?? 0) + 1;
+    st.step = t;
+    let x = p;
+    let d = grad;
+    if (wd !== 0) {
+      if (this.decoupled) x = mul(p, 1 - lr * wd);
+      else d = add(grad, mul(p, wd));
+    }
+    const m = st.m instanceof Tensor ? add(mul(st.m, b1), mul(d, 1 - b1)) : mul(d, 1 - b1);
+    const v = st.v instanceof Tensor ? add(mul(st.v, b2), mul(square(d), 1 - b2)) : mul(square(d), 1 - b2);
+    this.setState(st, 'm', m);
+    this.setState(st, 'v', v);
+    const stepSize = lr / (1 - b1 ** t);
+    const denom = add(div(sqrt(v), Math.sqrt(1 - b2 ** t)), eps);
+    p.assign(sub(x, mul(div(m, denom), stepSize)));
+  }
+}
+
+/** AdamW: weight decay decoupled from the gradient (torch.optim.AdamW, default weight decay 0.01). */
+export class AdamW extends Adam {
+  protected override readonly decoupled = true;
+  constructor(params: ParamsArg, opts: AdamOptions = {}) {
+    super(params, { weightDecay: 0.01, ...opts });
+  }
+}
+
