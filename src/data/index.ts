@@ -1,0 +1,11 @@
+export { dataDir } from './paths.js';
+export { loadLinqs, type CitationGraph, type LinqsOptions } from './linqs.js';
+export { loadOgbNodeProperty, type NodePropertyGraph, type OgbOptions } from './ogb.js';
+export { loadIdx, loadMnist, type IdxData, type IdxDType, type MnistData } from './idx.js';
+export { loadDelimited, loadExchangeRate, type NumericTable, type DelimitedOptions } from './timeseries.js';
+export { uniqueUndirected } from './edges.js';
+export { twoMoons, gaussianBlobs, csbm, type LabelledPoints, type CsbmOptions, type CsbmGraph } from './synthetic.js';
+export {
+  DataLoader, defaultCollate, rowDataset, subset,
+  type Dataset, type DataLoaderOptions, type Shaped, type Collated, type NumericArray,
+} from './loader.js';

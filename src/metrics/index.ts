@@ -1,0 +1,6 @@
+export { accuracy, confusionMatrix, f1PerClass, macroF1, microF1, type ConfusionMatrix } from './classification.js';
+export {
+  calibrationBins, topLabelCalibration, expectedCalibrationError, classwiseCalibrationError, negativeLogLikelihood,
+  type CalibrationBin, type CalibrationResult,
+} from './calibration.js';
+export { meanAbsolutePercentageError, pinballLoss, weightedQuantileLoss, meanWeightedQuantileLoss } from './regression.js';
