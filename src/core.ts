@@ -36,3 +36,14 @@ export { crossEntropy, nll, mse, bceWithLogits, huber } from './ops/loss.js';
 export type { Reduction, CrossEntropyOptions, NllOptions } from './ops/loss.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
+// Signature kernels: sparse graph ops, CMD, convolution, pooling, batch norm.
+export { Csr, spmm, sddmm, edgeSoftmax } from './sparse/index.js';
+export type { BuildOptions as CsrBuildOptions, IdArray, ValuesInput } from './sparse/index.js';
+export { cmd, centralMoments } from './ops/cmd.js';
+export type { CmdOptions } from './ops/cmd.js';
+export { conv2d, conv3d } from './ops/conv.js';
+export type { ConvOptions, SpatialArg } from './ops/conv.js';
+export { maxPool2d, maxPool3d, avgPool2d, avgPool3d, adaptiveAvgPool2d, adaptiveAvgPool3d } from './ops/pool.js';
+export type { PoolOptions } from './ops/pool.js';
+export { batchNorm } from './ops/batchnorm.js';
+export type { BatchNormOptions } from './ops/batchnorm.js';

@@ -1,2 +1,8 @@
-// Node entry point: the whole API plus the native backends.
+// Node entry point: the whole API, the native backends, and file I/O.
 export * from './core.js';
+export { saveModule, loadModule, saveOptimizer, loadOptimizer } from './io/checkpoint.js';
+export type { SaveOptions, OptimizerSaveOptions } from './io/checkpoint.js';
+export { saveSafetensors, loadSafetensors } from './io/safetensors.js';
+export * as data from './data/index.js';
+export * as metrics from './metrics/index.js';
+export * as plot from './plot/svg.js';

@@ -9,3 +9,4 @@ export {
   DataLoader, defaultCollate, rowDataset, subset,
   type Dataset, type DataLoaderOptions, type Shaped, type Collated, type NumericArray,
 } from './loader.js';
+export { toTensors, tensorCollate, type Tensorized, type ToTensorsOptions } from './tensors.js';

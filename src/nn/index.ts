@@ -1,4 +1,15 @@
 export { Module } from './module.js';
-export { Linear, Sequential, Activation, ReLU, GELU, Tanh, Sigmoid, Softplus, LeakyReLU, ELU } from './layers.js';
-export type { LinearOptions as LinearLayerOptions } from './layers.js';
+export {
+  Linear, Sequential, ModuleList, Bilinear, Embedding, Dropout, bilinear,
+  Activation, ReLU, GELU, Tanh, Sigmoid, Softplus, LeakyReLU, ELU,
+} from './layers.js';
+export type { LinearOptions as LinearLayerOptions, ModuleOptions, EmbeddingOptions } from './layers.js';
+export { LayerNorm, RMSNorm, GroupNorm, BatchNorm1d, BatchNorm2d, BatchNorm3d, layerNorm, rmsNorm, groupNorm } from './norm.js';
+export type { NormOptions, LayerNormOptions, BatchNormLayerOptions } from './norm.js';
+export { Conv2d, Conv3d } from './conv.js';
+export type { ConvLayerOptions } from './conv.js';
+export { LSTMCell, LSTM, lstmCell } from './recurrent.js';
+export type { LstmOptions, LstmWeights } from './recurrent.js';
+export { MultiHeadAttention, scaledDotProductAttention } from './attention.js';
+export type { AttentionOptions, MultiHeadAttentionOptions, MultiHeadAttentionCall } from './attention.js';
 export * as init from './init.js';

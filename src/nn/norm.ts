@@ -1,6 +1,7 @@
 // Normalization layers composed from ops (their gradients come from the ops'
-// own): LayerNorm, RMSNorm, GroupNorm. Each has a functional form that the
-// module calls, so models can normalize with weights they hold themselves.
+// own): LayerNorm, RMSNorm, GroupNorm, and BatchNorm1d/2d/3d over the
+// functional batchNorm. Each has a functional form that the module calls, so
+// models can normalize with weights they hold themselves.
 import { Tensor } from '../tensor.js';
 import { Module } from './module.js';
 import type { ModuleOptions } from './layers.js';
@@ -9,6 +10,7 @@ import { mean, variance } from '../ops/reduce.js';
 import { reshape } from '../ops/view.js';
 import { ones, zeros } from '../ops/creation.js';
 import { opError } from '../ops/util.js';
+import { batchNorm } from '../ops/batchnorm.js';
 import { fmtShape } from '../shape.js';
 
 function trailingAxes(op: string, x: Tensor, normalizedShape: readonly number[], affine: Tensor[]): number[] {
@@ -60,7 +62,7 @@ export function groupNorm(x: Tensor, numGroups: number, opts: NormOptions = {}):
   if (params.some((t) => t.ndim !== 1 || t.shape[0] !== C)) throw opError('groupNorm', `weight and bias must be [${C}]`, [x, ...params]);
   const grouped = reshape(x, [x.shape[0], numGroups, -1]);
   const y = reshape(layerNorm(grouped, [grouped.shape[2]], { eps: opts.eps ?? 1e-5 }), x.shape);
-  const channelShape = x.shape.map((s, i) => (i === 1 ? C : 1));
+  const channelShape = x.shape.map((_, i) => (i === 1 ? C : 1));
   return affine(y, opts.weight && reshape(opts.weight, channelShape), opts.bias && reshape(opts.bias, channelShape));
 }
 
@@ -127,4 +129,69 @@ export class GroupNorm extends Module {
     }
     return groupNorm(x, this.numGroups, { weight: this.weight ?? undefined, bias: this.bias ?? undefined, eps: this.eps });
   }
+}
+
+export interface BatchNormLayerOptions extends ModuleOptions {
+  eps?: number;
+  /** Weight of each new batch in the running statistics; default 0.1 (torch). */
+  momentum?: number;
+  /** Learnable per-channel weight (ones) and bias (zeros); default true. */
+  affine?: boolean;
+  /** Keep running mean/variance buffers for eval mode; without them eval uses batch statistics. Default true. */
+  trackRunningStats?: boolean;
+}
+
+/**
+ * Batch normalization over channel axis 1; the dimension-specific subclasses only check
+ * the input rank. Buffers running_mean (zeros) and running_var (ones) carry torch's names.
+ */
+abstract class BatchNormNd extends Module {
+  readonly eps: number;
+  readonly momentum: number;
+  readonly weight: Tensor | null;
+  readonly bias: Tensor | null;
+  readonly runningMean: Tensor | null;
+  readonly runningVar: Tensor | null;
+  protected abstract readonly ranks: readonly number[];
+  protected abstract readonly layout: string;
+
+  constructor(readonly numFeatures: number, opts: BatchNormLayerOptions = {}) {
+    super();
+    this.eps = opts.eps ?? 1e-5;
+    this.momentum = opts.momentum ?? 0.1;
+    const on = { backend: opts.backend };
+    const affine = opts.affine ?? true;
+    this.weight = affine ? this.param('weight', ones([numFeatures], on)) : null;
+    this.bias = affine ? this.param('bias', zeros([numFeatures], on)) : null;
+    const track = opts.trackRunningStats ?? true;
+    this.runningMean = track ? this.buffer('running_mean', zeros([numFeatures], on)) : null;
+    this.runningVar = track ? this.buffer('running_var', ones([numFeatures], on)) : null;
+  }
+
+  forward(x: Tensor): Tensor {
+    if (!this.ranks.includes(x.ndim) || x.shape[1] !== this.numFeatures) {
+      throw new Error(`${this.constructor.name}(${this.numFeatures}): expected input ${this.layout} with C = ${this.numFeatures}, got ${x.describe()}`);
+    }
+    return batchNorm(x, {
+      runningMean: this.runningMean ?? undefined, runningVar: this.runningVar ?? undefined,
+      weight: this.weight ?? undefined, bias: this.bias ?? undefined,
+      training: this.training, momentum: this.momentum, eps: this.eps,
+    });
+  }
+}
+
+/** Input [N, C] or [N, C, L]. */
+export class BatchNorm1d extends BatchNormNd {
+  protected readonly ranks = [2, 3];
+  protected readonly layout = '[N, C] or [N, C, L]';
+}
+/** Input [N, C, H, W]. */
+export class BatchNorm2d extends BatchNormNd {
+  protected readonly ranks = [4];
+  protected readonly layout = '[N, C, H, W]';
+}
+/** Input [N, C, D, H, W]. */
+export class BatchNorm3d extends BatchNormNd {
+  protected readonly ranks = [5];
+  protected readonly layout = '[N, C, D, H, W]';
 }

@@ -35,25 +35,22 @@ export function lstmCell(x: Tensor, h: Tensor, c: Tensor, w: LstmWeights): [Tens
   return lstmUpdate(gates, c);
 }
 
-function lstmParams(m: Module & { param(name: string, t: Tensor): Tensor }, suffix: string, inputSize: number,
+/** Creates one layer's weights, registering each through `register` (a module's param). */
+function lstmParams(register: (name: string, t: Tensor) => Tensor, suffix: string, inputSize: number,
   hiddenSize: number, bias: boolean, opts: ModuleOptions): LstmWeights {
   const bound = hiddenSize > 0 ? 1 / Math.sqrt(hiddenSize) : 0;
   const draw = (shape: number[]) => uniform(shape, -bound, bound, opts);
-  // Drawn in torch's registration order, so one seed gives one model.
-  const weightIh = m.param(`weight_ih${suffix}`, draw([4 * hiddenSize, inputSize]));
-  const weightHh = m.param(`weight_hh${suffix}`, draw([4 * hiddenSize, hiddenSize]));
+  const weightIh = register(`weight_ih${suffix}`, draw([4 * hiddenSize, inputSize]));
+  const weightHh = register(`weight_hh${suffix}`, draw([4 * hiddenSize, hiddenSize]));
   if (!bias) return { weightIh, weightHh };
-  return { weightIh, weightHh, biasIh: m.param(`bias_ih${suffix}`, draw([4 * hiddenSize])), biasHh: m.param(`bias_hh${suffix}`, draw([4 * hiddenSize])) };
+  return { weightIh, weightHh, biasIh: register(`bias_ih${suffix}`, draw([4 * hiddenSize])), biasHh: register(`bias_hh${suffix}`, draw([4 * hiddenSize])) };
 }
-
-// Module.param is protected; the helper above registers on behalf of the two classes below.
-type Registrar = Module & { param(name: string, t: Tensor): Tensor };
 
 export class LSTMCell extends Module {
   readonly weights: LstmWeights;
   constructor(readonly inputSize: number, readonly hiddenSize: number, opts: ModuleOptions & { bias?: boolean } = {}) {
     super();
-    this.weights = lstmParams(this as unknown as Registrar, '', inputSize, hiddenSize, opts.bias ?? true, opts);
+    this.weights = lstmParams((n, t) => this.param(n, t), '', inputSize, hiddenSize, opts.bias ?? true, opts);
   }
   /** x [B, in] and optional state [h, c] (zeros when omitted); returns [h', c']. */
   forward(x: Tensor, state?: [Tensor, Tensor]): [Tensor, Tensor] {
@@ -87,14 +84,14 @@ export class LSTM extends Module {
     if (!Number.isInteger(this.numLayers) || this.numLayers < 1) throw new Error(`LSTM: numLayers must be a positive integer, got ${this.numLayers}`);
     if (!(this.dropout >= 0 && this.dropout < 1)) throw new Error(`LSTM: dropout must be in [0, 1), got ${this.dropout}`);
     for (let l = 0; l < this.numLayers; l++) {
-      this.layers.push(lstmParams(this as unknown as Registrar, `_l${l}`, l === 0 ? inputSize : hiddenSize, hiddenSize, opts.bias ?? true, opts));
+      this.layers.push(lstmParams((n, t) => this.param(n, t), `_l${l}`, l === 0 ? inputSize : hiddenSize, hiddenSize, opts.bias ?? true, opts));
     }
   }
 
   forward(x: Tensor, state?: [Tensor, Tensor]): [Tensor, [Tensor, Tensor]] {
     const L = this.numLayers, H = this.hiddenSize;
-    if (x.ndim !== 3 || x.shape[2] !== this.inputSize) {
-      throw new Error(`LSTM: expected input [${this.batchFirst ? 'B, T' : 'T, B'}, ${this.inputSize}], got ${x.describe()}`);
+    if (x.ndim !== 3 || x.shape[2] !== this.inputSize || x.shape[this.batchFirst ? 1 : 0] === 0) {
+      throw new Error(`LSTM: expected input [${this.batchFirst ? 'B, T' : 'T, B'}, ${this.inputSize}] with T >= 1, got ${x.describe()}`);
     }
     const timeAxis = this.batchFirst ? 1 : 0;
     const T = x.shape[timeAxis], B = x.shape[1 - timeAxis];

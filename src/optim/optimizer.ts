@@ -76,41 +76,71 @@ export abstract class Optimizer {
     if (old instanceof Tensor) old.dispose();
   }
 
-  /** State as named tensors plus the scalar values, e.g. for a checkpoint: `group.index.key`. */
-  stateDict(): { tensors: Record<string, Tensor>; scalars: Record<string, number> } {
+  /**
+   * State for a checkpoint: per-parameter tensors and numbers as `group.param.key`
+   * (e.g. `0.3.m`, `0.3.step`) and every numeric group hyperparameter as `group.name`
+   * (e.g. `0.lr`, `1.weightDecay`). Parameters are identified by position, as in torch.
+   */
+  stateDict(): OptimizerState {
     const tensors: Record<string, Tensor> = {}, scalars: Record<string, number> = {};
-    this.paramGroups.forEach((g, gi) => g.params.forEach((p, pi) => {
-      const st = this.state.get(p);
-      if (!st) return;
-      for (const [k, v] of Object.entries(st)) {
-        if (v instanceof Tensor) tensors[`${gi}.${pi}.${k}`] = v; else scalars[`${gi}.${pi}.${k}`] = v;
-      }
-    }));
-    this.paramGroups.forEach((g, gi) => { scalars[`${gi}.lr`] = g.lr; });
+    this.paramGroups.forEach((g, gi) => {
+      for (const [k, v] of Object.entries(g)) if (typeof v === 'number') scalars[`${gi}.${k}`] = v;
+      g.params.forEach((p, pi) => {
+        const st = this.state.get(p);
+        if (!st) return;
+        for (const [k, v] of Object.entries(st)) {
+          if (v instanceof Tensor) tensors[`${gi}.${pi}.${k}`] = v; else scalars[`${gi}.${pi}.${k}`] = v;
+        }
+      });
+    });
     return { tensors, scalars };
   }
 
-  loadStateDict(sd: { tensors: Record<string, Tensor>; scalars: Record<string, number> }): void {
-    const all: [string, Tensor | number][] = [...Object.entries(sd.tensors), ...Object.entries(sd.scalars)];
-    for (const [key, v] of all) {
+  /**
+   * Replaces the whole state (as torch's load_state_dict). Every problem is reported in one
+   * error and nothing changes unless all entries fit; tensors are copied (onto each parameter's backend).
+   */
+  loadStateDict(sd: OptimizerState): void {
+    const name = this.constructor.name;
+    const problems: string[] = [];
+    const perParam = new Map<Tensor, [string, Tensor | number][]>();
+    const hypers: [ParamGroup, string, number][] = [];
+    const entries: [string, Tensor | number][] = [...Object.entries(sd.tensors), ...Object.entries(sd.scalars)];
+    for (const [key, v] of entries) {
       const parts = key.split('.');
-      const gi = Number(parts[0]);
-      const g = this.paramGroups[gi];
-      if (!g) throw new Error(`${this.constructor.name}.loadStateDict: no parameter group ${gi}`);
-      if (parts.length === 2 && parts[1] === 'lr') { g.lr = v as number; continue; }
-      const p = g.params[Number(parts[1])];
-      if (!p) throw new Error(`${this.constructor.name}.loadStateDict: no parameter ${parts[1]} in group ${gi}`);
-      let st = this.state.get(p);
-      if (!st) { st = {}; this.state.set(p, st); }
-      if (v instanceof Tensor) {
-        if (v.shape.length !== p.shape.length || v.shape.some((s, i) => s !== p.shape[i])) {
-          throw new Error(`${this.constructor.name}.loadStateDict: '${key}' has shape [${v.shape}], parameter has [${p.shape}]`);
-        }
-        this.setState(st, parts[2], v.clone());
-      } else st[parts[2]] = v;
+      const g = /^\d+$/.test(parts[0]) ? this.paramGroups[Number(parts[0])] : undefined;
+      if (!g) { problems.push(`'${key}': no parameter group ${parts[0]}`); continue; }
+      if (parts.length === 2) {
+        // A key the group lacks is taken (a scheduler's initialLr, say); one of another type is not.
+        if (typeof v !== 'number' || (parts[1] in g && typeof g[parts[1]] !== 'number')) problems.push(`'${key}': not a numeric hyperparameter of group ${parts[0]}`);
+        else hypers.push([g, parts[1], v]);
+        continue;
+      }
+      const p = parts.length === 3 && /^\d+$/.test(parts[1]) ? g.params[Number(parts[1])] : undefined;
+      if (!p) { problems.push(`'${key}': no parameter ${parts[1]} in group ${parts[0]}`); continue; }
+      if (v instanceof Tensor && (v.dtype !== p.dtype || v.shape.length !== p.shape.length || v.shape.some((s, i) => s !== p.shape[i]))) {
+        problems.push(`'${key}': ${v.dtype}[${v.shape}] does not match the parameter's ${p.dtype}[${p.shape}]`);
+        continue;
+      }
+      if (!perParam.has(p)) perParam.set(p, []);
+      perParam.get(p)!.push([parts[2], v]);
+    }
+    if (problems.length) throw new Error(`${name}.loadStateDict: ${problems.join('; ')}`);
+    for (const st of this.state.values()) for (const v of Object.values(st)) if (v instanceof Tensor) v.dispose();
+    this.state.clear();
+    for (const [g, k, v] of hypers) g[k] = v;
+    for (const [p, items] of perParam) {
+      const st: Record<string, Tensor | number> = {};
+      for (const [k, v] of items) {
+        if (v instanceof Tensor) st[k] = (v.backend === p.backend ? v.clone() : v.to(p.backend.name)).keep();
+        else st[k] = v;
+      }
+      this.state.set(p, st);
     }
   }
 }
+
+export interface OptimizerState { tensors: Record<string, Tensor>; scalars: Record<string, number> }
 
 export interface SgdOptions extends GroupOptions { momentum?: number; dampening?: number; nesterov?: boolean }
 
