@@ -1,16 +1,9 @@
 // One table of op cases, used both by the conformance suite (every backend vs
 // the reference) and by the gradient checks (reference64 vs finite differences).
-import { T, InputSpec } from './helpers.js';
+import { T, InputSpec, OpCase } from './helpers.js';
 type Tensor = T.Tensor;
 
-export interface OpCase {
-  name: string;
-  inputs: InputSpec[];
-  fn: (...ts: Tensor[]) => Tensor;
-  /** false for ops without a gradient (comparisons, argmax, ...). */
-  grad?: boolean;
-  rtol?: number;
-}
+export type { OpCase };
 
 const n = (shape: number[], extra: Partial<InputSpec> = {}): InputSpec => ({ shape, ...extra });
 

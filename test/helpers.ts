@@ -138,3 +138,39 @@ export async function gradcheck(name: string, specs: InputSpec[], fn: (...ts: T.
     assertClose(analytic, numeric, `${name}: gradient of input ${k}`, 1e-5, 1e-6);
   }
 }
+
+export interface OpCase {
+  name: string;
+  inputs: InputSpec[];
+  fn: (...ts: T.Tensor[]) => T.Tensor;
+  /** false for ops without a gradient (comparisons, argmax, ...). */
+  grad?: boolean;
+  rtol?: number;
+}
+
+/** Runs one case on `backend` and on reference64 with the same fresh inputs; compares outputs and gradients. */
+export async function checkCaseOnBackend(c: OpCase, backend: string): Promise<void> {
+  const vals = c.inputs.map((spec) => randomValues(spec));
+  const run = (b: string) => {
+    const ins = c.inputs.map((spec, i) => makeInput(spec, vals[i], b, c.grad !== false));
+    return { ins, out: c.fn(...ins) };
+  };
+  const ref = run('reference64');
+  const got = run(backend);
+  if (got.out.backend.name !== backend) throw new Error(`${c.name}: result landed on ${got.out.backend.name}, not ${backend}`);
+  const rtol = c.rtol ?? 1e-4;
+  assertClose(await values(got.out), await values(ref.out), `${c.name} forward on ${backend}`, rtol, 1e-5);
+  if (c.grad === false) return;
+  const w = randomValues({ shape: [...ref.out.shape] });
+  for (const side of [ref, got]) {
+    const wt = makeInput({ shape: [...ref.out.shape] }, w, side.out.backend.name, false);
+    T.sum(T.mul(side.out, wt)).backward();
+  }
+  for (let i = 0; i < c.inputs.length; i++) {
+    if (!ref.ins[i].requiresGrad) continue;
+    const gr = ref.ins[i].grad, gg = got.ins[i].grad;
+    if (!gr) { if (gg) throw new Error(`${c.name}: gradient for input ${i} on ${backend} where the reference has none`); continue; }
+    if (!gg) throw new Error(`${c.name}: no gradient for input ${i} on ${backend}`);
+    assertClose(await values(gg), await values(gr), `${c.name} gradient ${i} on ${backend}`, rtol * 10, 1e-4);
+  }
+}

@@ -3,7 +3,7 @@
 // finite differences, and the ops' own semantics against plain loops.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { T, backendsUnderTest, makeInput, randomValues, values, assertClose, gradcheck } from './helpers.js';
+import { T, backendsUnderTest, makeInput, randomValues, values, assertClose, gradcheck, checkCaseOnBackend } from './helpers.js';
 import { signatureCases } from './signature-cases.js';
 import { cmd } from '../src/ops/cmd.js';
 import { conv2d, conv3d } from '../src/ops/conv.js';
@@ -15,31 +15,7 @@ const backends = await backendsUnderTest();
 const conformance = suite('signature conformance');
 for (const c of signatureCases) {
   for (const b of backends) {
-    conformance(`${c.name} on ${b}`, async () => {
-      const vals = c.inputs.map((spec) => randomValues(spec));
-      const run = (backend: string) => {
-        const ins = c.inputs.map((spec, i) => makeInput(spec, vals[i], backend, c.grad !== false));
-        return { ins, out: c.fn(...ins) };
-      };
-      const ref = run('reference64');
-      const got = run(b);
-      if (got.out.backend.name !== b) throw new Error(`${c.name}: result landed on ${got.out.backend.name}, not ${b}`);
-      const rtol = c.rtol ?? 1e-4;
-      assertClose(await values(got.out), await values(ref.out), `${c.name} forward on ${b}`, rtol, 1e-5);
-      if (c.grad === false) return;
-      const w = randomValues({ shape: [...ref.out.shape] });
-      for (const side of [ref, got]) {
-        const wt = makeInput({ shape: [...ref.out.shape] }, w, side.out.backend.name, false);
-        T.sum(T.mul(side.out, wt)).backward();
-      }
-      for (let i = 0; i < c.inputs.length; i++) {
-        if (!ref.ins[i].requiresGrad) continue;
-        const gr = ref.ins[i].grad, gg = got.ins[i].grad;
-        if (!gr) throw new Error(`${c.name}: no reference gradient for input ${i}`);
-        if (!gg) throw new Error(`${c.name}: no gradient for input ${i} on ${b}`);
-        assertClose(await values(gg), await values(gr), `${c.name} gradient ${i} on ${b}`, rtol * 10, 1e-4);
-      }
-    });
+    conformance(`${c.name} on ${b}`, () => checkCaseOnBackend(c, b));
   }
 }
 conformance.run();
