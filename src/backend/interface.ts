@@ -102,7 +102,8 @@ export interface Backend {
   reduce(op: ReduceOp, x: Buf, outer: number, size: number, inner: number, out: Buf): void;
   matmul(a: View, b: View, out: Buf, p: MatmulParams): void;
   /** out[..i..] = x[.. idx[..i..] on `axis` ..]; idx has out's shape (a view, may broadcast).
-   *  Indices are validated by the backend: out of range throws. */
+   *  Out-of-range indices: backends on host data (reference, cpu) throw; GPU backends cannot
+   *  throw from a kernel, so they write 0 (gather) or skip the element (scatterAdd). */
   gather(x: View, axis: number, idx: View, out: Buf, outShape: readonly number[]): void;
   /** out (dense, shape outShape) += src scattered along axis by idx (idx and src have src's shape). */
   scatterAdd(out: Buf, outShape: readonly number[], axis: number, idx: View, src: View): void;

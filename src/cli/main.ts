@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 // The `tessera` executable. Commands register themselves in ./commands.js;
-// modules defining further commands are imported here, before runCli.
+// the modules defining them are imported here, before runCli.
+import '../index.js';
 import { runCli } from './commands.js';
+import './info.js';
 
 process.exitCode = await runCli(process.argv.slice(2));
+// A GPU device (Dawn) may keep the event loop alive after the work is done.
+process.exit(process.exitCode ?? 0);

@@ -1,0 +1,54 @@
+"""Shared by the signature_*.py peers: reads the arrays a bench case wrote,
+times a call the way the TypeScript side does, writes results back.
+
+Exchange directory: meta.json ({"meta": {...}, "arrays": {name: {"dtype", "shape"}}})
+and one raw little-endian <name>.bin per array. A peer prints one JSON line:
+{"ms": {variant: median milliseconds}, "outputs": [names written back]}."""
+import json
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+
+def threads():
+    return int(os.environ.get("OMP_NUM_THREADS", "2"))
+
+
+def load(folder):
+    with open(os.path.join(folder, "meta.json")) as f:
+        spec = json.load(f)
+    arrays = {}
+    for name, a in spec["arrays"].items():
+        data = np.fromfile(os.path.join(folder, name + ".bin"), dtype=np.dtype(a["dtype"]))
+        arrays[name] = data.reshape(a["shape"])
+    return spec["meta"], arrays
+
+
+def time_ms(fn, repeats, warmup=1):
+    """Median wall time of fn() over `repeats` calls after `warmup` untimed ones."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(times)
+
+
+def save(folder, name, array):
+    np.ascontiguousarray(array, dtype=np.float32).tofile(os.path.join(folder, name + ".bin"))
+
+
+def report(ms, outputs=()):
+    print(json.dumps({"ms": ms, "outputs": list(outputs)}))
+    sys.stdout.flush()
+
+
+def torch_threads():
+    import torch
+    torch.set_num_threads(threads())
+    return torch

@@ -1,0 +1,134 @@
+// Elementwise maps over strided operands into a dense output: fill, copy/cast,
+// unary, binary, where. Prelude: aliases TO (output), TA, TB, TC (operand
+// storage types) and const OP (the UNARY_* or BINARY_* code). Broadcasting is
+// a zero stride; parameters follow the strided layout of common.wgsl.
+
+@group(0) @binding(1) var<storage, read_write> OUT: array<TO>;
+@group(0) @binding(2) var<storage, read> XA: array<TA>;
+@group(0) @binding(3) var<storage, read> XB: array<TB>;
+@group(0) @binding(4) var<storage, read> XC: array<TC>;
+
+// P[0] count, P[1] the value's bits in the output type.
+@compute @workgroup_size(WG)
+fn fill(t: Thread) {
+  let i = thread_index(t);
+  if (i >= P[0]) { return; }
+  OUT[i] = bitcast<TO>(P[1]);
+}
+
+@compute @workgroup_size(WG)
+fn copy(t: Thread) {
+  let i = thread_index(t);
+  if (i >= P[0]) { return; }
+  OUT[i] = TO(XA[strided_offsets(i).x]);
+}
+
+// P[STRIDED_EXTRA]: alpha of leakyRelu/elu.
+@compute @workgroup_size(WG)
+fn unary_float(t: Thread) {
+  let i = thread_index(t);
+  if (i >= P[0]) { return; }
+  let x = f32(XA[strided_offsets(i).x]);
+  OUT[i] = TO(unary_f32(OP, x, param_f32(STRIDED_EXTRA)));
+}
+
+// Integer inputs keep exact integer arithmetic for the ops that are closed
+// over the integers; the host routes every other op to unary_float.
+fn unary_i32(x: i32) -> i32 {
+  switch OP {
+    case UNARY_NEG: { return -x; }
+    case UNARY_ABS: { return abs(x); }
+    case UNARY_SIGN: { return sign(x); }
+    case UNARY_SQUARE: { return x * x; }
+    case UNARY_RELU: { return max(x, 0); }
+    default: { return x; } // floor, identity
+  }
+}
+
+@compute @workgroup_size(WG)
+fn unary_int(t: Thread) {
+  let i = thread_index(t);
+  if (i >= P[0]) { return; }
+  OUT[i] = TO(unary_i32(i32(XA[strided_offsets(i).x])));
+}
+
+fn binary_f32(a: f32, b: f32) -> f32 {
+  switch OP {
+    case BINARY_ADD: { return a + b; }
+    case BINARY_SUB: { return a - b; }
+    case BINARY_MUL: { return a * b; }
+    case BINARY_DIV: { return a / b; }
+    case BINARY_POW: { return pow_real(a, b); }
+    case BINARY_MINIMUM: { return min(a, b); }
+    case BINARY_MAXIMUM: { return max(a, b); }
+    case BINARY_EQ: { return select(0.0, 1.0, a == b); }
+    case BINARY_NE: { return select(0.0, 1.0, a != b); }
+    case BINARY_LT: { return select(0.0, 1.0, a < b); }
+    case BINARY_LE: { return select(0.0, 1.0, a <= b); }
+    case BINARY_GT: { return select(0.0, 1.0, a > b); }
+    default: { return select(0.0, 1.0, a >= b); } // BINARY_GE
+  }
+}
+
+// Exact integer power by squaring (wrapping like int32 storage); a negative
+// exponent gives trunc(1 / a^|b|): 0 unless |a| = 1.
+fn pow_i32(a: i32, b: i32) -> i32 {
+  if (b < 0) {
+    if (a == 1) { return 1; }
+    if (a == -1) { return select(1, -1, (b & 1) != 0); }
+    return 0;
+  }
+  var result = 1;
+  var base = a;
+  var e = b;
+  while (e != 0) {
+    if ((e & 1) != 0) { result *= base; }
+    base *= base;
+    e >>= 1u;
+  }
+  return result;
+}
+
+fn binary_i32(a: i32, b: i32) -> i32 {
+  switch OP {
+    case BINARY_ADD: { return a + b; }
+    case BINARY_SUB: { return a - b; }
+    case BINARY_MUL: { return a * b; }
+    // Truncating division; x / 0 is 0, as JavaScript's ToInt32(x / 0).
+    case BINARY_DIV: { return select(a / b, 0, b == 0); }
+    case BINARY_POW: { return pow_i32(a, b); }
+    case BINARY_MINIMUM: { return min(a, b); }
+    case BINARY_MAXIMUM: { return max(a, b); }
+    case BINARY_EQ: { return select(0, 1, a == b); }
+    case BINARY_NE: { return select(0, 1, a != b); }
+    case BINARY_LT: { return select(0, 1, a < b); }
+    case BINARY_LE: { return select(0, 1, a <= b); }
+    case BINARY_GT: { return select(0, 1, a > b); }
+    default: { return select(0, 1, a >= b); } // BINARY_GE
+  }
+}
+
+@compute @workgroup_size(WG)
+fn binary_float(t: Thread) {
+  let i = thread_index(t);
+  if (i >= P[0]) { return; }
+  let o = strided_offsets(i);
+  OUT[i] = TO(binary_f32(f32(XA[o.x]), f32(XB[o.y])));
+}
+
+@compute @workgroup_size(WG)
+fn binary_int(t: Thread) {
+  let i = thread_index(t);
+  if (i >= P[0]) { return; }
+  let o = strided_offsets(i);
+  OUT[i] = TO(binary_i32(i32(XA[o.x]), i32(XB[o.y])));
+}
+
+// Operand A is the condition, B the value where it is non-zero, C elsewhere.
+@compute @workgroup_size(WG)
+fn where_select(t: Thread) {
+  let i = thread_index(t);
+  if (i >= P[0]) { return; }
+  let o = strided_offsets(i);
+  OUT[i] = select(TO(XC[o.z]), TO(XB[o.y]), XA[o.x] != TA(0));
+}

@@ -1,0 +1,399 @@
+// Elementwise kernels: copy (with cast), unary, binary, where. Inputs are strided views of the
+// output's shape (broadcast through 0 strides); the output is dense.
+#include <cmath>
+#include <cstring>
+#include <utility>
+
+#include "families.h"
+#include "simd.h"
+#include "strided.h"
+#include "threadpool.h"
+
+namespace tessera {
+namespace {
+
+// Op codes: index into the name lists the addon exports (src/backend/cpu/index.ts maps names
+// to codes from those lists, so this order is the only definition).
+enum UnaryOp : int {
+  kNeg, kExp, kLog, kLog1p, kSqrt, kRsqrt, kAbs, kSign, kTanh, kSigmoid, kRelu, kLeakyRelu, kElu,
+  kGelu, kGeluGrad, kSoftplus, kSin, kCos, kSquare, kReciprocal, kFloor, kUnaryOpCount
+};
+const char* const kUnaryOpNames[kUnaryOpCount] = {
+  "neg", "exp", "log", "log1p", "sqrt", "rsqrt", "abs", "sign", "tanh", "sigmoid", "relu", "leakyRelu", "elu",
+  "gelu", "geluGrad", "softplus", "sin", "cos", "square", "reciprocal", "floor"};
+
+enum BinaryOp : int { kAdd, kSub, kMul, kDiv, kPow, kMinimum, kMaximum, kEq, kNe, kLt, kLe, kGt, kGe, kBinaryOpCount };
+const char* const kBinaryOpNames[kBinaryOpCount] = {
+  "add", "sub", "mul", "div", "pow", "minimum", "maximum", "eq", "ne", "lt", "le", "gt", "ge"};
+
+/** Math.pow: unlike C's pow, a NaN exponent always gives NaN and (+-1) ** (+-inf) is NaN. */
+inline double js_pow(double a, double b) {
+  if (std::isnan(b) || (std::isinf(b) && std::fabs(a) == 1.0)) return NAN;
+  return std::pow(a, b);
+}
+
+// ---- float32 SIMD bodies ----
+
+template <int W, int OP>
+TESSERA_INLINE typename Vec<W>::F unary_apply(typename Vec<W>::F x, float alpha) {
+  using V = Vec<W>;
+  // Comparisons against NaN are false, so relu/sign map NaN to 0 exactly like the reference backend.
+  if constexpr (OP == kNeg) return -x;
+  else if constexpr (OP == kExp) return vexp<W>(x);
+  else if constexpr (OP == kLog) return vlog<W>(x);
+  else if constexpr (OP == kLog1p) return vlog1p<W>(x);
+  else if constexpr (OP == kSqrt) return V::each(x, [](float v) TESSERA_LAMBDA_INLINE { return std::sqrt(v); });
+  else if constexpr (OP == kRsqrt) return 1.f / V::each(x, [](float v) TESSERA_LAMBDA_INLINE { return std::sqrt(v); });
+  else if constexpr (OP == kAbs) return V::abs(x);
+  else if constexpr (OP == kSign) return V::select(x > 0.f, V::splat(1.f), V::select(x < 0.f, V::splat(-1.f), V::splat(0.f)));
+  else if constexpr (OP == kTanh) return vtanh<W>(x);
+  else if constexpr (OP == kSigmoid) return vsigmoid<W>(x);
+  else if constexpr (OP == kRelu) return V::select(x > 0.f, x, V::splat(0.f));
+  else if constexpr (OP == kLeakyRelu) return V::select(x > 0.f, x, alpha * x);
+  else if constexpr (OP == kElu) return V::select(x > 0.f, x, alpha * vexpm1<W>(x));
+  else if constexpr (OP == kGelu) return vgelu<W>(x);
+  else if constexpr (OP == kGeluGrad) return vgelu_grad<W>(x);
+  else if constexpr (OP == kSoftplus) return V::select(x > 20.f, x, vlog1p<W>(vexp<W>(x)));
+  else if constexpr (OP == kSin) return V::each(x, [](float v) TESSERA_LAMBDA_INLINE { return std::sin(v); });
+  else if constexpr (OP == kCos) return V::each(x, [](float v) TESSERA_LAMBDA_INLINE { return std::cos(v); });
+  else if constexpr (OP == kSquare) return x * x;
+  else if constexpr (OP == kReciprocal) return 1.f / x;
+  else return V::each(x, [](float v) TESSERA_LAMBDA_INLINE { return std::floor(v); });
+}
+
+template <int W, int OP>
+TESSERA_INLINE typename Vec<W>::F binary_apply(typename Vec<W>::F a, typename Vec<W>::F b) {
+  using V = Vec<W>;
+  const typename V::F one = V::splat(1.f), zero = V::splat(0.f);
+  if constexpr (OP == kAdd) return a + b;
+  else if constexpr (OP == kSub) return a - b;
+  else if constexpr (OP == kMul) return a * b;
+  else if constexpr (OP == kDiv) return a / b;
+  else if constexpr (OP == kPow) {
+    float la[W], lb[W];
+    V::store(la, a);
+    V::store(lb, b);
+    for (int i = 0; i < W; i++) la[i] = static_cast<float>(js_pow(la[i], lb[i]));
+    return V::load(la);
+  }
+  // minimum/maximum propagate NaN (a + b is NaN when either is).
+  else if constexpr (OP == kMinimum) return V::select((a != a) | (b != b), a + b, V::select(a < b, a, b));
+  else if constexpr (OP == kMaximum) return V::select((a != a) | (b != b), a + b, V::select(a > b, a, b));
+  else if constexpr (OP == kEq) return V::select(a == b, one, zero);
+  else if constexpr (OP == kNe) return V::select(a != b, one, zero);
+  else if constexpr (OP == kLt) return V::select(a < b, one, zero);
+  else if constexpr (OP == kLe) return V::select(a <= b, one, zero);
+  else if constexpr (OP == kGt) return V::select(a > b, one, zero);
+  else return V::select(a >= b, one, zero);
+}
+
+/** y[i] = f(x[i]) for dense arrays; the tail goes through one padded vector so every element
+ *  is computed by the same code. */
+template <int W, class Fn>
+TESSERA_INLINE void map_dense(const float* x, float* y, int64_t n, Fn fn) {
+  using V = Vec<W>;
+  int64_t i = 0;
+  for (; i + W <= n; i += W) V::store(y + i, fn(V::load(x + i)));
+  if (i < n) {
+    float buf[W] = {};
+    std::memcpy(buf, x + i, (n - i) * sizeof(float));
+    V::store(buf, fn(V::load(buf)));
+    std::memcpy(y + i, buf, (n - i) * sizeof(float));
+  }
+}
+
+template <int W, class Fn>
+TESSERA_INLINE void map_dense2(const float* a, const float* b, float* y, int64_t n, Fn fn) {
+  using V = Vec<W>;
+  int64_t i = 0;
+  for (; i + W <= n; i += W) V::store(y + i, fn(V::load(a + i), V::load(b + i)));
+  if (i < n) {
+    float ba[W] = {}, bb[W] = {};
+    std::memcpy(ba, a + i, (n - i) * sizeof(float));
+    std::memcpy(bb, b + i, (n - i) * sizeof(float));
+    V::store(ba, fn(V::load(ba), V::load(bb)));
+    std::memcpy(y + i, ba, (n - i) * sizeof(float));
+  }
+}
+
+template <int W>
+struct UnaryDense {
+  template <int... OPS>
+  static TESSERA_INLINE void pick(std::integer_sequence<int, OPS...>, int op, const float* x, float* y, int64_t n,
+                                  float alpha) {
+    (void)((op == OPS && (map_dense<W>(x, y, n, [alpha](typename Vec<W>::F v) TESSERA_LAMBDA_INLINE {
+              return unary_apply<W, OPS>(v, alpha);
+            }), true)) || ...);
+  }
+  static TESSERA_INLINE void run(int op, const float* x, float* y, int64_t n, float alpha) {
+    pick(std::make_integer_sequence<int, kUnaryOpCount>(), op, x, y, n, alpha);
+  }
+};
+
+template <int W>
+struct BinaryDense {
+  template <int... OPS>
+  static TESSERA_INLINE void pick(std::integer_sequence<int, OPS...>, int op, const float* a, const float* b, float* y,
+                                  int64_t n) {
+    (void)((op == OPS && (map_dense2<W>(a, b, y, n, [](typename Vec<W>::F u, typename Vec<W>::F v) TESSERA_LAMBDA_INLINE {
+              return binary_apply<W, OPS>(u, v);
+            }), true)) || ...);
+  }
+  static TESSERA_INLINE void run(int op, const float* a, const float* b, float* y, int64_t n) {
+    pick(std::make_integer_sequence<int, kBinaryOpCount>(), op, a, b, y, n);
+  }
+};
+
+// ---- int32 inputs: computed in double like the reference backend (exact for int32 values) ----
+
+double unary_double(int op, double x, double alpha) {
+  switch (op) {
+    case kNeg: return -x;
+    case kExp: return std::exp(x);
+    case kLog: return std::log(x);
+    case kLog1p: return std::log1p(x);
+    case kSqrt: return std::sqrt(x);
+    case kRsqrt: return 1 / std::sqrt(x);
+    case kAbs: return std::fabs(x);
+    case kSign: return x > 0 ? 1 : x < 0 ? -1 : 0;
+    case kTanh: return std::tanh(x);
+    case kSigmoid: return 1 / (1 + std::exp(-x));
+    case kRelu: return x > 0 ? x : 0;
+    case kLeakyRelu: return x > 0 ? x : alpha * x;
+    case kElu: return x > 0 ? x : alpha * std::expm1(x);
+    case kGelu: return 0.5 * x * std::erfc(-x * M_SQRT1_2);
+    case kGeluGrad: return 0.5 * std::erfc(-x * M_SQRT1_2) + x * 0.3989422804014327 * std::exp(-0.5 * x * x);
+    case kSoftplus: return x > 20 ? x : std::log1p(std::exp(x));
+    case kSin: return std::sin(x);
+    case kCos: return std::cos(x);
+    case kSquare: return x * x;
+    case kReciprocal: return 1 / x;
+    default: return std::floor(x);
+  }
+}
+
+double binary_double(int op, double a, double b) {
+  switch (op) {
+    case kAdd: return a + b;
+    case kSub: return a - b;
+    case kMul: return a * b;
+    case kDiv: return a / b;
+    case kPow: return js_pow(a, b);
+    case kMinimum: return std::isnan(a) || std::isnan(b) ? NAN : std::min(a, b);
+    case kMaximum: return std::isnan(a) || std::isnan(b) ? NAN : std::max(a, b);
+    case kEq: return a == b;
+    case kNe: return a != b;
+    case kLt: return a < b;
+    case kLe: return a <= b;
+    case kGt: return a > b;
+    default: return a >= b;
+  }
+}
+
+/** Stores a double into an output element: float32 rounds, int32 follows JS ToInt32. */
+inline void store_number(const AnyArray& out, int64_t i, double v) {
+  if (out.dtype == DType::f32) out.f32()[i] = static_cast<float>(v);
+  else out.i32()[i] = js_to_int32(v);
+}
+
+// ---- walking strided inputs in dense tiles ----
+
+constexpr int64_t kTile = 1024;
+// Unit-stride runs shorter than this are gathered into tiles too: per-run overhead would dominate.
+constexpr int64_t kMinDirectRun = 64;
+
+template <class T>
+void gather_run(const T* src, int64_t stride, int64_t n, T* dst) {
+  if (stride == 1) std::memcpy(dst, src, n * sizeof(T));
+  else if (stride == 0) std::fill(dst, dst + n, *src);
+  else for (int64_t i = 0; i < n; i++) dst[i] = src[i * stride];
+}
+
+/** Calls compute(inputs, position, length) over [begin, end) of the output with each input as a
+ *  dense array: the view's own memory when its runs are unit-stride and long, else a copy
+ *  gathered into a tile. */
+template <int N, class T, class Compute>
+void for_dense_tiles(const StridedLoop<N>& loop, const std::array<const T*, N>& base, int64_t begin, int64_t end,
+                     Compute&& compute) {
+  bool direct = loop.inner_size() >= kMinDirectRun;
+  for (int k = 0; k < N; k++) direct = direct && loop.inner_stride(k) == 1;
+  if (direct) {
+    loop.runs(begin, end, [&](const std::array<int64_t, N>& off, int64_t pos, int64_t len) {
+      std::array<const T*, N> p;
+      for (int k = 0; k < N; k++) p[k] = base[k] + off[k];
+      compute(p, pos, len);
+    });
+    return;
+  }
+  T tile[N][kTile];
+  std::array<const T*, N> p;
+  for (int k = 0; k < N; k++) p[k] = tile[k];
+  for (int64_t t0 = begin; t0 < end; t0 += kTile) {
+    int64_t t1 = std::min(end, t0 + kTile);
+    loop.runs(t0, t1, [&](const std::array<int64_t, N>& off, int64_t pos, int64_t len) {
+      for (int k = 0; k < N; k++) gather_run(base[k] + off[k], loop.inner_stride(k), len, tile[k] + (pos - t0));
+    });
+    compute(p, t0, t1 - t0);
+  }
+}
+
+int op_arg(const Napi::CallbackInfo& info, size_t i, const char* kernel, int count) {
+  int64_t op = int_arg(info, i, kernel, "op code");
+  if (op < 0 || op >= count) fail(std::string(kernel) + ": unknown op code " + std::to_string(op) + " (cpu backend)");
+  return static_cast<int>(op);
+}
+
+// ---- bindings ----
+
+// copy(x, shape, strides, offset, out): strided gather into dense out, casting to out's dtype.
+void Copy(const Napi::CallbackInfo& info) {
+  const char* k = "copy";
+  AnyArray x = any_array_arg(info, 0, k, "x");
+  auto shape = int_list_arg(info, 1, k, "shape");
+  auto strides = int_list_arg(info, 2, k, "strides");
+  int64_t offset = int_arg(info, 3, k, "offset");
+  AnyArray out = any_array_arg(info, 4, k, "out");
+  check_view(k, "x", x.size, shape, strides, offset);
+  StridedLoop<1> loop(shape, {&strides}, {offset});
+  require_length(k, "out", out.size, loop.numel());
+  parallel_for(loop.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
+    loop.runs(begin, end, [&](const std::array<int64_t, 1>& off, int64_t pos, int64_t len) {
+      int64_t s = loop.inner_stride(0);
+      if (x.dtype == out.dtype) {
+        size_t bytes = 4;  // both dtypes are 4 bytes wide
+        const char* src = static_cast<const char*>(x.data) + off[0] * bytes;
+        char* dst = static_cast<char*>(out.data) + pos * bytes;
+        if (s == 1) std::memcpy(dst, src, len * bytes);
+        else if (x.dtype == DType::f32) gather_run(reinterpret_cast<const float*>(src), s, len, reinterpret_cast<float*>(dst));
+        else gather_run(reinterpret_cast<const int32_t*>(src), s, len, reinterpret_cast<int32_t*>(dst));
+      } else if (x.dtype == DType::f32) {
+        for (int64_t i = 0; i < len; i++) out.i32()[pos + i] = js_to_int32(x.f32()[off[0] + i * s]);
+      } else {
+        for (int64_t i = 0; i < len; i++) out.f32()[pos + i] = static_cast<float>(x.i32()[off[0] + i * s]);
+      }
+    });
+  });
+}
+
+// unary(op, x, shape, strides, offset, out, alpha)
+void Unary(const Napi::CallbackInfo& info) {
+  const char* k = "unary";
+  int op = op_arg(info, 0, k, kUnaryOpCount);
+  AnyArray x = any_array_arg(info, 1, k, "x");
+  auto shape = int_list_arg(info, 2, k, "shape");
+  auto strides = int_list_arg(info, 3, k, "strides");
+  int64_t offset = int_arg(info, 4, k, "offset");
+  AnyArray out = any_array_arg(info, 5, k, "out");
+  double alpha = number_arg(info, 6, k, "alpha");
+  check_view(k, "x", x.size, shape, strides, offset);
+  StridedLoop<1> loop(shape, {&strides}, {offset});
+  require_length(k, "out", out.size, loop.numel());
+  if (x.dtype == DType::f32 && out.dtype != DType::f32) {
+    fail(std::string("unary: ") + kUnaryOpNames[op] + " of float32 x into an int32 out is not supported (cpu backend)");
+  }
+  parallel_for(loop.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
+    if (x.dtype == DType::f32) {
+      for_dense_tiles<1, float>(loop, {x.f32()}, begin, end, [&](const std::array<const float*, 1>& in, int64_t pos, int64_t n) {
+        simd_dispatch<UnaryDense>(op, in[0], out.f32() + pos, n, static_cast<float>(alpha));
+      });
+    } else {
+      for_dense_tiles<1, int32_t>(loop, {x.i32()}, begin, end, [&](const std::array<const int32_t*, 1>& in, int64_t pos, int64_t n) {
+        for (int64_t i = 0; i < n; i++) store_number(out, pos + i, unary_double(op, in[0][i], alpha));
+      });
+    }
+  });
+}
+
+// binary(op, shape, a, aStrides, aOffset, b, bStrides, bOffset, out)
+void Binary(const Napi::CallbackInfo& info) {
+  const char* k = "binary";
+  int op = op_arg(info, 0, k, kBinaryOpCount);
+  auto shape = int_list_arg(info, 1, k, "shape");
+  AnyArray a = any_array_arg(info, 2, k, "a");
+  auto sa = int_list_arg(info, 3, k, "a strides");
+  int64_t oa = int_arg(info, 4, k, "a offset");
+  AnyArray b = any_array_arg(info, 5, k, "b");
+  auto sb = int_list_arg(info, 6, k, "b strides");
+  int64_t ob = int_arg(info, 7, k, "b offset");
+  AnyArray out = any_array_arg(info, 8, k, "out");
+  if (a.dtype != b.dtype || (a.dtype == DType::f32 && out.dtype != DType::f32)) {
+    fail(std::string("binary: ") + kBinaryOpNames[op] + " of " + dtype_name(a.dtype) + " and " + dtype_name(b.dtype) +
+         " into " + dtype_name(out.dtype) + " is not supported (cpu backend)");
+  }
+  check_view(k, "a", a.size, shape, sa, oa);
+  check_view(k, "b", b.size, shape, sb, ob);
+  StridedLoop<2> loop(shape, {&sa, &sb}, {oa, ob});
+  require_length(k, "out", out.size, loop.numel());
+  const bool truncate = out.dtype == DType::i32 && (op == kDiv || op == kPow);  // int32 math rounds toward zero
+  parallel_for(loop.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
+    if (a.dtype == DType::f32) {
+      for_dense_tiles<2, float>(loop, {a.f32(), b.f32()}, begin, end, [&](const std::array<const float*, 2>& in, int64_t pos, int64_t n) {
+        simd_dispatch<BinaryDense>(op, in[0], in[1], out.f32() + pos, n);
+      });
+    } else {
+      for_dense_tiles<2, int32_t>(loop, {a.i32(), b.i32()}, begin, end, [&](const std::array<const int32_t*, 2>& in, int64_t pos, int64_t n) {
+        for (int64_t i = 0; i < n; i++) {
+          double r = binary_double(op, in[0][i], in[1][i]);
+          store_number(out, pos + i, truncate ? std::trunc(r) : r);
+        }
+      });
+    }
+  });
+}
+
+template <class C, class T>
+void where_runs(const StridedLoop<3>& loop, const C* c, const T* a, const T* b, T* out, int64_t begin, int64_t end) {
+  const int64_t sc = loop.inner_stride(0), sa = loop.inner_stride(1), sb = loop.inner_stride(2);
+  loop.runs(begin, end, [&](const std::array<int64_t, 3>& off, int64_t pos, int64_t len) {
+    for (int64_t i = 0; i < len; i++) out[pos + i] = c[off[0] + i * sc] != 0 ? a[off[1] + i * sa] : b[off[2] + i * sb];
+  });
+}
+
+// where(shape, cond, cStrides, cOffset, a, aStrides, aOffset, b, bStrides, bOffset, out)
+void Where(const Napi::CallbackInfo& info) {
+  const char* k = "where";
+  auto shape = int_list_arg(info, 0, k, "shape");
+  AnyArray c = any_array_arg(info, 1, k, "cond");
+  auto sc = int_list_arg(info, 2, k, "cond strides");
+  int64_t oc = int_arg(info, 3, k, "cond offset");
+  AnyArray a = any_array_arg(info, 4, k, "a");
+  auto sa = int_list_arg(info, 5, k, "a strides");
+  int64_t oa = int_arg(info, 6, k, "a offset");
+  AnyArray b = any_array_arg(info, 7, k, "b");
+  auto sb = int_list_arg(info, 8, k, "b strides");
+  int64_t ob = int_arg(info, 9, k, "b offset");
+  AnyArray out = any_array_arg(info, 10, k, "out");
+  if (a.dtype != b.dtype || a.dtype != out.dtype) {
+    fail(std::string("where: a (") + dtype_name(a.dtype) + "), b (" + dtype_name(b.dtype) + ") and out (" +
+         dtype_name(out.dtype) + ") must share a dtype (cpu backend)");
+  }
+  check_view(k, "cond", c.size, shape, sc, oc);
+  check_view(k, "a", a.size, shape, sa, oa);
+  check_view(k, "b", b.size, shape, sb, ob);
+  StridedLoop<3> loop(shape, {&sc, &sa, &sb}, {oc, oa, ob});
+  require_length(k, "out", out.size, loop.numel());
+  parallel_for(loop.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
+    if (c.dtype == DType::f32) {
+      if (a.dtype == DType::f32) where_runs(loop, c.f32(), a.f32(), b.f32(), out.f32(), begin, end);
+      else where_runs(loop, c.f32(), a.i32(), b.i32(), out.i32(), begin, end);
+    } else {
+      if (a.dtype == DType::f32) where_runs(loop, c.i32(), a.f32(), b.f32(), out.f32(), begin, end);
+      else where_runs(loop, c.i32(), a.i32(), b.i32(), out.i32(), begin, end);
+    }
+  });
+}
+
+void InitElementwise(Napi::Env env, Napi::Object exports) {
+  exports.Set("copy", Napi::Function::New(env, Copy, "copy"));
+  exports.Set("unary", Napi::Function::New(env, Unary, "unary"));
+  exports.Set("binary", Napi::Function::New(env, Binary, "binary"));
+  exports.Set("where", Napi::Function::New(env, Where, "where"));
+  exports.Set("unaryOps", string_array(env, kUnaryOpNames, kUnaryOpCount));
+  exports.Set("binaryOps", string_array(env, kBinaryOpNames, kBinaryOpCount));
+}
+
+}  // namespace
+
+TESSERA_REGISTER_FAMILY(elementwise, InitElementwise);
+
+}  // namespace tessera

@@ -1,0 +1,283 @@
+// Blocked SGEMM (Goto/BLIS scheme): B is packed per (NC x KC) block into NR-wide panels shared by
+// all threads; each thread packs its own MC x KC block of A into MR-tall panels and runs an
+// MR x NR register-blocked micro-kernel over it. Threads split C into tiles of MC rows by a group
+// of NR panels. The micro-kernel is one template compiled for AVX-512 (12 x 32), AVX2 (6 x 16)
+// and the baseline (6 x 8); the epilogue (alpha, bias, activation) is applied as tiles are stored.
+#include "gemm.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "simd.h"
+#include "threadpool.h"
+
+namespace tessera {
+namespace {
+
+template <int W> struct Tile;
+template <> struct Tile<16> { static constexpr int MR = 12, NV = 2; };  // 24 of 32 zmm hold C
+template <> struct Tile<8> { static constexpr int MR = 6, NV = 2; };    // 12 of 16 ymm hold C
+template <> struct Tile<4> { static constexpr int MR = 6, NV = 2; };
+
+struct Geometry {
+  int mr, nr;
+  int64_t mc, kc, nc;  // A block in L2, B micro-panel (kc x nr) in L1, B block in L3
+};
+
+template <int W>
+constexpr Geometry geometry_for(int64_t mc, int64_t kc, int64_t nc) {
+  return {Tile<W>::MR, Tile<W>::NV * W, mc, kc, nc};
+}
+
+Geometry geometry(Isa isa) {
+  switch (isa) {
+    case Isa::avx512: return geometry_for<16>(144, 256, 4096);
+    case Isa::avx2: return geometry_for<8>(144, 256, 4096);
+    case Isa::scalar: break;
+  }
+  return geometry_for<4>(120, 256, 2048);
+}
+
+/** A growable 64-byte-aligned scratch buffer, kept per thread across calls (packing buffers are
+ *  large: reallocating them each call would cost page faults). */
+class Scratch {
+ public:
+  float* get(int64_t n) {
+    if (n > capacity_) {
+      void* p = nullptr;
+      if (posix_memalign(&p, 64, static_cast<size_t>(n) * sizeof(float)) != 0) throw std::bad_alloc();
+      data_.reset(static_cast<float*>(p));
+      capacity_ = n;
+    }
+    return data_.get();
+  }
+
+ private:
+  struct Free { void operator()(float* p) const { std::free(p); } };
+  std::unique_ptr<float, Free> data_;
+  int64_t capacity_ = 0;
+};
+
+thread_local Scratch t_pack_a, t_pack_b;
+
+/** Rows [0, rows) of an MR-tall panel: dst[k * mr + r] = A[r * rsA + k * csA], zero rows after `rows`. */
+void pack_a_panel(const float* A, int64_t rsA, int64_t csA, int rows, int64_t kc, int mr, float* dst) {
+  if (rows < mr) std::fill(dst, dst + kc * mr, 0.f);
+  if (csA == 1) {
+    for (int r = 0; r < rows; r++)
+      for (int64_t k = 0; k < kc; k++) dst[k * mr + r] = A[r * rsA + k];
+  } else {
+    for (int64_t k = 0; k < kc; k++)
+      for (int r = 0; r < rows; r++) dst[k * mr + r] = A[r * rsA + k * csA];
+  }
+}
+
+/** Columns [0, cols) of an NR-wide panel: dst[k * nr + c] = B[k * rsB + c * csB], zero columns after `cols`. */
+void pack_b_panel(const float* B, int64_t rsB, int64_t csB, int cols, int64_t kc, int nr, float* dst) {
+  if (cols < nr) std::fill(dst, dst + kc * nr, 0.f);
+  if (csB == 1) {
+    for (int64_t k = 0; k < kc; k++) std::memcpy(dst + k * nr, B + k * rsB, cols * sizeof(float));
+  } else {
+    for (int c = 0; c < cols; c++)
+      for (int64_t k = 0; k < kc; k++) dst[k * nr + c] = B[k * rsB + c * csB];
+  }
+}
+
+template <int W>
+TESSERA_INLINE typename Vec<W>::F activate(typename Vec<W>::F v, int act) {
+  using V = Vec<W>;
+  switch (act) {
+    case 1: return V::select(v > 0.f, v, V::splat(0.f));
+    case 2: return vgelu<W>(v);
+    case 3: return vtanh<W>(v);
+    case 4: return vsigmoid<W>(v);
+    default: return v;
+  }
+}
+
+/** What one tile task needs; the same for every tile of a (jc, pc) step except the ranges. */
+struct TileJob {
+  const float* A;
+  int64_t rsA, csA;
+  const float* b_pack;  // kc x nc block of B, NR-wide panels
+  int64_t kc;
+  int64_t i0, i1;       // rows of C
+  int64_t j0, j1;       // columns of C; j0 - jc is a multiple of NR
+  int64_t jc;           // first column of the packed B block
+  float* C;
+  int64_t ldc;
+  const GemmEpilogue* ep;
+  bool first, last;     // first / last KC step: overwrite (unless accumulating), apply bias and act
+  float* a_pack;        // this thread's scratch for the MC x KC block of A
+};
+
+template <int W>
+struct TileKernel {
+  static constexpr int MR = Tile<W>::MR, NV = Tile<W>::NV, NR = NV * W;
+  using V = Vec<W>;
+  using F = typename V::F;
+
+  /** tile[MR][NR] = A panel (kc x MR) times B panel (kc x NR). */
+  static TESSERA_INLINE void micro_kernel(int64_t kc, const float* __restrict a, const float* __restrict b,
+                                          float* __restrict tile) {
+    F c[MR][NV];
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; v++) c[i][v] = V::splat(0.f);
+    for (int64_t k = 0; k < kc; k++) {
+      F bv[NV];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; v++) bv[v] = V::load(b + v * W);
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; i++) {
+        F av = V::splat(a[i]);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) c[i][v] += av * bv[v];
+      }
+      a += MR;
+      b += NR;
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; v++) V::store(tile + i * NR + v * W, c[i][v]);
+  }
+
+  /** C[rows x cols] (=, or +=) epilogue(alpha * tile). */
+  static TESSERA_INLINE void store_tile(const float* tile, float* C, int64_t ldc, int rows, int cols, int64_t row0,
+                                        int64_t col0, const GemmEpilogue& ep, bool first, bool last) {
+    const bool add_c = !first || ep.accumulate;
+    const float* bias = last ? ep.bias : nullptr;
+    const int act = last ? ep.act : 0;
+    for (int r = 0; r < rows; r++) {
+      float* crow = C + r * ldc;
+      for (int c = 0; c < cols; c += W) {
+        const int n = std::min(W, cols - c);
+        float buf[W] = {};
+        auto load = [&](const float* p) TESSERA_LAMBDA_INLINE {
+          if (n == W) return V::load(p);
+          std::memcpy(buf, p, n * sizeof(float));
+          return V::load(buf);
+        };
+        F v = ep.alpha * V::load(tile + r * NR + c);
+        if (add_c) v += load(crow + c);
+        if (bias) v += ep.bias_per_row ? V::splat(bias[row0 + r]) : load(bias + col0 + c);
+        if (act) v = activate<W>(v, act);
+        if (n == W) {
+          V::store(crow + c, v);
+        } else {
+          V::store(buf, v);
+          std::memcpy(crow + c, buf, n * sizeof(float));
+        }
+      }
+    }
+  }
+
+  static TESSERA_INLINE void run(const TileJob* job) {
+    alignas(64) float tile[MR * NR];
+    const int64_t kc = job->kc;
+    const int64_t rows_total = job->i1 - job->i0;
+    // Pack this tile's rows of A (the MC x KC block stays in L2 while the B panels stream by).
+    for (int64_t p = 0; p < rows_total; p += MR) {
+      int rows = static_cast<int>(std::min<int64_t>(MR, rows_total - p));
+      pack_a_panel(job->A + (job->i0 + p) * job->rsA, job->rsA, job->csA, rows, kc, MR, job->a_pack + p * kc);
+    }
+    for (int64_t j = job->j0; j < job->j1; j += NR) {
+      const float* bp = job->b_pack + (j - job->jc) * kc;
+      const int cols = static_cast<int>(std::min<int64_t>(NR, job->j1 - j));
+      for (int64_t p = 0; p < rows_total; p += MR) {
+        const int rows = static_cast<int>(std::min<int64_t>(MR, rows_total - p));
+        micro_kernel(kc, job->a_pack + p * kc, bp, tile);
+        const int64_t i = job->i0 + p;
+        store_tile(tile, job->C + i * job->ldc + j, job->ldc, rows, cols, i, j, *job->ep, job->first, job->last);
+      }
+    }
+  }
+};
+
+/** K == 0: the product is zero, so C = act(bias) (or stays as is when accumulating). */
+void epilogue_only(int64_t M, int64_t N, float* C, int64_t ldc, const GemmEpilogue& ep) {
+  if (ep.accumulate) return;
+  parallel_for(M, std::max<int64_t>(1, 16384 / std::max<int64_t>(N, 1)), [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; i++)
+      for (int64_t j = 0; j < N; j++) {
+        float v = ep.bias ? ep.bias[ep.bias_per_row ? i : j] : 0.f;
+        switch (ep.act) {
+          case 1: v = v > 0 ? v : 0; break;
+          case 2: v = 0.5f * v * std::erfc(-v * 0.70710678118654752f); break;
+          case 3: v = std::tanh(v); break;
+          case 4: v = 1 / (1 + std::exp(-v)); break;
+          default: break;
+        }
+        C[i * ldc + j] = v;
+      }
+  });
+}
+
+}  // namespace
+
+void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t rsA, int64_t csA, const float* B, int64_t rsB,
+           int64_t csB, float* C, int64_t ldc, const GemmEpilogue& ep) {
+  if (ep.accumulate && ep.act != 0) throw std::invalid_argument("sgemm: an activation cannot follow accumulation");
+  if (ep.act < 0 || ep.act > 4) throw std::invalid_argument("sgemm: unknown activation code " + std::to_string(ep.act));
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    epilogue_only(M, N, C, ldc, ep);
+    return;
+  }
+  const Isa isa = active_isa();  // fixed for the whole call: the packing layout depends on it
+  const Geometry g = geometry(isa);
+  const int threads = num_threads();
+  float* b_pack = t_pack_b.get(g.kc * ((std::min(g.nc, N) + g.nr - 1) / g.nr) * g.nr);
+
+  for (int64_t jc = 0; jc < N; jc += g.nc) {
+    const int64_t nc = std::min(g.nc, N - jc);
+    const int64_t b_panels = (nc + g.nr - 1) / g.nr;
+    // Tiles: MC rows by a group of NR panels, with enough tiles to balance the threads.
+    const int64_t row_blocks = (M + g.mc - 1) / g.mc;
+    const int64_t groups = std::clamp<int64_t>((4 * threads + row_blocks - 1) / row_blocks, 1, b_panels);
+    const int64_t panels_per_group = (b_panels + groups - 1) / groups;
+    const int64_t col_groups = (b_panels + panels_per_group - 1) / panels_per_group;
+
+    for (int64_t pc = 0; pc < K; pc += g.kc) {
+      const int64_t kc = std::min(g.kc, K - pc);
+      const float* b_block = B + pc * rsB + jc * csB;
+      parallel_for(b_panels, std::max<int64_t>(1, 16384 / (kc * g.nr)), [&](int64_t begin, int64_t end) {
+        for (int64_t p = begin; p < end; p++) {
+          int cols = static_cast<int>(std::min<int64_t>(g.nr, nc - p * g.nr));
+          pack_b_panel(b_block + p * g.nr * csB, rsB, csB, cols, kc, g.nr, b_pack + p * g.nr * kc);
+        }
+      });
+      parallel_for(row_blocks * col_groups, 1, [&](int64_t begin, int64_t end) {
+        TileJob job;
+        job.A = A + pc * csA;
+        job.rsA = rsA;
+        job.csA = csA;
+        job.b_pack = b_pack;
+        job.kc = kc;
+        job.jc = jc;
+        job.C = C;
+        job.ldc = ldc;
+        job.ep = &ep;
+        job.first = pc == 0;
+        job.last = pc + kc == K;
+        job.a_pack = t_pack_a.get(((g.mc + g.mr - 1) / g.mr) * g.mr * kc);
+        for (int64_t t = begin; t < end; t++) {
+          const int64_t rb = t / col_groups, cg = t % col_groups;
+          job.i0 = rb * g.mc;
+          job.i1 = std::min(M, job.i0 + g.mc);
+          job.j0 = jc + cg * panels_per_group * g.nr;
+          job.j1 = std::min(jc + nc, job.j0 + panels_per_group * g.nr);
+          simd_run<TileKernel>(isa, static_cast<const TileJob*>(&job));
+        }
+      });
+    }
+  }
+}
+
+}  // namespace tessera

@@ -1,0 +1,169 @@
+// The `cpu` backend: host memory (HostBuf over Float32Array / Int32Array) and native kernels
+// (native/cpu/*.cc) that use SIMD and a thread pool. The addon validates every size, stride and
+// index before touching memory and throws an Error naming the kernel.
+import type {
+  Activation, Backend, BinaryOp, Buf, ConvParams, Csr, DType, MatmulParams, PoolParams, ReduceOp, UnaryOp, View,
+} from '../interface.js';
+import { HostBuf, hostData, type HostArray } from '../hostbuf.js';
+import { loadAddon } from './addon.js';
+import * as sig from './signature.js';
+
+/** The core kernels' native entry points (argument order as in native/cpu/*.cc). */
+export interface CoreAddon {
+  unaryOps: string[]; binaryOps: string[]; reduceOps: string[]; activations: string[];
+  copy(x: HostArray, shape: readonly number[], strides: readonly number[], offset: number, out: HostArray): void;
+  unary(op: number, x: HostArray, shape: readonly number[], strides: readonly number[], offset: number,
+    out: HostArray, alpha: number): void;
+  binary(op: number, shape: readonly number[], a: HostArray, aStrides: readonly number[], aOffset: number,
+    b: HostArray, bStrides: readonly number[], bOffset: number, out: HostArray): void;
+  where(shape: readonly number[], c: HostArray, cStrides: readonly number[], cOffset: number,
+    a: HostArray, aStrides: readonly number[], aOffset: number,
+    b: HostArray, bStrides: readonly number[], bOffset: number, out: HostArray): void;
+  reduce(op: number, x: HostArray, outer: number, size: number, inner: number, out: HostArray): void;
+  matmul(a: HostArray, aStrides: readonly number[], aOffset: number, b: HostArray, bStrides: readonly number[],
+    bOffset: number, out: HostArray, batch: number, M: number, N: number, K: number, alpha: number,
+    bias: HostArray | undefined, act: number): void;
+  gather(x: HostArray, xShape: readonly number[], xStrides: readonly number[], xOffset: number, axis: number,
+    idx: HostArray, idxStrides: readonly number[], idxOffset: number, out: HostArray,
+    outShape: readonly number[]): void;
+  scatterAdd(out: HostArray, outShape: readonly number[], axis: number, idx: HostArray,
+    idxStrides: readonly number[], idxOffset: number, src: HostArray, srcShape: readonly number[],
+    srcStrides: readonly number[], srcOffset: number): void;
+  info(): { simd: 'avx512' | 'avx2' | 'scalar'; threads: number; cuda: boolean; buildFlags: string };
+  setSimd(level: 'avx512' | 'avx2' | 'scalar'): string;
+}
+
+export type CpuAddon = CoreAddon & sig.SignatureAddon;
+
+/** Name -> code from the list the addon exports, checked against every name the interface uses. */
+function codes<T extends string>(kind: string, native: string[], wanted: readonly T[]): Map<T, number> {
+  const m = new Map<T, number>();
+  for (const name of wanted) {
+    const code = native.indexOf(name);
+    if (code < 0) throw new Error(`cpu backend: the native addon lacks ${kind} '${name}'; rebuild it (npm run build:native)`);
+    m.set(name, code);
+  }
+  return m;
+}
+
+const UNARY: readonly UnaryOp[] = ['neg', 'exp', 'log', 'log1p', 'sqrt', 'rsqrt', 'abs', 'sign', 'tanh', 'sigmoid',
+  'relu', 'leakyRelu', 'elu', 'gelu', 'geluGrad', 'softplus', 'sin', 'cos', 'square', 'reciprocal', 'floor'];
+const BINARY: readonly BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'minimum', 'maximum',
+  'eq', 'ne', 'lt', 'le', 'gt', 'ge'];
+const REDUCE: readonly ReduceOp[] = ['sum', 'prod', 'max', 'min', 'argmax', 'argmin'];
+const ACTIVATION: readonly Activation[] = ['none', 'relu', 'gelu', 'tanh', 'sigmoid'];
+
+const data = hostData;
+
+export class CpuBackend implements Backend {
+  readonly name = 'cpu';
+  readonly syncRead = true;
+  readonly addon: CpuAddon;
+  private readonly unaryCode: Map<UnaryOp, number>;
+  private readonly binaryCode: Map<BinaryOp, number>;
+  private readonly reduceCode: Map<ReduceOp, number>;
+  private readonly actCode: Map<Activation, number>;
+
+  /** Throws (with how to rebuild) when the native addon is missing. */
+  constructor() {
+    const { addon, error } = loadAddon();
+    if (!addon) throw new Error(`cpu backend unavailable: ${error}`);
+    this.addon = addon as CpuAddon;
+    this.unaryCode = codes('unary op', this.addon.unaryOps, UNARY);
+    this.binaryCode = codes('binary op', this.addon.binaryOps, BINARY);
+    this.reduceCode = codes('reduce op', this.addon.reduceOps, REDUCE);
+    this.actCode = codes('activation', this.addon.activations, ACTIVATION);
+  }
+
+  /** SIMD level, thread count, CUDA support and compiler flags of the loaded addon. */
+  info(): ReturnType<CoreAddon['info']> { return this.addon.info(); }
+
+  // ---- storage ----
+  alloc(size: number, dtype: DType): Buf {
+    return new HostBuf(dtype === 'int32' ? new Int32Array(size) : new Float32Array(size), dtype);
+  }
+  free(buf: Buf): void { (buf as HostBuf).data = buf.dtype === 'int32' ? new Int32Array(0) : new Float32Array(0); }
+  write(buf: Buf, src: Float32Array | Int32Array): void { data(buf).set(src); }
+  readSync(buf: Buf): Float32Array | Int32Array {
+    const d = data(buf);
+    if (d instanceof Float64Array) throw new Error('cpu backend: float64 storage is not supported');
+    return d.slice();
+  }
+  async read(buf: Buf): Promise<Float32Array | Int32Array> { return this.readSync(buf); }
+  async sync(): Promise<void> {}
+
+  // ---- core kernels ----
+  fill(out: Buf, value: number): void { data(out).fill(value); }
+
+  copy(x: View, out: Buf): void {
+    this.addon.copy(data(x.buf), x.shape, x.strides, x.offset, data(out));
+  }
+
+  unary(op: UnaryOp, x: View, out: Buf, alpha: number): void {
+    this.addon.unary(this.code(this.unaryCode, op, 'unary'), data(x.buf), x.shape, x.strides, x.offset, data(out), alpha);
+  }
+
+  binary(op: BinaryOp, a: View, b: View, out: Buf): void {
+    this.addon.binary(this.code(this.binaryCode, op, 'binary'), a.shape, data(a.buf), a.strides, a.offset,
+      data(b.buf), b.strides, b.offset, data(out));
+  }
+
+  where(cond: View, a: View, b: View, out: Buf): void {
+    this.addon.where(cond.shape, data(cond.buf), cond.strides, cond.offset, data(a.buf), a.strides, a.offset,
+      data(b.buf), b.strides, b.offset, data(out));
+  }
+
+  reduce(op: ReduceOp, x: Buf, outer: number, size: number, inner: number, out: Buf): void {
+    this.addon.reduce(this.code(this.reduceCode, op, 'reduce'), data(x), outer, size, inner, data(out));
+  }
+
+  matmul(a: View, b: View, out: Buf, p: MatmulParams): void {
+    this.addon.matmul(data(a.buf), batchStrides(a, 'a'), a.offset, data(b.buf), batchStrides(b, 'b'), b.offset,
+      data(out), p.batch, p.M, p.N, p.K, p.alpha, p.bias ? data(p.bias) : undefined,
+      this.code(this.actCode, p.act, 'matmul'));
+  }
+
+  gather(x: View, axis: number, idx: View, out: Buf, outShape: readonly number[]): void {
+    this.addon.gather(data(x.buf), x.shape, x.strides, x.offset, axis, data(idx.buf), idx.strides, idx.offset,
+      data(out), outShape);
+  }
+
+  scatterAdd(out: Buf, outShape: readonly number[], axis: number, idx: View, src: View): void {
+    this.addon.scatterAdd(data(out), outShape, axis, data(idx.buf), idx.strides, idx.offset, data(src.buf), src.shape,
+      src.strides, src.offset);
+  }
+
+  // ---- signature kernels (src/backend/cpu/signature.ts) ----
+  spmm(a: Csr, x: Buf, F: number, out: Buf): void { sig.spmm(this.addon, a, x, F, out); }
+  sddmm(a: Csr, x: Buf, y: Buf, H: number, F: number, out: Buf): void { sig.sddmm(this.addon, a, x, y, H, F, out); }
+  edgeSoftmax(a: Csr, scores: Buf, H: number, out: Buf): void { sig.edgeSoftmax(this.addon, a, scores, H, out); }
+  edgeSoftmaxBackward(a: Csr, y: Buf, g: Buf, H: number, out: Buf): void {
+    sig.edgeSoftmaxBackward(this.addon, a, y, g, H, out);
+  }
+  cmdMoments(x: Buf, n: number, d: number, k: number, mean: Buf, moments: Buf): void {
+    sig.cmdMoments(this.addon, x, n, d, k, mean, moments);
+  }
+  cmdMomentsBackward(x: Buf, n: number, d: number, k: number, mean: Buf, moments: Buf, gMean: Buf, gMoments: Buf,
+    out: Buf): void {
+    sig.cmdMomentsBackward(this.addon, x, n, d, k, mean, moments, gMean, gMoments, out);
+  }
+  conv(x: Buf, w: Buf, bias: Buf | undefined, out: Buf, p: ConvParams): void { sig.conv(this.addon, x, w, bias, out, p); }
+  convBackwardInput(gy: Buf, w: Buf, gx: Buf, p: ConvParams): void { sig.convBackwardInput(this.addon, gy, w, gx, p); }
+  convBackwardWeight(x: Buf, gy: Buf, gw: Buf, p: ConvParams): void { sig.convBackwardWeight(this.addon, x, gy, gw, p); }
+  maxPool(x: Buf, out: Buf, argmax: Buf, p: PoolParams): void { sig.maxPool(this.addon, x, out, argmax, p); }
+  avgPool(x: Buf, out: Buf, p: PoolParams): void { sig.avgPool(this.addon, x, out, p); }
+  avgPoolBackward(gy: Buf, gx: Buf, p: PoolParams): void { sig.avgPoolBackward(this.addon, gy, gx, p); }
+
+  private code<T>(table: Map<T, number>, op: T, kernel: string): number {
+    const c = table.get(op);
+    if (c === undefined) throw new Error(`${kernel}: unknown op '${String(op)}' (cpu backend)`);
+    return c;
+  }
+}
+
+/** [batch, rows, cols] strides of a matmul operand; a 2-D view is one matrix shared by every batch. */
+function batchStrides(v: View, which: string): readonly number[] {
+  if (v.strides.length === 3) return v.strides;
+  if (v.strides.length === 2) return [0, v.strides[0], v.strides[1]];
+  throw new Error(`matmul: ${which} must be viewed as [batch, rows, cols], got shape [${v.shape.join(', ')}] (cpu backend)`);
+}
