@@ -1,8 +1,7 @@
-// `npm start`: the main demo on embedded synthetic data (no files needed).
-import { trainMoons } from './moons.js';
+// `npm start`: the main demo on synthetic data made in code (no files needed):
+// GCN and SR-GCN trained on biased samples of a synthetic graph, and the gain.
 import { getBackend } from '../src/index.js';
+import { runSrgnnDemo } from './demo-srgnn.js';
 
-const backend = getBackend().name;
-console.log(`Tessera demo: 2-layer MLP on two moons (backend: ${backend})`);
-const r = trainMoons({ log: (s) => console.log('  ' + s) });
-console.log(`final loss ${r.loss.toFixed(4)}, accuracy ${(100 * r.accuracy).toFixed(1)}%`);
+console.log(`Tessera demo (backend: ${getBackend().name})`);
+await runSrgnnDemo();

@@ -9,3 +9,4 @@ export * as metrics from './metrics/index.js';
 export * as plot from './plot/svg.js';
 export * as graph from './graph/index.js';
 export { solveQp } from './solvers/qp.js';
+export * as gnn from './models/gnn/index.js';

@@ -1,0 +1,17 @@
+// GNN node classifiers and Shift-Robust GNN training (SR-GNN, NeurIPS 2021).
+export { loadGraphFolder, csbmGraph, prepareGraph, labelledNodesExcept } from './data.js';
+export type { NodeGraph, NodeFeatures, GraphInputs, PrepareOptions } from './data.js';
+export { NodeLinear } from './layers.js';
+export type { GnnModel, GnnOutput, GnnOptions, ActivationName } from './layers.js';
+export { Gcn, type GcnOptions } from './gcn.js';
+export { Gat, GatConv, type GatOptions } from './gat.js';
+export { Sgc, type SgcOptions } from './sgc.js';
+export { Appnp, type AppnpOptions } from './appnp.js';
+export { Dgi, type DgiPretrainOptions } from './dgi.js';
+export { trainNodeClassifier, evaluateNodeClassifier, cmdBetween, disposeModel } from './train.js';
+export type { TrainOptions, CmdRegularizer, Evaluation } from './train.js';
+export {
+  SrGnnExperiment, parseModel, modelLabel, createModel, defaultPool, repeatGenerators, summarize, kmmWeightsWithRidge,
+  BASE_MODELS, MODEL_NAMES,
+} from './srgnn.js';
+export type { BaseModel, ModelName, ModelSpec, SrTerms, SrGnnConfig, RunResult, Summary } from './srgnn.js';
