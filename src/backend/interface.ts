@@ -85,7 +85,8 @@ export interface Backend {
   free(buf: Buf): void;
   write(buf: Buf, data: Float32Array | Int32Array): void;
   read(buf: Buf): Promise<Float32Array | Int32Array>;
-  readSync(buf: Buf): Float32Array | Int32Array; // throws on async backends
+  /** Blocking read: cpu/reference at once, cuda by synchronizing; webgpu throws (use read()). */
+  readSync(buf: Buf): Float32Array | Int32Array;
   /** Wait for queued work (no-op on synchronous backends). */
   sync(): Promise<void>;
 

@@ -1,0 +1,143 @@
+// Unary and binary math and fill: functors for the map kernel (elementwise.cuh).
+#include <cmath>
+#include <cstring>
+
+#include "kernels/cuda/elementwise.cuh"
+
+namespace tessera::cuda {
+namespace {
+
+constexpr float kSqrtHalf = 0.70710678118654752440f;
+constexpr float kInvSqrt2Pi = 0.39894228040143267794f;
+
+// Formulas follow the reference backend (src/backend/reference/index.ts).
+template <int OP>
+__device__ __forceinline__ float unary_value(float x, float alpha) {
+  if constexpr (OP == TSR_NEG) return -x;
+  else if constexpr (OP == TSR_EXP) return expf(x);
+  else if constexpr (OP == TSR_LOG) return logf(x);
+  else if constexpr (OP == TSR_LOG1P) return log1pf(x);
+  else if constexpr (OP == TSR_SQRT) return sqrtf(x);
+  else if constexpr (OP == TSR_RSQRT) return 1.0f / sqrtf(x);  // rsqrtf is 2 ulp; this is < 1
+  else if constexpr (OP == TSR_ABS) return fabsf(x);
+  else if constexpr (OP == TSR_SIGN) return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : 0.0f);
+  else if constexpr (OP == TSR_TANH) return tanhf(x);
+  else if constexpr (OP == TSR_SIGMOID) return 1.0f / (1.0f + expf(-x));
+  else if constexpr (OP == TSR_RELU) return x > 0.0f ? x : 0.0f;
+  else if constexpr (OP == TSR_LEAKY_RELU) return x > 0.0f ? x : alpha * x;
+  else if constexpr (OP == TSR_ELU) return x > 0.0f ? x : alpha * expm1f(x);
+  else if constexpr (OP == TSR_GELU) return 0.5f * x * (1.0f + erff(x * kSqrtHalf));
+  else if constexpr (OP == TSR_GELU_GRAD)
+    return 0.5f * (1.0f + erff(x * kSqrtHalf)) + x * kInvSqrt2Pi * expf(-0.5f * x * x);
+  else if constexpr (OP == TSR_SOFTPLUS) return x > 20.0f ? x : log1pf(expf(x));
+  else if constexpr (OP == TSR_SIN) return sinf(x);
+  else if constexpr (OP == TSR_COS) return cosf(x);
+  else if constexpr (OP == TSR_SQUARE) return x * x;
+  else if constexpr (OP == TSR_RECIPROCAL) return 1.0f / x;
+  else {
+    static_assert(OP == TSR_FLOOR, "unhandled unary op");
+    return floorf(x);
+  }
+}
+
+template <int OP, class T>
+__device__ __forceinline__ T binary_value(T a, T b) {
+  if constexpr (OP == TSR_ADD) return a + b;
+  else if constexpr (OP == TSR_SUB) return a - b;
+  else if constexpr (OP == TSR_MUL) return a * b;
+  else if constexpr (OP == TSR_DIV) return a / b;
+  else if constexpr (OP == TSR_POW) return pow(a, b);
+  else if constexpr (OP == TSR_MINIMUM) return isnan(a) || isnan(b) ? T(NAN) : (a < b ? a : b);
+  else if constexpr (OP == TSR_MAXIMUM) return isnan(a) || isnan(b) ? T(NAN) : (a > b ? a : b);
+  else if constexpr (OP == TSR_EQ) return T(a == b);
+  else if constexpr (OP == TSR_NE) return T(a != b);
+  else if constexpr (OP == TSR_LT) return T(a < b);
+  else if constexpr (OP == TSR_LE) return T(a <= b);
+  else if constexpr (OP == TSR_GT) return T(a > b);
+  else {
+    static_assert(OP == TSR_GE, "unhandled binary op");
+    return T(a >= b);
+  }
+}
+
+struct FillFn {
+  uint32_t word;
+  __device__ uint32_t operator()() const { return word; }
+};
+
+template <int OP>
+struct UnaryFn {
+  float alpha;
+  bool in_int, out_int;
+  __device__ uint32_t operator()(uint32_t w) const {
+    const float y = unary_value<OP>(word_to_float(w, in_int), alpha);
+    return out_int ? as_word(to_int32(y)) : as_word(y);
+  }
+};
+
+// Float inputs: float math. Any int32 input: the math is done in float64,
+// exact for int32 operands as in the reference (JavaScript numbers); an
+// int32 out then truncates (integer division rounds toward zero).
+template <int OP>
+struct BinaryFn {
+  bool a_int, b_int, out_int;
+  __device__ uint32_t operator()(uint32_t wa, uint32_t wb) const {
+    if (!a_int && !b_int) {
+      const float r = binary_value<OP, float>(as_float(wa), as_float(wb));
+      return out_int ? as_word(to_int32(r)) : as_word(r);
+    }
+    const double a = a_int ? double(as_int(wa)) : double(as_float(wa));
+    const double b = b_int ? double(as_int(wb)) : double(as_float(wb));
+    const double r = binary_value<OP, double>(a, b);
+    return out_int ? as_word(to_int32(r)) : as_word(static_cast<float>(r));
+  }
+};
+
+}  // namespace
+
+cudaError_t fill(void* out, int dtype, int64_t n, double value, cudaStream_t s) {
+  tsr_view v{};
+  v.rank = 1;
+  v.shape[0] = n;
+  v.strides[0] = 1;
+  const tsr_view* none[1] = {&v};
+  const uint32_t* no_inputs[1] = {nullptr};
+  FillFn fn;
+  if (dtype == TSR_INT32) {
+    // Int32Array.fill semantics: ToInt32 (truncate, wrap).
+    const double r = std::isfinite(value) ? std::trunc(value) : 0.0;
+    fn.word = static_cast<uint32_t>(static_cast<int64_t>(std::fmod(r, 4294967296.0)));
+  } else {
+    const float f = static_cast<float>(value);
+    std::memcpy(&fn.word, &f, 4);
+  }
+  return launch_map<0>(view_offsets<0>(none, v), no_inputs, static_cast<uint32_t*>(out), fn, s);
+}
+
+cudaError_t unary(int op, const void* x, int x_dtype, const tsr_view& xv, void* out, int out_dtype, float alpha,
+                  cudaStream_t s) {
+  const tsr_view* views[1] = {&xv};
+  const auto idx = view_offsets<1>(views, xv);
+  const uint32_t* in[1] = {words_at(x, xv)};
+  cudaError_t err = cudaErrorInvalidValue;
+  dispatch_op<TSR_UNARY_OP_COUNT>(op, [&](auto k) {
+    UnaryFn<decltype(k)::value> fn{alpha, x_dtype == TSR_INT32, out_dtype == TSR_INT32};
+    err = launch_map<1>(idx, in, static_cast<uint32_t*>(out), fn, s);
+  });
+  return err;
+}
+
+cudaError_t binary(int op, const void* a, int a_dtype, const tsr_view& av, const void* b, int b_dtype,
+                   const tsr_view& bv, void* out, int out_dtype, cudaStream_t s) {
+  const tsr_view* views[2] = {&av, &bv};
+  const auto idx = view_offsets<2>(views, av);
+  const uint32_t* in[2] = {words_at(a, av), words_at(b, bv)};
+  cudaError_t err = cudaErrorInvalidValue;
+  dispatch_op<TSR_BINARY_OP_COUNT>(op, [&](auto k) {
+    BinaryFn<decltype(k)::value> fn{a_dtype == TSR_INT32, b_dtype == TSR_INT32, out_dtype == TSR_INT32};
+    err = launch_map<2>(idx, in, static_cast<uint32_t*>(out), fn, s);
+  });
+  return err;
+}
+
+}  // namespace tessera::cuda

@@ -1,0 +1,120 @@
+// Max and average pooling over NCDHW (2D pooling is D = 1, kd = 1), and the
+// average pooling backward. One thread per output element for the forward;
+// the backward gathers, one thread per input element over the windows that
+// cover it, so it needs no atomics and no zero fill.
+#include "kernels/cuda/common.cuh"
+
+namespace tessera::cuda {
+namespace {
+
+constexpr int kThreads = 256;
+
+// Output position of a flat output index, and the window's first input cell.
+struct Window {
+  int64_t plane;  // n * C + c
+  int64_t d0, h0, w0;
+};
+
+__device__ __forceinline__ Window window_of(const tsr_pool_params& p, int64_t o) {
+  const int64_t ow = o % p.oW, oh = (o / p.oW) % p.oH, od = (o / (p.oW * p.oH)) % p.oD;
+  return {o / (p.oW * p.oH * p.oD), od * p.stride[0] - p.padding[0], oh * p.stride[1] - p.padding[1],
+          ow * p.stride[2] - p.padding[2]};
+}
+
+// Scans a window in (d, h, w) order, calling f(index within the plane) for
+// every cell inside the input.
+template <class F>
+__device__ __forceinline__ void for_each_cell(const tsr_pool_params& p, const Window& w, F f) {
+  for (int64_t a = imax<int64_t>(0, -w.d0); a < p.kd && w.d0 + a < p.D; ++a)
+    for (int64_t b = imax<int64_t>(0, -w.h0); b < p.kh && w.h0 + b < p.H; ++b)
+      for (int64_t e = imax<int64_t>(0, -w.w0); e < p.kw && w.w0 + e < p.W; ++e)
+        f(((w.d0 + a) * p.H + (w.h0 + b)) * p.W + (w.w0 + e));
+}
+
+// As the reference: the first cell inside the input, then any strictly
+// greater one; argmax -1 and -inf for a window entirely in the padding.
+__global__ void __launch_bounds__(kThreads)
+    max_pool_kernel(const float* __restrict__ x, float* __restrict__ out, int32_t* __restrict__ argmax,
+                    tsr_pool_params p, int64_t outputs) {
+  const int64_t plane_size = p.D * p.H * p.W;
+  for (int64_t o = int64_t(blockIdx.x) * kThreads + threadIdx.x; o < outputs; o += int64_t(gridDim.x) * kThreads) {
+    const Window w = window_of(p, o);
+    const float* xp = x + w.plane * plane_size;
+    float best = -INFINITY;
+    int64_t at = -1;
+    for_each_cell(p, w, [&](int64_t i) {
+      const float v = xp[i];
+      if (at < 0 || v > best) best = v, at = i;
+    });
+    out[o] = best;
+    argmax[o] = static_cast<int32_t>(at);
+  }
+}
+
+// Padded cells count in the divisor (count_include_pad), as the reference.
+__global__ void __launch_bounds__(kThreads)
+    avg_pool_kernel(const float* __restrict__ x, float* __restrict__ out, tsr_pool_params p, int64_t outputs) {
+  const int64_t plane_size = p.D * p.H * p.W;
+  const float inv = 1.0f / float(p.kd * p.kh * p.kw);
+  for (int64_t o = int64_t(blockIdx.x) * kThreads + threadIdx.x; o < outputs; o += int64_t(gridDim.x) * kThreads) {
+    const Window w = window_of(p, o);
+    const float* xp = x + w.plane * plane_size;
+    float sum = 0.0f;
+    for_each_cell(p, w, [&](int64_t i) { sum += xp[i]; });
+    out[o] = sum * inv;
+  }
+}
+
+// Output positions along one axis whose window covers input position i:
+// o * stride - pad <= i < o * stride - pad + k, 0 <= o < n.
+__device__ __forceinline__ void covering(int64_t i, int64_t stride, int64_t pad, int64_t k, int64_t n,
+                                         int64_t& first, int64_t& last) {
+  const int64_t t = i + pad;  // o * stride <= t < o * stride + k
+  first = t - k + 1 <= 0 ? 0 : ceil_div(t - k + 1, stride);
+  last = imin(t / stride, n - 1);
+}
+
+__global__ void __launch_bounds__(kThreads)
+    avg_pool_backward_kernel(const float* __restrict__ gy, float* __restrict__ gx, tsr_pool_params p, int64_t inputs) {
+  const float inv = 1.0f / float(p.kd * p.kh * p.kw);
+  const int64_t out_plane = p.oD * p.oH * p.oW;
+  for (int64_t i = int64_t(blockIdx.x) * kThreads + threadIdx.x; i < inputs; i += int64_t(gridDim.x) * kThreads) {
+    const int64_t iw = i % p.W, ih = (i / p.W) % p.H, id = (i / (p.W * p.H)) % p.D;
+    const int64_t plane = i / (p.W * p.H * p.D);
+    int64_t d0, d1, h0, h1, w0, w1;
+    covering(id, p.stride[0], p.padding[0], p.kd, p.oD, d0, d1);
+    covering(ih, p.stride[1], p.padding[1], p.kh, p.oH, h0, h1);
+    covering(iw, p.stride[2], p.padding[2], p.kw, p.oW, w0, w1);
+    const float* g = gy + plane * out_plane;
+    float sum = 0.0f;
+    for (int64_t od = d0; od <= d1; ++od)
+      for (int64_t oh = h0; oh <= h1; ++oh)
+        for (int64_t ow = w0; ow <= w1; ++ow) sum += g[(od * p.oH + oh) * p.oW + ow];
+    gx[i] = sum * inv;
+  }
+}
+
+}  // namespace
+
+cudaError_t max_pool(const float* x, float* out, int32_t* argmax, const tsr_pool_params& p, cudaStream_t s) {
+  const int64_t outputs = p.N * p.C * p.oD * p.oH * p.oW;
+  if (outputs == 0) return cudaSuccess;
+  max_pool_kernel<<<blocks_for(outputs, kThreads), kThreads, 0, s>>>(x, out, argmax, p, outputs);
+  return cudaGetLastError();
+}
+
+cudaError_t avg_pool(const float* x, float* out, const tsr_pool_params& p, cudaStream_t s) {
+  const int64_t outputs = p.N * p.C * p.oD * p.oH * p.oW;
+  if (outputs == 0) return cudaSuccess;
+  avg_pool_kernel<<<blocks_for(outputs, kThreads), kThreads, 0, s>>>(x, out, p, outputs);
+  return cudaGetLastError();
+}
+
+cudaError_t avg_pool_backward(const float* gy, float* gx, const tsr_pool_params& p, cudaStream_t s) {
+  const int64_t inputs = p.N * p.C * p.D * p.H * p.W;
+  if (inputs == 0) return cudaSuccess;
+  avg_pool_backward_kernel<<<blocks_for(inputs, kThreads), kThreads, 0, s>>>(gy, gx, p, inputs);
+  return cudaGetLastError();
+}
+
+}  // namespace tessera::cuda

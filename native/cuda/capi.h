@@ -1,0 +1,219 @@
+/* C ABI of Tessera's CUDA kernels: raw device pointers, sizes, a stream.
+ *
+ * Used by the N-API binding (native/cuda/binding.cc) and, through ctypes, by
+ * bench/device/check_and_bench.py, so it stays plain C with fixed-width fields
+ * (every struct field is 8 bytes wide: no padding rules to mirror in Python).
+ *
+ * Conventions (those of src/backend/interface.ts):
+ *  - sizes, offsets and strides count elements; every element is 4 bytes
+ *    (float32 or int32);
+ *  - outputs are dense row-major, except scatter_add which accumulates;
+ *  - every function returns TSR_OK or an error code, and the message (naming
+ *    the op, the shapes and the CUDA error) is then in tsr_cuda_last_error(),
+ *    per calling thread;
+ *  - kernels are enqueued on `stream`; nothing waits for them except the
+ *    functions documented as synchronous (index and CSR validation, d2h copy).
+ *  - Temporary device memory (split-K partials, reduction partials, error
+ *    flags) comes from the library's caching allocator, keyed by stream: a
+ *    block freed on a stream is reused only by work later on that stream.
+ */
+#ifndef TESSERA_CUDA_CAPI_H
+#define TESSERA_CUDA_CAPI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TSR_MAX_DIMS 8
+
+enum tsr_status {
+  TSR_OK = 0,
+  TSR_INVALID_ARGUMENT = 1, /* rejected before touching device memory */
+  TSR_CUDA_ERROR = 2,       /* a CUDA runtime call or a launch failed */
+  TSR_OUT_OF_MEMORY = 3,
+  TSR_INDEX_OUT_OF_RANGE = 4, /* data-dependent validation failed */
+  TSR_NO_DEVICE = 5
+};
+
+enum tsr_dtype { TSR_FLOAT32 = 0, TSR_INT32 = 1 };
+
+/* Same order as UnaryOp in interface.ts. */
+enum tsr_unary_op {
+  TSR_NEG, TSR_EXP, TSR_LOG, TSR_LOG1P, TSR_SQRT, TSR_RSQRT, TSR_ABS, TSR_SIGN,
+  TSR_TANH, TSR_SIGMOID, TSR_RELU, TSR_LEAKY_RELU, TSR_ELU, TSR_GELU, TSR_GELU_GRAD,
+  TSR_SOFTPLUS, TSR_SIN, TSR_COS, TSR_SQUARE, TSR_RECIPROCAL, TSR_FLOOR,
+  TSR_UNARY_OP_COUNT
+};
+
+/* Same order as BinaryOp in interface.ts. */
+enum tsr_binary_op {
+  TSR_ADD, TSR_SUB, TSR_MUL, TSR_DIV, TSR_POW, TSR_MINIMUM, TSR_MAXIMUM,
+  TSR_EQ, TSR_NE, TSR_LT, TSR_LE, TSR_GT, TSR_GE,
+  TSR_BINARY_OP_COUNT
+};
+
+enum tsr_reduce_op { TSR_SUM, TSR_PROD, TSR_MAX, TSR_MIN, TSR_ARGMAX, TSR_ARGMIN, TSR_REDUCE_OP_COUNT };
+
+enum tsr_activation { TSR_ACT_NONE, TSR_ACT_RELU, TSR_ACT_GELU, TSR_ACT_TANH, TSR_ACT_SIGMOID, TSR_ACT_COUNT };
+
+/* How matmul and conv multiply: exact float32 (FFMA), or tensor cores with
+ * operands rounded to TF32 or BF16 (accumulation stays float32). */
+enum tsr_precision { TSR_PRECISION_FLOAT32, TSR_PRECISION_TF32, TSR_PRECISION_BF16, TSR_PRECISION_COUNT };
+
+/* A strided view of a buffer whose pointer is passed beside it. */
+typedef struct {
+  int64_t rank;
+  int64_t shape[TSR_MAX_DIMS];
+  int64_t strides[TSR_MAX_DIMS];
+  int64_t offset;
+} tsr_view;
+
+typedef struct {
+  int64_t rows, cols, nnz;
+  const int32_t* row_ptr; /* [rows + 1] */
+  const int32_t* col_idx; /* [nnz] */
+  const float* values;    /* [nnz], or NULL for all ones */
+} tsr_csr;
+
+typedef struct {
+  /* a is [batch, M, K] and b is [batch, K, N], each through its strides
+   * (batch strides may be 0); out is dense [batch, M, N]. */
+  int64_t batch, M, N, K;
+  int64_t a_strides[3], a_offset;
+  int64_t b_strides[3], b_offset;
+  double alpha;
+  const float* bias; /* dense [N] or NULL */
+  int64_t act;       /* tsr_activation */
+  int64_t precision; /* tsr_precision */
+} tsr_matmul_params;
+
+typedef struct {
+  int64_t N, C, D, H, W, O, kd, kh, kw;
+  int64_t stride[3], padding[3], dilation[3];
+  int64_t groups, oD, oH, oW;
+  int64_t precision; /* tsr_precision */
+} tsr_conv_params;
+
+typedef struct {
+  int64_t N, C, D, H, W, kd, kh, kw;
+  int64_t stride[3], padding[3];
+  int64_t oD, oH, oW;
+} tsr_pool_params;
+
+/* ---- errors, devices, streams ---- */
+const char* tsr_cuda_last_error(void);
+/* Number of usable GPUs; 0 (and TSR_OK) when there is no driver or no GPU. */
+int tsr_cuda_device_count(int* count);
+int tsr_cuda_device_info(int device, char* name, size_t name_len, int* cc_major, int* cc_minor,
+                         size_t* total_memory, int* multiprocessors);
+int tsr_cuda_set_device(int device);
+int tsr_cuda_stream_create(void** stream);
+int tsr_cuda_stream_destroy(void* stream);
+int tsr_cuda_stream_synchronize(void* stream);
+
+/* ---- memory ---- */
+/* Caching allocator over cudaMalloc (never managed memory). On failure it
+ * releases the cache and retries once; the error names the bytes asked and
+ * the bytes free. */
+int tsr_cuda_alloc(size_t bytes, void* stream, void** ptr);
+int tsr_cuda_free(void* ptr, void* stream);
+/* Returns every cached (unused) block to the driver. */
+int tsr_cuda_empty_cache(void);
+int tsr_cuda_memory_stats(size_t* in_use, size_t* cached, size_t* device_free, size_t* device_total);
+/* Pinned host staging memory (cached like device memory). */
+int tsr_cuda_host_alloc(size_t bytes, void** ptr);
+int tsr_cuda_host_free(void* ptr);
+/* h2d from pageable memory: the source may be reused when this returns. */
+int tsr_cuda_copy_h2d(void* dst, const void* src, size_t bytes, void* stream);
+/* d2h into pinned memory: asynchronous, complete once an event recorded after it completes. */
+int tsr_cuda_copy_d2h_async(void* dst, const void* src, size_t bytes, void* stream);
+/* d2h into any host memory: waits for the stream. */
+int tsr_cuda_copy_d2h(void* dst, const void* src, size_t bytes, void* stream);
+int tsr_cuda_event_record(void* stream, void** event);
+int tsr_cuda_event_synchronize(void* event); /* safe from any thread */
+int tsr_cuda_event_destroy(void* event);
+
+/* ---- elementwise (kernels/cuda/elementwise.cu) ---- */
+int tsr_cuda_fill(void* out, int64_t dtype, int64_t n, double value, void* stream);
+/* out dense with x's shape; int inputs are converted to float for the math,
+ * an int32 out truncates toward zero. */
+int tsr_cuda_unary(int64_t op, const void* x, int64_t x_dtype, const tsr_view* xv, void* out,
+                   int64_t out_dtype, double alpha, void* stream);
+/* a and b views already have out's shape (broadcast through 0 strides).
+ * Integer math (wrapping, truncating division) when a and out are int32. */
+int tsr_cuda_binary(int64_t op, const void* a, int64_t a_dtype, const tsr_view* av, const void* b,
+                    int64_t b_dtype, const tsr_view* bv, void* out, int64_t out_dtype, void* stream);
+
+/* ---- index (kernels/cuda/index.cu) ---- */
+/* Strided gather of x into dense out, casting when the dtypes differ. */
+int tsr_cuda_copy(const void* x, int64_t x_dtype, const tsr_view* xv, void* out, int64_t out_dtype,
+                  void* stream);
+/* out = cond != 0 ? a : b; a, b and out share one dtype. */
+int tsr_cuda_where(const void* cond, int64_t cond_dtype, const tsr_view* cv, const void* a,
+                   const tsr_view* av, const void* b, const tsr_view* bv, void* out, int64_t dtype,
+                   void* stream);
+/* Synchronous: checks every index of the view lies in [0, bound). On failure
+ * returns TSR_INDEX_OUT_OF_RANGE and sets *bad_value and *bad_position (the
+ * first offending element in row-major order). */
+int tsr_cuda_check_indices(const int32_t* idx, const tsr_view* iv, int64_t bound, int64_t* bad_value,
+                           int64_t* bad_position, void* stream);
+/* out (dense, shape iv.shape) = x[.., idx[..], ..] along axis. Indices outside
+ * [0, x.shape[axis]) read as 0 (memory safety); use check_indices to report them. */
+int tsr_cuda_gather(const void* x, const tsr_view* xv, int64_t axis, const int32_t* idx,
+                    const tsr_view* iv, void* out, void* stream);
+/* out (dense, shape out_shape) += src scattered along axis by idx (atomics);
+ * idx and src views share src's shape; out of range indices are skipped. */
+int tsr_cuda_scatter_add(void* out, int64_t dtype, const int64_t* out_shape, int64_t rank, int64_t axis,
+                         const int32_t* idx, const tsr_view* iv, const void* src, const tsr_view* sv,
+                         void* stream);
+
+/* ---- reduce (kernels/cuda/reduce.cu) ---- */
+/* x dense [outer, size, inner] -> out [outer, inner]; accumulates in float64.
+ * max/min propagate NaN; argmax/argmin write int32, first index on ties. */
+int tsr_cuda_reduce(int64_t op, const void* x, int64_t x_dtype, int64_t outer, int64_t size,
+                    int64_t inner, void* out, int64_t out_dtype, void* stream);
+
+/* ---- gemm (kernels/cuda/gemm.cu) ---- */
+/* out = act(alpha * a @ b + bias). */
+int tsr_cuda_matmul(const float* a, const float* b, float* out, const tsr_matmul_params* p, void* stream);
+
+/* ---- sparse (kernels/cuda/spmm.cu) ---- */
+/* Synchronous: row_ptr starts at 0, never decreases, ends at nnz; every
+ * column index lies in [0, cols). The kernels themselves only guard memory. */
+int tsr_cuda_csr_validate(const tsr_csr* a, void* stream);
+int tsr_cuda_spmm(const tsr_csr* a, const float* x, int64_t F, float* out, void* stream);
+int tsr_cuda_sddmm(const tsr_csr* a, const float* x, const float* y, int64_t H, int64_t F, float* out,
+                   void* stream);
+int tsr_cuda_edge_softmax(const tsr_csr* a, const float* scores, int64_t H, float* out, void* stream);
+int tsr_cuda_edge_softmax_backward(const tsr_csr* a, const float* y, const float* g, int64_t H,
+                                   float* out, void* stream);
+
+/* ---- cmd (kernels/cuda/cmd.cu); k <= TSR_CMD_MAX_K ---- */
+#define TSR_CMD_MAX_K 8
+int tsr_cuda_cmd_moments(const float* x, int64_t n, int64_t d, int64_t k, float* mean, float* moments,
+                         void* stream);
+int tsr_cuda_cmd_moments_backward(const float* x, int64_t n, int64_t d, int64_t k, const float* mean,
+                                  const float* moments, const float* g_mean, const float* g_moments,
+                                  float* out, void* stream);
+
+/* ---- conv (kernels/cuda/conv.cu): NCDHW, implicit GEMM ---- */
+int tsr_cuda_conv_forward(const float* x, const float* w, const float* bias, float* out,
+                          const tsr_conv_params* p, void* stream);
+int tsr_cuda_conv_backward_input(const float* gy, const float* w, float* gx, const tsr_conv_params* p,
+                                 void* stream);
+int tsr_cuda_conv_backward_weight(const float* x, const float* gy, float* gw, const tsr_conv_params* p,
+                                  void* stream);
+
+/* ---- pool (kernels/cuda/pool.cu) ---- */
+int tsr_cuda_max_pool(const float* x, float* out, int32_t* argmax, const tsr_pool_params* p, void* stream);
+int tsr_cuda_avg_pool(const float* x, float* out, const tsr_pool_params* p, void* stream);
+int tsr_cuda_avg_pool_backward(const float* gy, float* gx, const tsr_pool_params* p, void* stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

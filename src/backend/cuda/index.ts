@@ -1,0 +1,198 @@
+// The `cuda` backend: storage in GPU memory and the hand-written kernels of
+// kernels/cuda/*.cu, reached through the native addon (native/cuda/binding.cc).
+//
+// Every call enqueues work on one CUDA stream and returns at once; results
+// come back through `read()` (a Promise; the copy waits for everything
+// enqueued before it). `syncRead` is false, so callers that honour it use
+// `read()`; `readSync()` nevertheless works, by blocking the thread until the
+// stream has finished — meant for tests, printing and scalars, and a stall
+// of the event loop for as long as the queued GPU work takes.
+//
+// matmul and conv multiply in exact float32 by default; `precision` switches
+// them to tensor cores with TF32 or BF16 operands (float32 accumulation).
+import type {
+  Backend, BinaryOp, Buf, ConvParams, Csr, DType, MatmulParams, PoolParams, ReduceOp, UnaryOp, View,
+} from '../interface.js';
+import { loadAddon } from '../cpu/addon.js';
+
+export type CudaPrecision = 'float32' | 'tf32' | 'bf16';
+
+/** A view as the addon takes it: the buffer's handle instead of the buffer. */
+interface NativeView { buf: number; shape: readonly number[]; strides: readonly number[]; offset: number }
+interface NativeCsr { rows: number; cols: number; nnz: number; rowPtr: number; colIdx: number; values?: number }
+
+/** The CUDA entry points of the addon (native/cuda/binding.cc). */
+export interface CudaAddon {
+  info(): { cuda: boolean };
+  cudaDeviceCount(): number;
+  cudaInit(device: number): CudaDeviceInfo;
+  cudaAlloc(size: number, dtype: DType): number;
+  cudaFree(buf: number): void;
+  cudaWrite(buf: number, data: Float32Array | Int32Array): void;
+  cudaRead(buf: number): Promise<Float32Array | Int32Array>;
+  cudaReadSync(buf: number): Float32Array | Int32Array;
+  cudaSync(): Promise<void>;
+  cudaMemory(): CudaMemory;
+  cudaEmptyCache(): void;
+  cudaFill(out: number, value: number): void;
+  cudaCopy(x: NativeView, out: number): void;
+  cudaUnary(op: UnaryOp, x: NativeView, out: number, alpha: number): void;
+  cudaBinary(op: BinaryOp, a: NativeView, b: NativeView, out: number): void;
+  cudaWhere(cond: NativeView, a: NativeView, b: NativeView, out: number): void;
+  cudaReduce(op: ReduceOp, x: number, outer: number, size: number, inner: number, out: number): void;
+  cudaMatmul(a: NativeView, b: NativeView, out: number,
+    p: { batch: number; M: number; N: number; K: number; alpha: number; bias?: number; act: string },
+    precision: CudaPrecision): void;
+  cudaGather(x: NativeView, axis: number, idx: NativeView, out: number, outShape: readonly number[]): void;
+  cudaScatterAdd(out: number, outShape: readonly number[], axis: number, idx: NativeView, src: NativeView): void;
+  cudaSpmm(a: NativeCsr, x: number, F: number, out: number): void;
+  cudaSddmm(a: NativeCsr, x: number, y: number, H: number, F: number, out: number): void;
+  cudaEdgeSoftmax(a: NativeCsr, scores: number, H: number, out: number): void;
+  cudaEdgeSoftmaxBackward(a: NativeCsr, y: number, g: number, H: number, out: number): void;
+  cudaCmdMoments(x: number, n: number, d: number, k: number, mean: number, moments: number): void;
+  cudaCmdMomentsBackward(x: number, n: number, d: number, k: number, mean: number, moments: number,
+    gMean: number, gMoments: number, out: number): void;
+  cudaConv(x: number, w: number, bias: number | undefined, out: number, p: ConvParams, precision: CudaPrecision): void;
+  cudaConvBackwardInput(gy: number, w: number, gx: number, p: ConvParams, precision: CudaPrecision): void;
+  cudaConvBackwardWeight(x: number, gy: number, gw: number, p: ConvParams, precision: CudaPrecision): void;
+  cudaMaxPool(x: number, out: number, argmax: number, p: PoolParams): void;
+  cudaAvgPool(x: number, out: number, p: PoolParams): void;
+  cudaAvgPoolBackward(gy: number, gx: number, p: PoolParams): void;
+}
+
+export interface CudaDeviceInfo {
+  device: number; name: string; computeCapability: string; totalMemory: number; multiprocessors: number;
+}
+export interface CudaMemory { inUse: number; cached: number; deviceFree: number; deviceTotal: number; buffers: number }
+
+/** GPU storage: a handle into the addon's table of device allocations. */
+export class CudaBuf implements Buf {
+  constructor(readonly handle: number, readonly size: number, readonly dtype: DType) {}
+}
+
+export interface CudaBackendOptions {
+  /** Which GPU (default 0). */
+  device?: number;
+  /** How matmul and conv multiply (default 'float32'). */
+  precision?: CudaPrecision;
+}
+
+function handle(buf: Buf | undefined, what: string): number {
+  if (!(buf instanceof CudaBuf)) {
+    throw new Error(`cuda backend: ${what} is ${buf === undefined ? 'missing' : `a ${buf.constructor.name}`}, not cuda storage`);
+  }
+  return buf.handle;
+}
+
+function nativeView(v: View, what: string): NativeView {
+  return { buf: handle(v.buf, what), shape: v.shape, strides: v.strides, offset: v.offset };
+}
+
+function nativeCsr(a: Csr): NativeCsr {
+  return {
+    rows: a.rows, cols: a.cols, nnz: a.nnz, rowPtr: handle(a.rowPtr, 'csr.rowPtr'), colIdx: handle(a.colIdx, 'csr.colIdx'),
+    values: a.values ? handle(a.values, 'csr.values') : undefined,
+  };
+}
+
+export class CudaBackend implements Backend {
+  readonly name = 'cuda';
+  readonly syncRead = false;
+  readonly device: CudaDeviceInfo;
+  precision: CudaPrecision;
+  private readonly addon: CudaAddon;
+
+  /** Throws a clear error when the addon is missing, was built without nvcc, or no GPU is present. */
+  constructor(opts: CudaBackendOptions = {}) {
+    const { addon, error } = loadAddon();
+    if (!addon) throw new Error(`cuda backend unavailable: ${error}`);
+    const native = addon as CudaAddon;
+    if (!native.info().cuda || typeof native.cudaDeviceCount !== 'function') {
+      throw new Error('cuda backend unavailable: the native addon was built without CUDA (nvcc was not found when it ' +
+        'was built; install the CUDA toolkit and run `npm run build:native`)');
+    }
+    this.addon = native;
+    this.device = native.cudaInit(opts.device ?? 0);  // throws "no CUDA GPU present (...)" without one
+    this.precision = opts.precision ?? 'float32';
+  }
+
+  /** Bytes in live buffers and in the allocator's cache, and the device's free and total memory. */
+  memory(): CudaMemory { return this.addon.cudaMemory(); }
+  /** Returns cached, unused device memory to the driver. */
+  emptyCache(): void { this.addon.cudaEmptyCache(); }
+
+  // ---- storage ----
+  alloc(size: number, dtype: DType): Buf { return new CudaBuf(this.addon.cudaAlloc(size, dtype), size, dtype); }
+  free(buf: Buf): void { this.addon.cudaFree(handle(buf, 'buffer')); }
+  write(buf: Buf, data: Float32Array | Int32Array): void { this.addon.cudaWrite(handle(buf, 'buffer'), data); }
+  read(buf: Buf): Promise<Float32Array | Int32Array> { return this.addon.cudaRead(handle(buf, 'buffer')); }
+  readSync(buf: Buf): Float32Array | Int32Array { return this.addon.cudaReadSync(handle(buf, 'buffer')); }
+  sync(): Promise<void> { return this.addon.cudaSync(); }
+
+  // ---- core kernels ----
+  fill(out: Buf, value: number): void { this.addon.cudaFill(handle(out, 'out'), value); }
+  copy(x: View, out: Buf): void { this.addon.cudaCopy(nativeView(x, 'x'), handle(out, 'out')); }
+  unary(op: UnaryOp, x: View, out: Buf, alpha: number): void {
+    this.addon.cudaUnary(op, nativeView(x, 'x'), handle(out, 'out'), alpha);
+  }
+  binary(op: BinaryOp, a: View, b: View, out: Buf): void {
+    this.addon.cudaBinary(op, nativeView(a, 'a'), nativeView(b, 'b'), handle(out, 'out'));
+  }
+  where(cond: View, a: View, b: View, out: Buf): void {
+    this.addon.cudaWhere(nativeView(cond, 'cond'), nativeView(a, 'a'), nativeView(b, 'b'), handle(out, 'out'));
+  }
+  reduce(op: ReduceOp, x: Buf, outer: number, size: number, inner: number, out: Buf): void {
+    this.addon.cudaReduce(op, handle(x, 'x'), outer, size, inner, handle(out, 'out'));
+  }
+  matmul(a: View, b: View, out: Buf, p: MatmulParams): void {
+    this.addon.cudaMatmul(nativeView(a, 'a'), nativeView(b, 'b'), handle(out, 'out'), {
+      batch: p.batch, M: p.M, N: p.N, K: p.K, alpha: p.alpha, act: p.act,
+      bias: p.bias ? handle(p.bias, 'bias') : undefined,
+    }, this.precision);
+  }
+  gather(x: View, axis: number, idx: View, out: Buf, outShape: readonly number[]): void {
+    this.addon.cudaGather(nativeView(x, 'x'), axis, nativeView(idx, 'idx'), handle(out, 'out'), outShape);
+  }
+  scatterAdd(out: Buf, outShape: readonly number[], axis: number, idx: View, src: View): void {
+    this.addon.cudaScatterAdd(handle(out, 'out'), outShape, axis, nativeView(idx, 'idx'), nativeView(src, 'src'));
+  }
+
+  // ---- signature kernels ----
+  spmm(a: Csr, x: Buf, F: number, out: Buf): void {
+    this.addon.cudaSpmm(nativeCsr(a), handle(x, 'x'), F, handle(out, 'out'));
+  }
+  sddmm(a: Csr, x: Buf, y: Buf, H: number, F: number, out: Buf): void {
+    this.addon.cudaSddmm(nativeCsr(a), handle(x, 'x'), handle(y, 'y'), H, F, handle(out, 'out'));
+  }
+  edgeSoftmax(a: Csr, scores: Buf, H: number, out: Buf): void {
+    this.addon.cudaEdgeSoftmax(nativeCsr(a), handle(scores, 'scores'), H, handle(out, 'out'));
+  }
+  edgeSoftmaxBackward(a: Csr, y: Buf, g: Buf, H: number, out: Buf): void {
+    this.addon.cudaEdgeSoftmaxBackward(nativeCsr(a), handle(y, 'y'), handle(g, 'g'), H, handle(out, 'out'));
+  }
+  cmdMoments(x: Buf, n: number, d: number, k: number, mean: Buf, moments: Buf): void {
+    this.addon.cudaCmdMoments(handle(x, 'x'), n, d, k, handle(mean, 'mean'), handle(moments, 'moments'));
+  }
+  cmdMomentsBackward(x: Buf, n: number, d: number, k: number, mean: Buf, moments: Buf,
+    gMean: Buf, gMoments: Buf, out: Buf): void {
+    this.addon.cudaCmdMomentsBackward(handle(x, 'x'), n, d, k, handle(mean, 'mean'), handle(moments, 'moments'),
+      handle(gMean, 'gMean'), handle(gMoments, 'gMoments'), handle(out, 'out'));
+  }
+  conv(x: Buf, w: Buf, bias: Buf | undefined, out: Buf, p: ConvParams): void {
+    this.addon.cudaConv(handle(x, 'x'), handle(w, 'w'), bias ? handle(bias, 'bias') : undefined, handle(out, 'out'),
+      p, this.precision);
+  }
+  convBackwardInput(gy: Buf, w: Buf, gx: Buf, p: ConvParams): void {
+    this.addon.cudaConvBackwardInput(handle(gy, 'gy'), handle(w, 'w'), handle(gx, 'gx'), p, this.precision);
+  }
+  convBackwardWeight(x: Buf, gy: Buf, gw: Buf, p: ConvParams): void {
+    this.addon.cudaConvBackwardWeight(handle(x, 'x'), handle(gy, 'gy'), handle(gw, 'gw'), p, this.precision);
+  }
+  maxPool(x: Buf, out: Buf, argmax: Buf, p: PoolParams): void {
+    this.addon.cudaMaxPool(handle(x, 'x'), handle(out, 'out'), handle(argmax, 'argmax'), p);
+  }
+  avgPool(x: Buf, out: Buf, p: PoolParams): void { this.addon.cudaAvgPool(handle(x, 'x'), handle(out, 'out'), p); }
+  avgPoolBackward(gy: Buf, gx: Buf, p: PoolParams): void {
+    this.addon.cudaAvgPoolBackward(handle(gy, 'gy'), handle(gx, 'gx'), p);
+  }
+}
