@@ -10,3 +10,4 @@ export * as plot from './plot/svg.js';
 export * as graph from './graph/index.js';
 export { solveQp } from './solvers/qp.js';
 export * as gnn from './models/gnn/index.js';
+export * as eval from './eval/index.js';
