@@ -11,3 +11,4 @@ export * as graph from './graph/index.js';
 export { solveQp } from './solvers/qp.js';
 export * as gnn from './models/gnn/index.js';
 export * as eval from './eval/index.js';
+export * as mup from './mup/index.js';

@@ -6,6 +6,7 @@ import { runCli } from './commands.js';
 import './info.js';
 import './srgnn.js';
 import './gde.js';
+import './mup.js';
 
 process.exitCode = await runCli(process.argv.slice(2));
 // A GPU device (Dawn) may keep the event loop alive after the work is done.
