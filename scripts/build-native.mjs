@@ -37,6 +37,6 @@ const result = spawnSync(process.execPath, [cmakeJs, 'compile', '--config', 'Rel
   env: { ...process.env, npm_config_nodedir: '' },
 });
 if (result.error) warn('cmake-js could not be started', String(result.error));
-if (result.status !== 0) warn(`cmake-js exited with status ${result.status}`, 'see the compiler output above');
+if (result.status !== 0) warn(`cmake-js exited with status ${result.status}`, 'see the messages above');
 if (!existsSync(addon)) warn('the build finished without producing the addon', `expected ${addon}`);
 console.log(`tessera: built ${addon}`);

@@ -80,9 +80,14 @@ const convCases: { name: string; p: ConvParams; bias: boolean }[] = [
   { name: 'conv3d 3x3x3 mixed stride/pad/dilation, groups 2', p: convParams(1, 4, [5, 6, 7], 6, [3, 3, 3], [2, 1, 2], [1, 0, 2], [1, 2, 1], 2), bias: true },
   { name: 'conv3d k (3,7,7) stride (1,2,2) pad (1,3,3)', p: convParams(2, 3, [4, 14, 13], 5, [3, 7, 7], [1, 2, 2], [1, 3, 3], [1, 1, 1], 1), bias: true },
   { name: 'conv3d 1x1x1 (column matrix is the input)', p: convParams(2, 5, [3, 4, 5], 7, [1, 1, 1], [1, 1, 1], [0, 0, 0], [1, 1, 1], 1), bias: true },
-  { name: 'conv3d 1x1x1 stride 2 (phases without taps)', p: convParams(2, 3, [3, 5, 6], 4, [1, 1, 1], [2, 2, 2], [0, 0, 0], [1, 1, 1], 1), bias: false },
+  { name: 'conv3d 1x1x1 stride 2 (input cells no output reads)', p: convParams(2, 3, [3, 5, 6], 4, [1, 1, 1], [2, 2, 2], [0, 0, 0], [1, 1, 1], 1), bias: false },
   { name: 'conv3d depthwise', p: convParams(2, 6, [4, 5, 6], 6, [3, 3, 3], [1, 1, 1], [1, 1, 1], [1, 1, 1], 6), bias: true },
-  { name: 'conv3d many tiles, threaded items', p: convParams(3, 8, [4, 16, 16], 8, [3, 3, 3], [1, 1, 1], [1, 1, 1], [1, 1, 1], 2), bias: true },
+  { name: 'conv3d items in parallel', p: convParams(3, 8, [4, 16, 16], 8, [3, 3, 3], [1, 1, 1], [1, 1, 1], [1, 1, 1], 2), bias: true },
+  // Column tiles hold ~2^20 floats: these two take several tiles per work item (the
+  // first in forward and backward-weight, the second also in backward-input).
+  { name: 'conv3d several column tiles per item', p: convParams(1, 8, [4, 40, 40], 4, [3, 3, 3], [1, 1, 1], [1, 1, 1], [1, 1, 1], 1), bias: true },
+  { name: 'conv3d k (3,7,7), several column tiles in backward-input', p: convParams(1, 8, [4, 32, 32], 2, [3, 7, 7], [1, 1, 1], [1, 3, 3], [1, 1, 1], 1), bias: false },
+  { name: 'conv3d empty batch', p: convParams(0, 2, [3, 3, 3], 2, [1, 1, 1], [1, 1, 1], [0, 0, 0], [1, 1, 1], 1), bias: true },
   { name: 'conv3d stride 3 > kernel 2', p: convParams(1, 2, [7, 8, 9], 3, [2, 2, 2], [3, 3, 3], [1, 1, 0], [1, 1, 1], 1), bias: false },
 ];
 

@@ -19,61 +19,64 @@ function normals(n: number, rng: Rng, shift: number, scale: number): Float32Arra
   return v;
 }
 
-/** loss = ||mean_x - mean_y|| + sum_{k=2..K} ||c_k(x) - c_k(y)||, and with `backward`
- *  the gradients for x and y. */
-function cmdLoss(cpu: CpuBackend, x: Buf, y: Buf, backward: boolean): { loss: number; gx?: Buf; gy?: Buf } {
-  const stats = (t: Buf, n: number) => {
-    const mean = cpu.alloc(D, 'float32'), moments = cpu.alloc((K - 1) * D, 'float32');
-    cpu.cmdMoments(t, n, D, K, mean, moments);
-    return { mean, moments };
+/** One input's buffers, allocated once (see bench/peers/signature_peers.ts on fresh memory). */
+interface Side { t: Buf; n: number; mean: HostBuf; moments: HostBuf; gMean: HostBuf; gMoments: HostBuf; grad: HostBuf }
+
+function side(cpu: CpuBackend, data: Float32Array, n: number): Side {
+  const f32 = (size: number) => cpu.alloc(size, 'float32') as HostBuf;
+  return {
+    t: new HostBuf(data, 'float32'), n, mean: f32(D), moments: f32((K - 1) * D), gMean: f32(D),
+    gMoments: f32((K - 1) * D), grad: f32(n * D),
   };
-  const sx = stats(x, NX), sy = stats(y, NY);
-  // Term j (0: the means, j >= 1: c_(j+1)) compares D values of each side.
-  const side = (s: { mean: Buf; moments: Buf }, j: number) =>
-    j === 0 ? (s.mean as HostBuf).data : (s.moments as HostBuf).data.subarray((j - 1) * D, j * D);
+}
+
+/** Term j of the loss (0: the means, j >= 1: c_(j+1)) compares these D values of each
+ *  side; its gradient goes to the same place in gMean / gMoments. */
+function term(s: Side, j: number, grad = false): Float32Array {
+  const [first, rest] = grad ? [s.gMean, s.gMoments] : [s.mean, s.moments];
+  return (j === 0 ? first.data : rest.data.subarray((j - 1) * D, j * D)) as Float32Array;
+}
+
+/** loss = ||mean_x - mean_y|| + sum_{k=2..K} ||c_k(x) - c_k(y)||, and with `backward`
+ *  the gradients for x and y (into each side's grad). */
+function cmdLoss(cpu: CpuBackend, sx: Side, sy: Side, backward: boolean): number {
+  for (const s of [sx, sy]) cpu.cmdMoments(s.t, s.n, D, K, s.mean, s.moments);
   let loss = 0;
   const norms = new Float64Array(K);
   for (let j = 0; j < K; j++) {
-    const a = side(sx, j), b = side(sy, j);
+    const a = term(sx, j), b = term(sy, j);
     let sq = 0;
     for (let c = 0; c < D; c++) sq += (a[c] - b[c]) ** 2;
     norms[j] = Math.sqrt(sq);
     loss += norms[j];
   }
-  if (!backward) return { loss };
+  if (!backward) return loss;
   // d||a - b|| / da = (a - b) / ||a - b||, and the negative for b.
-  const grads = (sign: number) => {
-    const gMean = cpu.alloc(D, 'float32'), gMoments = cpu.alloc((K - 1) * D, 'float32');
+  for (const [s, sign] of [[sx, 1], [sy, -1]] as const) {
     for (let j = 0; j < K; j++) {
-      const a = side(sx, j), b = side(sy, j);
-      const dst = j === 0 ? (gMean as HostBuf).data : (gMoments as HostBuf).data.subarray((j - 1) * D, j * D);
-      for (let c = 0; c < D; c++) dst[c] = (sign * (a[c] - b[c])) / norms[j];
+      const a = term(sx, j), b = term(sy, j), g = term(s, j, true);
+      for (let c = 0; c < D; c++) g[c] = (sign * (a[c] - b[c])) / norms[j];
     }
-    return { gMean, gMoments };
-  };
-  const g = (t: Buf, n: number, s: { mean: Buf; moments: Buf }, sign: number) => {
-    const { gMean, gMoments } = grads(sign), out = cpu.alloc(n * D, 'float32');
-    cpu.cmdMomentsBackward(t, n, D, K, s.mean, s.moments, gMean, gMoments, out);
-    return out;
-  };
-  return { loss, gx: g(x, NX, sx, 1), gy: g(y, NY, sy, -1) };
+    cpu.cmdMomentsBackward(s.t, s.n, D, K, s.mean, s.moments, s.gMean, s.gMoments, s.grad);
+  }
+  return loss;
 }
 
 async function runCmd(backward: boolean): Promise<CaseResult> {
   const cpu = new CpuBackend();
   const rng = new Rng(3);
   const xs = normals(NX * D, rng, 0, 1), ys = normals(NY * D, rng, 0.5, 1.5);
-  const x = new HostBuf(xs, 'float32'), y = new HostBuf(ys, 'float32');
-  let result = cmdLoss(cpu, x, y, backward);
-  const tesseraMs = medianMs(() => { result = cmdLoss(cpu, x, y, backward); }, 20);
+  const sx = side(cpu, xs, NX), sy = side(cpu, ys, NY);
+  let loss = NaN;
+  const tesseraMs = medianMs(() => { loss = cmdLoss(cpu, sx, sy, backward); }, 20);
   const ex = new Exchange({ K }, { x: { data: xs, shape: [NX, D] }, y: { data: ys, shape: [NY, D] } });
   try {
     const torch = ex.runPeer(pythonTorch, 'signature_cmd.py', 'torch', 20);
     if (!torch) return { tesseraMs, peers: {} };
-    const check: Record<string, number> = { loss: relativeDifference([result.loss], ex.read('loss_torch')) };
+    const check: Record<string, number> = { loss: relativeDifference([loss], ex.read('loss_torch')) };
     if (backward) {
-      check.gx = relativeDifference((result.gx as HostBuf).data, ex.read('gx_torch'));
-      check.gy = relativeDifference((result.gy as HostBuf).data, ex.read('gy_torch'));
+      check.gx = relativeDifference(sx.grad.data, ex.read('gx_torch'));
+      check.gy = relativeDifference(sy.grad.data, ex.read('gy_torch'));
     }
     return { tesseraMs, peers: { torch: torch[backward ? 'torch fwd+bwd' : 'torch'] }, check };
   } finally {

@@ -34,13 +34,11 @@ async function runConv(l: Layer, backward: boolean, repeats: number): Promise<Ca
   const ySize = p.N * p.O * p.oD * p.oH * p.oW;
   const xs = uniform(xSize, rng, 1), ws = uniform(wSize, rng, 1 / Math.sqrt(wSize / p.O)), gys = uniform(ySize, rng, 1);
   const x = new HostBuf(xs, 'float32'), w = new HostBuf(ws, 'float32'), gy = new HostBuf(gys, 'float32');
-  let y = cpu.alloc(ySize, 'float32'), gx = cpu.alloc(xSize, 'float32'), gw = cpu.alloc(wSize, 'float32');
+  // Outputs are allocated once (see bench/peers/signature_peers.ts on fresh memory).
+  const y = cpu.alloc(ySize, 'float32'), gx = cpu.alloc(xSize, 'float32'), gw = cpu.alloc(wSize, 'float32');
   const tesseraMs = medianMs(() => {
-    y = cpu.alloc(ySize, 'float32');
     cpu.conv(x, w, undefined, y, p);
     if (!backward) return;
-    gx = cpu.alloc(xSize, 'float32');
-    gw = cpu.alloc(wSize, 'float32');
     cpu.convBackwardInput(gy, w, gx, p);
     cpu.convBackwardWeight(x, gy, gw, p);
   }, repeats);
@@ -68,11 +66,17 @@ const stem: Layer = { N: 4, C: 3, O: 64, size: [16, 112, 112], k: [3, 7, 7], str
 const text = (l: Layer) =>
   `N=${l.N} C=${l.C}->${l.O} ${l.size.join('x')} k=(${l.k}) stride=(${l.stride}) pad=(${l.padding})`;
 
+/** Multiply-adds x 2 of one pass; forward + backward (input and weight) is three passes. */
+function flops(l: Layer): number {
+  const p = params(l);
+  return 2 * p.N * p.O * p.oD * p.oH * p.oW * p.C * p.kd * p.kh * p.kw;
+}
+
 export const cases: BenchCase[] = [
-  { name: `conv3d ${text(mid)} forward`, run: () => runConv(mid, false, 10) },
-  { name: `conv3d ${text(mid)} forward + backward`, run: () => runConv(mid, true, 5) },
-  { name: `conv3d ${text(stem)} forward`, run: () => runConv(stem, false, 5) },
-  { name: `conv3d ${text(stem)} forward + backward`, run: () => runConv(stem, true, 3) },
+  { name: `conv3d ${text(mid)} forward`, flops: flops(mid), run: () => runConv(mid, false, 10) },
+  { name: `conv3d ${text(mid)} forward + backward`, flops: 3 * flops(mid), run: () => runConv(mid, true, 5) },
+  { name: `conv3d ${text(stem)} forward`, flops: flops(stem), run: () => runConv(stem, false, 5) },
+  { name: `conv3d ${text(stem)} forward + backward`, flops: 3 * flops(stem), run: () => runConv(stem, true, 3) },
 ];
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) await runCases(cases);

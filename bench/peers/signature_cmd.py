@@ -40,9 +40,9 @@ def forward_backward():
     return loss, x.grad, y.grad
 
 
-ms = {"torch": time_ms(forward, repeats), "torch fwd+bwd": time_ms(forward_backward, repeats)}
+timings = {"torch": time_ms(forward, repeats), "torch fwd+bwd": time_ms(forward_backward, repeats)}
 loss, gx, gy = forward_backward()
 save(folder, "loss_torch", loss.detach().reshape(1).numpy())
 save(folder, "gx_torch", gx.numpy())
 save(folder, "gy_torch", gy.numpy())
-report(ms, ["loss_torch", "gx_torch", "gy_torch"])
+report(timings, ["loss_torch", "gx_torch", "gy_torch"])

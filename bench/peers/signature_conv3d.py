@@ -30,9 +30,9 @@ def forward_backward():
     return y, x.grad, w.grad
 
 
-ms = {"torch": time_ms(forward, repeats), "torch fwd+bwd": time_ms(forward_backward, repeats)}
+timings = {"torch": time_ms(forward, repeats), "torch fwd+bwd": time_ms(forward_backward, repeats)}
 y, gx, gw = forward_backward()
 save(folder, "y_torch", y.detach().numpy())
 save(folder, "gx_torch", gx.numpy())
 save(folder, "gw_torch", gw.numpy())
-report(ms, ["y_torch", "gx_torch", "gw_torch"])
+report(timings, ["y_torch", "gx_torch", "gw_torch"])

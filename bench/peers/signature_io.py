@@ -43,8 +43,9 @@ def save(folder, name, array):
     np.ascontiguousarray(array, dtype=np.float32).tofile(os.path.join(folder, name + ".bin"))
 
 
-def report(ms, outputs=()):
-    print(json.dumps({"ms": ms, "outputs": list(outputs)}))
+def report(timings, outputs=()):
+    """timings: {variant: median ms}; outputs: the arrays saved for the bench to compare."""
+    print(json.dumps({"ms": timings, "outputs": list(outputs)}))
     sys.stdout.flush()
 
 

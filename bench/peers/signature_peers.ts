@@ -1,44 +1,23 @@
-// Shared by the signature-kernel bench cases (bench/cases/spmm.ts, cmd.ts, conv3d.ts):
-// hands the case's data to a Python peer (bench/peers/signature_*.py) through a
-// temporary folder of raw arrays, and times the tessera side the way the peers
-// time theirs (median of `repeats` calls after one warm-up call).
-import { spawnSync } from 'node:child_process';
+// Shared by the bench cases whose Python peers need the case's data (spmm, cmd,
+// conv3d, gcn): hands the arrays over through a temporary folder of raw files that
+// bench/peers/signature_io.py reads, runs the peer through bench/case.ts's
+// runPythonPeer, and reads back the outputs it saved, to check both sides agree.
+//
+// The tessera side of these cases allocates its outputs once, outside the timed calls:
+// on this project's virtual machine a first touch of fresh memory costs ~50 us per
+// 4 KiB page, and V8 recycles ArrayBuffers only after a garbage collection, while the
+// peers' allocators hand freed memory straight back. Timing fresh 5-50 MB outputs
+// would measure the page faults, not the kernels.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { type BenchCase, type CaseResult, benchThreads, runPythonPeer } from '../case.js';
 
-export interface CaseResult {
-  tesseraMs: number;
-  /** Peer name -> median milliseconds. */
-  peers: Record<string, number>;
-  /** How far the peers' results are from tessera's (max |a - b| / max |b|). */
-  check?: Record<string, number>;
-}
-export interface BenchCase { name: string; run(): Promise<CaseResult> }
-
-/** Threads on each side: TESSERA_NUM_THREADS (the addon reads it too), default 2. */
-export const benchThreads = Number(process.env.TESSERA_NUM_THREADS ?? 2);
+export { type BenchCase, type CaseResult, medianMs } from '../case.js';
 
 /** pip's numpy / scipy are on PATH; Debian's torch imports only under /usr/bin/python3. */
 export const pythonScipy = process.env.TESSERA_BENCH_PYTHON ?? 'python3';
-export const pythonTorch = process.env.TESSERA_BENCH_TORCH_PYTHON ?? '/usr/bin/python3';
-
-// Runs as dist/bench/peers/signature_peers.js; the .py files stay in the source tree.
-const peerDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bench', 'peers');
-
-export function medianMs(fn: () => void, repeats: number, warmup = 1): number {
-  for (let i = 0; i < warmup; i++) fn();
-  const times: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const t = performance.now();
-    fn();
-    times.push(performance.now() - t);
-  }
-  times.sort((a, b) => a - b);
-  const mid = times.length >> 1;
-  return times.length % 2 ? times[mid] : (times[mid - 1] + times[mid]) / 2;
-}
+export const pythonTorch = process.env.TESSERA_BENCH_DEBIAN_PYTHON ?? '/usr/bin/python3';
 
 /** max |a - b| / max |b|: one number saying whether two results agree. */
 export function relativeDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -64,24 +43,13 @@ export class Exchange {
     writeFileSync(join(this.dir, 'meta.json'), JSON.stringify({ meta, arrays: spec }));
   }
 
-  /** Runs `python bench/peers/<script> <dir> <peer> <repeats>`; returns its timings, or
+  /** `python bench/peers/<script> <dir> <peer> <repeats>`: label -> median ms, or
    *  undefined (after saying why) when the peer cannot run here. */
   runPeer(python: string, script: string, peer: string, repeats: number): Record<string, number> | undefined {
-    const n = String(benchThreads);
-    const r = spawnSync(python, [join(peerDir, script), this.dir, peer, String(repeats)], {
-      encoding: 'utf8', maxBuffer: 1 << 24,
-      env: { ...process.env, OMP_NUM_THREADS: n, MKL_NUM_THREADS: n, OPENBLAS_NUM_THREADS: n },
-    });
-    const last = (r.stdout ?? '').trim().split('\n').pop() ?? '';
-    if (r.status !== 0 || !last.startsWith('{')) {
-      const why = r.error ? String(r.error) : (r.stderr ?? '').trim().split('\n').slice(-1)[0];
-      console.warn(`  (peer ${peer} via ${python} ${script} skipped: ${why})`);
-      return undefined;
-    }
-    return (JSON.parse(last) as { ms: Record<string, number> }).ms;
+    return runPythonPeer(python, script, [this.dir, peer, String(repeats)]);
   }
 
-  /** A float32 array a peer wrote back. */
+  /** A float32 array a peer saved. */
   read(name: string): Float32Array {
     const bytes = readFileSync(join(this.dir, `${name}.bin`));
     return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
@@ -90,14 +58,15 @@ export class Exchange {
   dispose(): void { rmSync(this.dir, { recursive: true, force: true }); }
 }
 
-/** Runs cases and prints one line each: `node dist/bench/cases/<file>.js`. */
+/** Runs cases and prints one line each (ratio = peer time / tessera time, so > 1 means
+ *  tessera is faster); for running one case file alone: node dist/bench/cases/<file>.js. */
 export async function runCases(cases: BenchCase[]): Promise<void> {
   console.log(`threads: ${benchThreads} each side`);
   for (const c of cases) {
-    const r = await c.run();
+    const r: CaseResult = await c.run();
     const peers = Object.entries(r.peers)
-      .map(([name, ms]) => `${name} ${ms.toFixed(2)} ms (${(ms / r.tesseraMs).toFixed(2)}x)`).join(', ');
-    const check = r.check ? `; diff ${Object.entries(r.check).map(([k, v]) => `${k} ${v.toExponential(1)}`).join(', ')}` : '';
+      .map(([name, ms]) => `${name} ${ms.toFixed(2)} ms (ratio ${(ms / r.tesseraMs).toFixed(2)})`).join('; ');
+    const check = r.check ? `; max rel. diff ${Object.entries(r.check).map(([k, v]) => `${k} ${v.toExponential(1)}`).join(', ')}` : '';
     console.log(`${c.name}: tessera ${r.tesseraMs.toFixed(2)} ms; ${peers}${check}`);
   }
 }

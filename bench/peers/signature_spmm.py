@@ -17,9 +17,9 @@ row_ptr, col_idx, values, x = a["rowPtr"], a["colIdx"], a["values"], a["x"]
 if peer == "scipy":
     import scipy.sparse as sp
     A = sp.csr_matrix((values, col_idx, row_ptr), shape=(rows, cols))
-    ms = {"scipy csr @ dense": time_ms(lambda: A @ x, repeats)}
+    timings = {"scipy csr @ dense": time_ms(lambda: A @ x, repeats)}
     save(folder, "out_scipy", A @ x)
-    report(ms, ["out_scipy"])
+    report(timings, ["out_scipy"])
 elif peer == "torch":
     torch = torch_threads()
     xt = torch.from_numpy(x)
@@ -28,11 +28,11 @@ elif peer == "torch":
     csr = torch.sparse_csr_tensor(rp, ci, vt, (rows, cols))
     row_of_edge = torch.repeat_interleave(torch.arange(rows), rp[1:] - rp[:-1])
     coo = torch.sparse_coo_tensor(torch.stack([row_of_edge, ci]), vt, (rows, cols)).coalesce()
-    ms = {
+    timings = {
         "torch.sparse.mm (coo)": time_ms(lambda: torch.sparse.mm(coo, xt), repeats),
         "torch csr @ dense": time_ms(lambda: csr @ xt, repeats),
     }
     save(folder, "out_torch", torch.sparse.mm(coo, xt).numpy())
-    report(ms, ["out_torch"])
+    report(timings, ["out_torch"])
 else:
     raise SystemExit("unknown peer " + peer)

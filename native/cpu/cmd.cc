@@ -104,16 +104,26 @@ void dispatch_power_sums(int np, const float* x, int64_t d, int64_t r0, int64_t 
   }
 }
 
+/** A buffer of n zeros kept for the calling thread across calls: fresh memory costs a
+ *  page fault per 4 KiB on first touch, which is slow on virtual machines. */
+template <class T>
+T* zeroed_scratch(int64_t n) {
+  thread_local std::vector<T> buffer;
+  if (static_cast<int64_t>(buffer.size()) < n) buffer.resize(n);
+  std::fill(buffer.begin(), buffer.begin() + n, T{});
+  return buffer.data();
+}
+
 /** out[(j - first) * d + c] = mean over rows of (x[r, c] - center[c])^j for j in
  *  [first, last], center nullptr meaning 0. n > 0. */
 void power_means(const float* x, int64_t n, int64_t d, const float* center, int first, int last, float* out) {
   const int64_t slots = std::max<int64_t>(1, std::min<int64_t>(num_threads() * 4, (n + kRowBlock - 1) / kRowBlock));
   for (int p0 = first; p0 <= last; p0 += kMaxPowers) {
     const int np = std::min(kMaxPowers, last - p0 + 1);
-    std::vector<double> partial(slots * np * d, 0.0);
+    double* partial = zeroed_scratch<double>(slots * np * d);
     parallel_for(slots, 1, [&](int64_t s0, int64_t s1) {
       for (int64_t s = s0; s < s1; s++)
-        dispatch_power_sums(np, x, d, n * s / slots, n * (s + 1) / slots, center, p0, partial.data() + s * np * d);
+        dispatch_power_sums(np, x, d, n * s / slots, n * (s + 1) / slots, center, p0, partial + s * np * d);
     });
     for (int64_t i = 0; i < np * d; i++) {
       double total = 0.0;
@@ -205,7 +215,7 @@ Napi::Value CmdMomentsBackward(const Napi::CallbackInfo& info) {
   // gx = gmean/n + sum_{j=2..k} a_j ((x - mean)^(j-1) - c_(j-1)), a_j = gc_j * j / n, c_1 = 0:
   // the coefficient of (x - mean)^(j-1) is a_j, and the constant collects the rest.
   const int degree = static_cast<int>(k - 1);
-  std::vector<float> coef(k * d);
+  float* coef = zeroed_scratch<float>(k * d);
   const double inv_n = 1.0 / static_cast<double>(n);
   for (int64_t c = 0; c < d; c++) {
     double constant = g_mean.data[c] * inv_n;
@@ -218,7 +228,7 @@ Napi::Value CmdMomentsBackward(const Napi::CallbackInfo& info) {
   }
   const int64_t grain = std::max<int64_t>(1, 32768 / (d * k));
   parallel_for(n, grain, [&](int64_t r0, int64_t r1) {
-    simd_dispatch<PolynomialRows>(x.data, d, r0, r1, mean.data, coef.data(), degree, out.data);
+    simd_dispatch<PolynomialRows>(x.data, d, r0, r1, mean.data, coef, degree, out.data);
   });
   return info.Env().Undefined();
 }

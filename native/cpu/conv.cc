@@ -1,21 +1,20 @@
 // 3D convolution (NCDHW, groups, stride, padding, dilation) as implicit GEMM on
 // sgemm; conv2d is the same kernel with D = 1, kd = 1.
 //
-// Every pass has one shape: for a tile of output positions, gather a column
-// matrix col[rows, positions] from a source tensor (im2col, tile by tile so it
-// stays in cache), then one GEMM.
-//  - forward:         out[o, p]  = w[o, (c, taps)] @ col_x[(c, taps), p]       (+ bias)
-//  - backward-weight: gw[o, (c, taps)] += gy[o, p] @ col_x^T[p, (c, taps)]
-//  - backward-input:  gathered from gy instead. An input position i receives from
-//    output o = (i + pad - k*dil) / stride only for the taps k where that divides,
-//    and which taps those are depends only on i mod stride. So the input positions
-//    are split into stride^3 phases; in each phase the taps that contribute form a
-//    stride-1 gather from gy, and gx[c, i] = w_phase[c, (o, taps)] @ col_gy[(o, taps), i].
-//    No multiply by a structural zero, no scatter-add, no races between tiles.
-// Work items (batch, group, tile) run in parallel with sgemm nested (inline); with
-// fewer items than threads, items run one after another and sgemm threads itself.
+// All three passes share one column map: col[(c, taps), p] = x[c, input cell that
+// output position p reads through that tap] (zero in the padding), built tile by
+// tile of output positions so it stays in cache.
+//  - forward:         out[o, p] = w[o, (c, taps)] @ col[(c, taps), p]  (+ bias)
+//  - backward-weight: gw^T[(c, taps), o] += col[(c, taps), p] @ gy[o, p]^T
+//  - backward-input:  colGrad = w^T @ gy, then col2im adds each column entry into
+//    the input cell it came from. Its GEMM has rows = C/groups * taps, so it stays
+//    efficient when the input has few channels (a network's stem), where gathering
+//    gy per input cell would multiply through mostly structural zeros.
+// Work items run in parallel with sgemm nested (inline); with fewer items than
+// threads they run one after another and sgemm threads itself.
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "families.h"
@@ -68,18 +67,16 @@ ConvShape conv_shape_arg(const Napi::CallbackInfo& info, size_t i, const char* k
 
 int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }  // b > 0
 
-/** One spatial axis of a gather: position m (of `count`) reads source coordinate
- *  m * step + offset[t] for tap t, or zero outside [0, size). */
+/** One spatial axis of the column map: output position m, kernel tap t read input
+ *  coordinate m * step + offset[t], or padding outside [0, size). */
 struct Axis {
   int64_t count = 0, step = 1, size = 0;
   std::vector<int64_t> offset;  // per tap
-  std::vector<int64_t> kernel;  // per tap: which kernel index it is
-  std::vector<int64_t> lo, hi;  // per tap: positions [lo, hi) read inside the source
+  std::vector<int64_t> lo, hi;  // per tap: positions [lo, hi) that read inside the input
 
-  void add_tap(int64_t off, int64_t kernel_index) {
+  void add_tap(int64_t off) {
     offset.push_back(off);
-    kernel.push_back(kernel_index);
-    const int64_t first = std::clamp<int64_t>(-floor_div(off, step), 0, count);        // ceil(-off / step)
+    const int64_t first = std::clamp<int64_t>(-floor_div(off, step), 0, count);  // ceil(-off / step)
     const int64_t last = std::clamp<int64_t>(floor_div(size - 1 - off, step) + 1, 0, count);
     lo.push_back(first);
     hi.push_back(std::max(first, last));
@@ -87,82 +84,92 @@ struct Axis {
   int64_t taps() const { return static_cast<int64_t>(offset.size()); }
 };
 
-/** col[(channel, td, th, tw), p] for a source [channels, size0, size1, size2]. */
-struct Gather {
-  int64_t channels = 0;
+/** The im2col map of a convolution: column matrix col[(c, td, th, tw), p] over
+ *  output positions p, taken from an input [channels, D, H, W]. */
+struct ColumnMap {
   Axis ax[3];
 
-  int64_t taps() const { return ax[0].taps() * ax[1].taps() * ax[2].taps(); }
-  int64_t rows() const { return channels * taps(); }
-  int64_t positions() const { return ax[0].count * ax[1].count * ax[2].count; }
   int64_t plane() const { return ax[0].size * ax[1].size * ax[2].size; }
-  /** The column matrix is the source itself (1x1x1 taps, stride 1, no padding). */
+  /** The column matrix is the input itself (1x1x1 kernel, stride 1, no padding). */
   bool identity() const {
     for (const Axis& a : ax)
       if (a.taps() != 1 || a.offset[0] != 0 || a.step != 1 || a.count != a.size) return false;
     return true;
   }
 
-  /** Columns [p0, p0 + len) into col, rows `len` floats apart. */
-  void gather(const float* src, int64_t p0, int64_t len, float* col) const {
+  /** kScatter false (im2col): col[(c, taps), j] = x[c, input cell of position p0 + j],
+   *  zero in the padding; col rows are `len` floats apart.
+   *  kScatter true (col2im, the adjoint): x[c, input cell] += col[(c, taps), j]. */
+  template <bool kScatter>
+  void transfer(std::conditional_t<kScatter, float, const float>* x, int64_t channels, int64_t p0, int64_t len,
+                std::conditional_t<kScatter, const float, float>* col) const {
     const Axis &A = ax[0], &B = ax[1], &Cw = ax[2];
     const int64_t plane_size = plane();
-    float* dst = col;
-    for (int64_t ch = 0; ch < channels; ch++) {
-      const float* plane_src = src + ch * plane_size;
+    auto col_row = col;
+    for (int64_t ch = 0; ch < channels; ch++)
       for (int64_t td = 0; td < A.taps(); td++)
         for (int64_t th = 0; th < B.taps(); th++)
-          for (int64_t tw = 0; tw < Cw.taps(); tw++, dst += len) {
+          for (int64_t tw = 0; tw < Cw.taps(); tw++, col_row += len) {
             int64_t md = p0 / (B.count * Cw.count), mh = (p0 / Cw.count) % B.count, mw = p0 % Cw.count;
+            // One run per output row (fixed md, mh): positions mw .. mw + run - 1.
             for (int64_t i = 0; i < len;) {
               const int64_t run = std::min(len - i, Cw.count - mw);
-              const int64_t base = i - mw;  // dst[base + m] holds position m of this output row
-              int64_t a = mw, b = mw;       // [a, b): positions of the run inside the source
+              const int64_t base = i - mw;  // col_row[base + m] holds position m of this output row
+              int64_t a = mw, b = mw;       // [a, b): positions of the run inside the input
               if (md >= A.lo[td] && md < A.hi[td] && mh >= B.lo[th] && mh < B.hi[th]) {
                 a = std::clamp(Cw.lo[tw], mw, mw + run);
                 b = std::clamp(Cw.hi[tw], a, mw + run);
-                const float* row = plane_src + ((md * A.step + A.offset[td]) * B.size + mh * B.step + B.offset[th]) * Cw.size;
-                if (Cw.step == 1) std::memcpy(dst + base + a, row + a + Cw.offset[tw], (b - a) * sizeof(float));
-                else
-                  for (int64_t m = a; m < b; m++) dst[base + m] = row[m * Cw.step + Cw.offset[tw]];
+                // x[row + m * step] is the input cell of position m (valid for m in [a, b)).
+                const int64_t row = ch * plane_size + ((md * A.step + A.offset[td]) * B.size + mh * B.step +
+                                    B.offset[th]) * Cw.size + Cw.offset[tw];
+                if constexpr (kScatter) {
+                  for (int64_t m = a; m < b; m++) x[row + m * Cw.step] += col_row[base + m];
+                } else if (Cw.step == 1) {
+                  std::memcpy(col_row + base + a, x + row + a, (b - a) * sizeof(float));
+                } else {
+                  for (int64_t m = a; m < b; m++) col_row[base + m] = x[row + m * Cw.step];
+                }
               }
-              std::fill(dst + i, dst + base + a, 0.f);
-              std::fill(dst + base + b, dst + i + run, 0.f);
+              if constexpr (!kScatter) {
+                std::fill(col_row + i, col_row + base + a, 0.f);
+                std::fill(col_row + base + b, col_row + i + run, 0.f);
+              }
               i += run;
               mw = 0;
               if (++mh == B.count) { mh = 0; md++; }
             }
           }
-    }
   }
 };
 
-/** The gather of x that forward and backward-weight multiply: output position m,
- *  kernel tap t read x at m * stride + t * dilation - padding. */
-Gather input_gather(const ConvShape& s) {
-  Gather g;
-  g.channels = s.Cg;
+ColumnMap column_map(const ConvShape& s) {
+  ColumnMap map;
   for (int a = 0; a < 3; a++) {
-    Axis& ax = g.ax[a];
+    Axis& ax = map.ax[a];
     ax.count = s.out[a];
     ax.step = s.stride[a];
     ax.size = s.in[a];
-    for (int64_t t = 0; t < s.k[a]; t++) ax.add_tap(t * s.dil[a] - s.pad[a], t);
+    for (int64_t t = 0; t < s.k[a]; t++) ax.add_tap(t * s.dil[a] - s.pad[a]);
   }
-  return g;
+  return map;
 }
 
-/** Per-thread scratch buffers (col matrices, GEMM output tiles), reused across calls. */
-float* scratch(int which, int64_t floats) {
+enum Scratch { kColumns, kPartials };
+
+/** Per-thread scratch buffers, kept across calls: fresh memory costs a page fault per
+ *  4 KiB on first touch, which is slow on virtual machines. */
+float* scratch(Scratch which, int64_t floats) {
   thread_local std::vector<float> buffers[2];
   std::vector<float>& b = buffers[which];
   if (static_cast<int64_t>(b.size()) < floats) b.resize(floats);
   return b.data();
 }
 
-/** Positions per tile: the column tile (rows x positions) about the size of L2. */
+/** Positions per tile: a column tile (rows x positions) of about 4 MiB. Smaller tiles
+ *  give sgemm too few columns per call; larger ones fall out of cache (measured on the
+ *  3x3x3 64-channel layer of bench/cases/conv3d.ts). */
 int64_t tile_positions(int64_t rows, int64_t positions) {
-  const int64_t kColFloats = 1 << 18;  // 1 MiB
+  const int64_t kColFloats = 1 << 20;
   int64_t tp = std::max<int64_t>(64, kColFloats / std::max<int64_t>(rows, 1) / 16 * 16);
   return std::max<int64_t>(1, std::min(tp, positions));
 }
@@ -182,10 +189,12 @@ void run_items(int64_t count, const Item& item) {
 
 // --------------------------------------------------------------- forward
 
+/** out[n, grp] = w[grp] @ col(x[n, grp]) (+ bias), tile by tile of output positions. */
 void conv_forward(const ConvShape& s, const float* x, const float* w, const float* bias, float* out) {
-  const Gather g = input_gather(s);
-  const int64_t rows = g.rows(), P = s.out_plane;
-  const bool identity = g.identity();
+  if (s.N == 0 || s.out_plane == 0) return;  // nothing to write
+  const ColumnMap map = column_map(s);
+  const int64_t rows = s.Cg * s.kvol, P = s.out_plane;
+  const bool identity = map.identity();
   const int64_t tp = identity ? std::min<int64_t>(P, 4096) : tile_positions(rows, P);
   const int64_t tiles = (P + tp - 1) / tp;
   run_items(s.N * s.groups * tiles, [&](int64_t item) {
@@ -195,8 +204,8 @@ void conv_forward(const ConvShape& s, const float* x, const float* w, const floa
     const float* B = src + p0;
     int64_t rsB = s.in_plane;
     if (!identity) {
-      float* col = scratch(0, rows * len);
-      g.gather(src, p0, len, col);
+      float* col = scratch(kColumns, rows * len);
+      map.transfer<false>(src, s.Cg, p0, len, col);
       B = col;
       rsB = len;
     }
@@ -209,145 +218,91 @@ void conv_forward(const ConvShape& s, const float* x, const float* w, const floa
 
 // ------------------------------------------------------- backward: weight
 
+/** gw[grp]^T = sum over n and tiles of col(x[n, grp], tile) @ gy[n, grp, tile]^T. The
+ *  transposed product keeps the long side (C/groups * taps) as the GEMM's rows, which
+ *  suits sgemm better than rows = O/groups. Each slot (one per thread when the items
+ *  run in parallel) accumulates its own gw^T; the sum is transposed into gw. */
 void conv_backward_weight(const ConvShape& s, const float* x, const float* gy, float* gw) {
-  const Gather g = input_gather(s);
-  const int64_t rows = g.rows(), P = s.out_plane, gw_size = s.O * rows;
-  const bool identity = g.identity();
+  const ColumnMap map = column_map(s);
+  const int64_t rows = s.Cg * s.kvol, P = s.out_plane, gw_size = s.O * rows;
+  if (s.N == 0 || P == 0) {  // no output positions: no gradient
+    std::fill(gw, gw + gw_size, 0.f);
+    return;
+  }
+  const bool identity = map.identity();
   const int64_t tp = identity ? std::min<int64_t>(P, 4096) : tile_positions(rows, P);
   const int64_t tiles = (P + tp - 1) / tp, items = s.N * s.groups * tiles;
-  // gw[grp] (+)= gy[n, grp, tile] @ col(x[n, grp], tile)^T
-  auto accumulate = [&](int64_t item, float* dst) {
+  auto accumulate = [&](int64_t item, float* gw_t) {
     const int64_t t = item % tiles, grp = (item / tiles) % s.groups, n = item / tiles / s.groups;
     const int64_t p0 = t * tp, len = std::min(tp, P - p0);
     const float* src = x + (n * s.C + grp * s.Cg) * s.in_plane;
-    const float* B = src + p0;
-    int64_t csB = s.in_plane;
+    const float* A = src + p0;
+    int64_t rsA = s.in_plane;
     if (!identity) {
-      float* col = scratch(0, rows * len);
-      g.gather(src, p0, len, col);
-      B = col;
-      csB = len;
+      float* col = scratch(kColumns, rows * len);
+      map.transfer<false>(src, s.Cg, p0, len, col);
+      A = col;
+      rsA = len;
     }
     GemmEpilogue ep;
     ep.accumulate = true;
-    sgemm(s.Og, rows, len, gy + (n * s.O + grp * s.Og) * P + p0, P, 1, B, 1, csB, dst + grp * s.Og * rows, rows, ep);
+    // B[p, o] = gy[n, grp * Og + o, p0 + p]
+    sgemm(rows, s.Og, len, A, rsA, 1, gy + (n * s.O + grp * s.Og) * P + p0, 1, P, gw_t + grp * rows * s.Og, s.Og, ep);
   };
-  std::fill(gw, gw + gw_size, 0.f);
-  const int64_t slots = num_threads();
-  if (items < 2 * slots) {
-    for (int64_t i = 0; i < items; i++) accumulate(i, gw);
-    return;
+  const int64_t slots = items >= 2 * num_threads() ? num_threads() : 1;
+  float* gw_t = scratch(kPartials, slots * gw_size);  // per slot: [groups][rows][Og]
+  std::fill(gw_t, gw_t + slots * gw_size, 0.f);
+  if (slots == 1) {
+    for (int64_t i = 0; i < items; i++) accumulate(i, gw_t);  // sgemm threads itself
+  } else {
+    parallel_for(slots, 1, [&](int64_t s0, int64_t s1) {
+      for (int64_t slot = s0; slot < s1; slot++)
+        for (int64_t i = items * slot / slots; i < items * (slot + 1) / slots; i++) accumulate(i, gw_t + slot * gw_size);
+    });
   }
-  // One partial gw per thread (slot 0 is gw itself), summed at the end.
-  std::vector<float> partial((slots - 1) * gw_size, 0.f);
-  parallel_for(slots, 1, [&](int64_t s0, int64_t s1) {
-    for (int64_t slot = s0; slot < s1; slot++) {
-      float* dst = slot == 0 ? gw : partial.data() + (slot - 1) * gw_size;
-      for (int64_t i = items * slot / slots; i < items * (slot + 1) / slots; i++) accumulate(i, dst);
-    }
-  });
-  parallel_for(gw_size, 4096, [&](int64_t b, int64_t e) {
-    for (int64_t slot = 1; slot < slots; slot++) {
-      const float* part = partial.data() + (slot - 1) * gw_size;
-      for (int64_t i = b; i < e; i++) gw[i] += part[i];
+  // gw[grp * Og + o, r] = sum over slots of gw_t[slot][grp][r][o]
+  parallel_for(s.O, std::max<int64_t>(1, 16384 / rows), [&](int64_t o0, int64_t o1) {
+    for (int64_t oc = o0; oc < o1; oc++) {
+      const int64_t grp = oc / s.Og, o = oc % s.Og;
+      for (int64_t r = 0; r < rows; r++) {
+        float sum = 0.f;
+        for (int64_t slot = 0; slot < slots; slot++) sum += gw_t[slot * gw_size + (grp * rows + r) * s.Og + o];
+        gw[oc * rows + r] = sum;
+      }
     }
   });
 }
 
 // -------------------------------------------------------- backward: input
 
-struct Phase {
-  int64_t r[3];             // input coordinate residue per axis: i = r + m * stride
-  Gather g;                 // gather from gy[n, grp]
-  std::vector<float> wt;    // per group: [Cg, (o, taps)] weights of the contributing taps
-};
-
-Phase make_phase(const ConvShape& s, const int64_t r[3], const float* w) {
-  Phase ph;
-  ph.g.channels = s.Og;
-  for (int a = 0; a < 3; a++) {
-    ph.r[a] = r[a];
-    Axis& ax = ph.g.ax[a];
-    ax.count = (s.in[a] - r[a] + s.stride[a] - 1) / s.stride[a];
-    ax.step = 1;
-    ax.size = s.out[a];
-    for (int64_t t = 0; t < s.k[a]; t++) {
-      const int64_t num = r[a] + s.pad[a] - t * s.dil[a];  // = o * stride when tap t reaches this phase
-      const int64_t o = floor_div(num, s.stride[a]);
-      if (o * s.stride[a] == num) ax.add_tap(o, t);
-    }
-  }
-  const int64_t rows = ph.g.rows(), T = ph.g.taps();
-  ph.wt.resize(s.groups * s.Cg * rows);
-  const Axis &A = ph.g.ax[0], &B = ph.g.ax[1], &Cw = ph.g.ax[2];
-  for (int64_t grp = 0; grp < s.groups; grp++)
-    for (int64_t c = 0; c < s.Cg; c++)
-      for (int64_t o = 0; o < s.Og; o++)
-        for (int64_t td = 0, t = 0; td < A.taps(); td++)
-          for (int64_t th = 0; th < B.taps(); th++)
-            for (int64_t tw = 0; tw < Cw.taps(); tw++, t++) {
-              const int64_t tap = (A.kernel[td] * s.k[1] + B.kernel[th]) * s.k[2] + Cw.kernel[tw];
-              ph.wt[(grp * s.Cg + c) * rows + o * T + t] = w[((grp * s.Og + o) * s.Cg + c) * s.kvol + tap];
-            }
-  return ph;
-}
-
+/** gx = col2im(w^T @ gy): per tile, colGrad[(c, taps), p] = sum_o w[o, c, taps] gy[o, p],
+ *  then scattered (added) into gx. Items are (n, grp, block of input channels): a block
+ *  scatters only into its own channels, so items never touch the same gx cell. */
 void conv_backward_input(const ConvShape& s, const float* gy, const float* w, float* gx) {
-  std::vector<Phase> phases;
-  int64_t r[3];
-  for (r[0] = 0; r[0] < std::min(s.stride[0], s.in[0]); r[0]++)
-    for (r[1] = 0; r[1] < std::min(s.stride[1], s.in[1]); r[1]++)
-      for (r[2] = 0; r[2] < std::min(s.stride[2], s.in[2]); r[2]++) phases.push_back(make_phase(s, r, w));
-  // With unit strides the single phase covers gx densely and the GEMM writes it in place.
-  const bool dense = phases.size() == 1 && s.stride[0] == 1 && s.stride[1] == 1 && s.stride[2] == 1;
-
-  struct Item { int64_t phase, n, grp, p0, len; };
-  std::vector<Item> items;
-  std::vector<int64_t> phase_tile(phases.size());
-  for (size_t ph = 0; ph < phases.size(); ph++) {
-    const Gather& g = phases[ph].g;
-    const int64_t P = g.positions();
-    const int64_t tp = g.identity() ? std::min<int64_t>(P, 4096) : tile_positions(g.rows(), P);
-    for (int64_t n = 0; n < s.N; n++)
-      for (int64_t grp = 0; grp < s.groups; grp++)
-        for (int64_t p0 = 0; p0 < P; p0 += tp) items.push_back({static_cast<int64_t>(ph), n, grp, p0, std::min(tp, P - p0)});
-  }
-
-  run_items(static_cast<int64_t>(items.size()), [&](int64_t i) {
-    const Item& it = items[i];
-    const Phase& ph = phases[it.phase];
-    const Gather& g = ph.g;
-    const int64_t rows = g.rows();
-    float* gx_ng = gx + (it.n * s.C + it.grp * s.Cg) * s.in_plane;
-    float* C = dense ? gx_ng + it.p0 : scratch(1, s.Cg * it.len);
-    const int64_t ldc = dense ? s.in_plane : it.len;
-    if (rows == 0) {  // no tap reaches this phase
-      for (int64_t c = 0; c < s.Cg; c++) std::fill(C + c * ldc, C + c * ldc + it.len, 0.f);
-    } else {
-      const float* src = gy + (it.n * s.O + it.grp * s.Og) * s.out_plane;
-      const float* B = src + it.p0;
-      int64_t rsB = s.out_plane;
-      if (!g.identity()) {
-        float* col = scratch(0, rows * it.len);
-        g.gather(src, it.p0, it.len, col);
-        B = col;
-        rsB = it.len;
-      }
-      sgemm(s.Cg, it.len, rows, ph.wt.data() + it.grp * s.Cg * rows, rows, 1, B, rsB, 1, C, ldc, GemmEpilogue{});
+  if (s.N == 0) return;  // nothing to write
+  const ColumnMap map = column_map(s);
+  const int64_t P = s.out_plane;
+  const bool identity = map.identity();
+  // Enough channel blocks that the items can occupy every thread.
+  const int64_t blocks = std::clamp<int64_t>((2 * num_threads() + s.N * s.groups - 1) / (s.N * s.groups), 1, s.Cg);
+  run_items(s.N * s.groups * blocks, [&](int64_t item) {
+    const int64_t blk = item % blocks, grp = (item / blocks) % s.groups, n = item / blocks / s.groups;
+    const int64_t c0 = s.Cg * blk / blocks, cb = s.Cg * (blk + 1) / blocks - c0, rows = cb * s.kvol;
+    float* gx_block = gx + (n * s.C + grp * s.Cg + c0) * s.in_plane;
+    // A[(c, tap), o] = w[grp * Og + o, c0 + c, tap]
+    const float* A = w + (grp * s.Og * s.Cg + c0) * s.kvol;
+    const float* gy_ng = gy + (n * s.O + grp * s.Og) * P;
+    if (identity) {  // colGrad is gx itself
+      sgemm(rows, P, s.Og, A, 1, s.Cg * s.kvol, gy_ng, P, 1, gx_block, s.in_plane, GemmEpilogue{});
+      return;
     }
-    if (dense) return;
-    // Scatter the tile to its strided input positions.
-    const int64_t cH = g.ax[1].count, cW = g.ax[2].count;
-    for (int64_t c = 0; c < s.Cg; c++) {
-      int64_t md = it.p0 / (cH * cW), mh = (it.p0 / cW) % cH, mw = it.p0 % cW;
-      for (int64_t j = 0; j < it.len; j++) {
-        const int64_t id = ph.r[0] + md * s.stride[0], ih = ph.r[1] + mh * s.stride[1], iw = ph.r[2] + mw * s.stride[2];
-        gx_ng[c * s.in_plane + (id * s.in[1] + ih) * s.in[2] + iw] = C[c * it.len + j];
-        if (++mw == cW) {
-          mw = 0;
-          if (++mh == cH) { mh = 0; md++; }
-        }
-      }
+    std::fill(gx_block, gx_block + cb * s.in_plane, 0.f);
+    const int64_t tp = tile_positions(rows, P);
+    float* col = scratch(kColumns, rows * tp);
+    for (int64_t p0 = 0; p0 < P; p0 += tp) {
+      const int64_t len = std::min(tp, P - p0);
+      sgemm(rows, len, s.Og, A, 1, s.Cg * s.kvol, gy_ng + p0, P, 1, col, len, GemmEpilogue{});
+      map.transfer<true>(gx_block, cb, p0, len, col);
     }
   });
 }

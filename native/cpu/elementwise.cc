@@ -54,8 +54,8 @@ TESSERA_INLINE typename Vec<W>::F unary_apply(typename Vec<W>::F x, float alpha)
   else if constexpr (OP == kGelu) return vgelu<W>(x);
   else if constexpr (OP == kGeluGrad) return vgelu_grad<W>(x);
   else if constexpr (OP == kSoftplus) return V::select(x > 20.f, x, vlog1p<W>(vexp<W>(x)));
-  else if constexpr (OP == kSin) return V::each(x, [](float v) TESSERA_LAMBDA_INLINE { return std::sin(v); });
-  else if constexpr (OP == kCos) return V::each(x, [](float v) TESSERA_LAMBDA_INLINE { return std::cos(v); });
+  else if constexpr (OP == kSin) return vsincos<W, false>(x);
+  else if constexpr (OP == kCos) return vsincos<W, true>(x);
   else if constexpr (OP == kSquare) return x * x;
   else if constexpr (OP == kReciprocal) return 1.f / x;
   else return V::each(x, [](float v) TESSERA_LAMBDA_INLINE { return std::floor(v); });
@@ -87,33 +87,32 @@ TESSERA_INLINE typename Vec<W>::F binary_apply(typename Vec<W>::F a, typename Ve
   else return V::select(a >= b, one, zero);
 }
 
-/** y[i] = f(x[i]) for dense arrays; the tail goes through one padded vector so every element
- *  is computed by the same code. */
-template <int W, class Fn>
-TESSERA_INLINE void map_dense(const float* x, float* y, int64_t n, Fn fn) {
-  using V = Vec<W>;
-  int64_t i = 0;
-  for (; i + W <= n; i += W) V::store(y + i, fn(V::load(x + i)));
-  if (i < n) {
-    float buf[W] = {};
-    std::memcpy(buf, x + i, (n - i) * sizeof(float));
-    V::store(buf, fn(V::load(buf)));
-    std::memcpy(y + i, buf, (n - i) * sizeof(float));
-  }
+/** fn(arg(0), ..., arg(N-1)). */
+template <class Fn, class Arg, size_t... K>
+TESSERA_INLINE auto call_with(Fn& fn, Arg arg, std::index_sequence<K...>) {
+  return fn(arg(K)...);
 }
 
-template <int W, class Fn>
-TESSERA_INLINE void map_dense2(const float* a, const float* b, float* y, int64_t n, Fn fn) {
+/** y[i] = fn(in[0][i], ..., in[N-1][i]) for dense arrays. The tail goes through one padded
+ *  vector, so every element is computed by the same code. */
+template <int W, size_t N, class Fn>
+TESSERA_INLINE void map_dense(const std::array<const float*, N>& in, float* y, int64_t n, Fn fn) {
   using V = Vec<W>;
+  using F = typename V::F;
+  auto full = [&](int64_t i) TESSERA_LAMBDA_INLINE {
+    return call_with(fn, [&](size_t k) TESSERA_LAMBDA_INLINE { return V::load(in[k] + i); }, std::make_index_sequence<N>());
+  };
+  auto partial = [&](int64_t i, int64_t m) TESSERA_LAMBDA_INLINE {
+    float buf[N][W] = {};
+    for (size_t k = 0; k < N; k++) std::memcpy(buf[k], in[k] + i, m * sizeof(float));
+    F r = call_with(fn, [&](size_t k) TESSERA_LAMBDA_INLINE { return V::load(buf[k]); }, std::make_index_sequence<N>());
+    float o[W];
+    V::store(o, r);
+    std::memcpy(y + i, o, m * sizeof(float));
+  };
   int64_t i = 0;
-  for (; i + W <= n; i += W) V::store(y + i, fn(V::load(a + i), V::load(b + i)));
-  if (i < n) {
-    float ba[W] = {}, bb[W] = {};
-    std::memcpy(ba, a + i, (n - i) * sizeof(float));
-    std::memcpy(bb, b + i, (n - i) * sizeof(float));
-    V::store(ba, fn(V::load(ba), V::load(bb)));
-    std::memcpy(y + i, ba, (n - i) * sizeof(float));
-  }
+  for (; i + W <= n; i += W) V::store(y + i, full(i));
+  if (i < n) partial(i, n - i);
 }
 
 template <int W>
@@ -121,7 +120,7 @@ struct UnaryDense {
   template <int... OPS>
   static TESSERA_INLINE void pick(std::integer_sequence<int, OPS...>, int op, const float* x, float* y, int64_t n,
                                   float alpha) {
-    (void)((op == OPS && (map_dense<W>(x, y, n, [alpha](typename Vec<W>::F v) TESSERA_LAMBDA_INLINE {
+    (void)((op == OPS && (map_dense<W, 1>({x}, y, n, [alpha](typename Vec<W>::F v) TESSERA_LAMBDA_INLINE {
               return unary_apply<W, OPS>(v, alpha);
             }), true)) || ...);
   }
@@ -135,7 +134,7 @@ struct BinaryDense {
   template <int... OPS>
   static TESSERA_INLINE void pick(std::integer_sequence<int, OPS...>, int op, const float* a, const float* b, float* y,
                                   int64_t n) {
-    (void)((op == OPS && (map_dense2<W>(a, b, y, n, [](typename Vec<W>::F u, typename Vec<W>::F v) TESSERA_LAMBDA_INLINE {
+    (void)((op == OPS && (map_dense<W, 2>({a, b}, y, n, [](typename Vec<W>::F u, typename Vec<W>::F v) TESSERA_LAMBDA_INLINE {
               return binary_apply<W, OPS>(u, v);
             }), true)) || ...);
   }

@@ -1,9 +1,14 @@
 // Blocked SGEMM (Goto/BLIS scheme): B is packed per (NC x KC) block into NR-wide panels shared by
 // all threads; each thread packs its own MC x KC block of A into MR-tall panels and runs an
 // MR x NR register-blocked micro-kernel over it. Threads split C into tiles of MC rows by a group
-// of NR panels. The micro-kernel is one template compiled for AVX-512 (12 x 32), AVX2 (6 x 16)
-// and the baseline (6 x 8); the epilogue (alpha, bias, activation) is applied as tiles are stored.
+// of NR panels. Micro-kernels: AVX-512 (12 x 32) and AVX2 (6 x 16) in intrinsics, and a
+// generic-vector one for the baseline (6 x 8); the epilogue (alpha, bias, activation) is applied
+// as tiles are stored.
 #include "gemm.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <cstdlib>
@@ -17,30 +22,6 @@
 
 namespace tessera {
 namespace {
-
-template <int W> struct Tile;
-template <> struct Tile<16> { static constexpr int MR = 12, NV = 2; };  // 24 of 32 zmm hold C
-template <> struct Tile<8> { static constexpr int MR = 6, NV = 2; };    // 12 of 16 ymm hold C
-template <> struct Tile<4> { static constexpr int MR = 6, NV = 2; };
-
-struct Geometry {
-  int mr, nr;
-  int64_t mc, kc, nc;  // A block in L2, B micro-panel (kc x nr) in L1, B block in L3
-};
-
-template <int W>
-constexpr Geometry geometry_for(int64_t mc, int64_t kc, int64_t nc) {
-  return {Tile<W>::MR, Tile<W>::NV * W, mc, kc, nc};
-}
-
-Geometry geometry(Isa isa) {
-  switch (isa) {
-    case Isa::avx512: return geometry_for<16>(144, 256, 4096);
-    case Isa::avx2: return geometry_for<8>(144, 256, 4096);
-    case Isa::scalar: break;
-  }
-  return geometry_for<4>(120, 256, 2048);
-}
 
 /** A growable 64-byte-aligned scratch buffer, kept per thread across calls (packing buffers are
  *  large: reallocating them each call would cost page faults). */
@@ -115,15 +96,76 @@ struct TileJob {
   float* a_pack;        // this thread's scratch for the MC x KC block of A
 };
 
+// ---- micro-kernels: tile[MR][NR] = A panel (kc x MR) times B panel (kc x NR) ----
+
+#ifdef TESSERA_X86
+/** AVX-512, 12 x 32 (24 of 32 zmm hold C), in intrinsics: GCC 12 compiles the generic broadcast of
+ *  an A element into 512 bits as a 256-bit broadcast plus an insert (or masked moves), which costs
+ *  a third of the FMA rate; _mm512_set1_ps gives one vbroadcastss. */
+struct MicroAvx512 {
+  static constexpr int MR = 12, NR = 32;
+  static TESSERA_TARGET_AVX512 void run(int64_t kc, const float* __restrict a, const float* __restrict b,
+                                        float* __restrict tile) {
+    __m512 c[MR][2];
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) c[i][0] = c[i][1] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < kc; k++) {
+      const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; i++) {
+        const __m512 av = _mm512_set1_ps(a[i]);
+        c[i][0] = _mm512_fmadd_ps(av, b0, c[i][0]);
+        c[i][1] = _mm512_fmadd_ps(av, b1, c[i][1]);
+      }
+      a += MR;
+      b += NR;
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+      _mm512_store_ps(tile + i * NR, c[i][0]);
+      _mm512_store_ps(tile + i * NR + 16, c[i][1]);
+    }
+  }
+};
+
+
+/** AVX2, 6 x 16 (12 of 16 ymm hold C), in intrinsics for the same reason: the generic template
+ *  broadcasts through inserts here too and spills accumulators. */
+struct MicroAvx2 {
+  static constexpr int MR = 6, NR = 16;
+  static TESSERA_TARGET_AVX2 void run(int64_t kc, const float* __restrict a, const float* __restrict b,
+                                      float* __restrict tile) {
+    __m256 c[MR][2];
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) c[i][0] = c[i][1] = _mm256_setzero_ps();
+    for (int64_t k = 0; k < kc; k++) {
+      const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; i++) {
+        const __m256 av = _mm256_broadcast_ss(a + i);
+        c[i][0] = _mm256_fmadd_ps(av, b0, c[i][0]);
+        c[i][1] = _mm256_fmadd_ps(av, b1, c[i][1]);
+      }
+      a += MR;
+      b += NR;
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+      _mm256_store_ps(tile + i * NR, c[i][0]);
+      _mm256_store_ps(tile + i * NR + 8, c[i][1]);
+    }
+  }
+};
+#endif
+
+/** The portable baseline, 6 x 2W in W-lane generic vectors (SSE2 on x86-64, NEON elsewhere). */
 template <int W>
-struct TileKernel {
-  static constexpr int MR = Tile<W>::MR, NV = Tile<W>::NV, NR = NV * W;
+struct MicroGeneric {
+  static constexpr int MR = 6, NV = 2, NR = NV * W;
   using V = Vec<W>;
   using F = typename V::F;
-
-  /** tile[MR][NR] = A panel (kc x MR) times B panel (kc x NR). */
-  static TESSERA_INLINE void micro_kernel(int64_t kc, const float* __restrict a, const float* __restrict b,
-                                          float* __restrict tile) {
+  static TESSERA_INLINE void run(int64_t kc, const float* __restrict a, const float* __restrict b,
+                                 float* __restrict tile) {
     F c[MR][NV];
 #pragma GCC unroll 16
     for (int i = 0; i < MR; i++)
@@ -147,6 +189,16 @@ struct TileKernel {
 #pragma GCC unroll 4
       for (int v = 0; v < NV; v++) V::store(tile + i * NR + v * W, c[i][v]);
   }
+};
+
+/** One tile of C: pack its rows of A, run the micro-kernel over every (MR x NR) block, store with
+ *  the epilogue in W-lane vectors. */
+template <int W, class Micro>
+struct TileKernel {
+  static constexpr int MR = Micro::MR, NR = Micro::NR;
+  static_assert(NR % W == 0, "tile rows are stored in whole vectors");
+  using V = Vec<W>;
+  using F = typename V::F;
 
   /** C[rows x cols] (=, or +=) epilogue(alpha * tile). */
   static TESSERA_INLINE void store_tile(const float* tile, float* C, int64_t ldc, int rows, int cols, int64_t row0,
@@ -192,13 +244,44 @@ struct TileKernel {
       const int cols = static_cast<int>(std::min<int64_t>(NR, job->j1 - j));
       for (int64_t p = 0; p < rows_total; p += MR) {
         const int rows = static_cast<int>(std::min<int64_t>(MR, rows_total - p));
-        micro_kernel(kc, job->a_pack + p * kc, bp, tile);
+        Micro::run(kc, job->a_pack + p * kc, bp, tile);
         const int64_t i = job->i0 + p;
         store_tile(tile, job->C + i * job->ldc + j, job->ldc, rows, cols, i, j, *job->ep, job->first, job->last);
       }
     }
   }
 };
+
+#ifdef TESSERA_X86
+TESSERA_TARGET_AVX512 void run_tile_avx512(const TileJob* job) { TileKernel<8, MicroAvx512>::run(job); }
+TESSERA_TARGET_AVX2 void run_tile_avx2(const TileJob* job) { TileKernel<8, MicroAvx2>::run(job); }
+#endif
+void run_tile_baseline(const TileJob* job) { TileKernel<4, MicroGeneric<4>>::run(job); }
+
+// Block sizes, tuned by measurement on Zen 5 (1024^3 and 2048^3, one and two threads): a long KC
+// amortizes each pass over C; the A block (MC x KC, 384 KB) and a B micro-panel (KC x NR, up to
+// 128 KB) stay in L2, the packed B block (KC x NC, 8 MB) in L3.
+struct Geometry {
+  int mr, nr;
+  int64_t mc, kc, nc;
+  void (*run_tile)(const TileJob*);
+};
+
+template <class Micro>
+constexpr Geometry geometry_for(int64_t mc, int64_t kc, int64_t nc, void (*run_tile)(const TileJob*)) {
+  return {Micro::MR, Micro::NR, mc, kc, nc, run_tile};
+}
+
+Geometry geometry(Isa isa) {
+  switch (isa) {
+#ifdef TESSERA_X86
+    case Isa::avx512: return geometry_for<MicroAvx512>(96, 1024, 2048, run_tile_avx512);
+    case Isa::avx2: return geometry_for<MicroAvx2>(96, 1024, 2048, run_tile_avx2);
+#endif
+    default: break;
+  }
+  return geometry_for<MicroGeneric<4>>(96, 1024, 2048, run_tile_baseline);
+}
 
 /** K == 0: the product is zero, so C = act(bias) (or stays as is when accumulating). */
 void epilogue_only(int64_t M, int64_t N, float* C, int64_t ldc, const GemmEpilogue& ep) {
@@ -273,7 +356,7 @@ void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t rsA, int64_t
           job.i1 = std::min(M, job.i0 + g.mc);
           job.j0 = jc + cg * panels_per_group * g.nr;
           job.j1 = std::min(jc + nc, job.j0 + panels_per_group * g.nr);
-          simd_run<TileKernel>(isa, static_cast<const TileJob*>(&job));
+          g.run_tile(&job);
         }
       });
     }

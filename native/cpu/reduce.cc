@@ -21,7 +21,7 @@ const char* const kReduceOpNames[kReduceOpCount] = {"sum", "prod", "max", "min",
 constexpr bool is_arg(int op) { return op == kArgmax || op == kArgmin; }
 
 /** The value reducing nothing gives, and what pads partial vectors (it never changes a result). */
-inline float identity(int op) {
+constexpr float identity(int op) {
   const float inf = std::numeric_limits<float>::infinity();
   switch (op) {
     case kSum: return 0.f;
@@ -38,7 +38,9 @@ inline bool better(int op, float v, float best) {
   return (op == kMax || op == kArgmax) ? (v > best || nan_first) : (v < best || nan_first);
 }
 
-constexpr int64_t kColTile = 256;   // columns (inner positions) one task reduces together
+// Inner positions one task reduces together (64 KB of each row): wide enough that rows are read
+// from memory as one contiguous stream, while the accumulators stay in L2.
+constexpr int64_t kColTile = 16384;
 constexpr int kMaxLevels = 48;      // pairwise partials in flight: enough for 2^48 blocks
 
 /** Pairwise combination of block partials without recursion (recursion would leave the SIMD
@@ -89,9 +91,11 @@ struct ReduceSimd {
   }
 
   /** Lanes that take x: strictly better, or NaN arriving where the lane holds none. */
-  static TESSERA_INLINE I takes(bool is_max, F x, F best) {
+  template <bool IsMax>
+  static TESSERA_INLINE I takes(F x, F best) {
     I nan_first = (x != x) & (best == best);
-    return (is_max ? (x > best) : (x < best)) | nan_first;
+    if constexpr (IsMax) return (x > best) | nan_first;
+    else return (x < best) | nan_first;
   }
 
   // ---- contiguous rows (inner == 1) ----
@@ -135,10 +139,16 @@ struct ReduceSimd {
       *value = p;
       return;
     }
-    // max / min / argmax / argmin: each lane keeps its extreme and where it was; lanes that never
-    // took a value hold (pad, 0), which only wins when every element equals the pad, and then
-    // index 0 is the right answer.
-    const bool is_max = op == kMax || op == kArgmax;
+    if (op == kMax || op == kArgmax) extreme_row<true>(op, x, n, value, index);
+    else extreme_row<false>(op, x, n, value, index);
+  }
+
+  /** max / min / argmax / argmin of a row: each lane keeps its extreme and where it was; lanes that
+   *  never took a value hold (pad, 0), which only wins when every element equals the pad, and then
+   *  index 0 is the right answer. */
+  template <bool IsMax>
+  static TESSERA_INLINE void extreme_row(int op, const float* x, int64_t n, float* value, int32_t* index) {
+    const float pad = identity(op);
     F best = V::splat(pad);
     I best_i = V::splat_i(0), idx;
     int32_t first_idx[W];
@@ -146,7 +156,7 @@ struct ReduceSimd {
     std::memcpy(&idx, first_idx, sizeof idx);
     for (int64_t i = 0; i < n; i += W) {
       F v = load_padded(x + i, n - i, pad);
-      I take = takes(is_max, v, best);
+      I take = takes<IsMax>(v, best);
       best = V::select(take, v, best);
       best_i = take ? idx : best_i;
       idx += W;
@@ -168,54 +178,102 @@ struct ReduceSimd {
     if (index) *index = bi;
   }
 
-  // ---- strided columns (inner > 1): vectors run along the contiguous inner axis ----
+  // ---- strided columns (inner > 1): rows of a tile stream through an accumulator tile ----
 
   static constexpr int64_t kColBlock = 64;  // rows summed in sequence before pairwise combination
 
-  /** Reduces x[s * inner + j] over s < size for j < jw (<= kColTile) into values[j] (and indices[j]). */
-  static TESSERA_INLINE void cols(int op, const float* x, int64_t size, int64_t inner, int64_t jw, float* values,
-                                  int32_t* indices) {
-    if (op == kSum) {
-      struct Tile { float v[kColTile]; };
-      Tile levels[kMaxLevels];
-      PairwiseStack<Tile> stack{levels};
+  /** acc[j] = fn(acc[j], row[j], j, lanes) for j < jw: whole vectors (lanes == W), then one padded
+   *  tail with the lanes that exist. */
+  template <class Fn>
+  static TESSERA_INLINE void along_tile(float* acc, const float* row, int64_t jw, float pad, Fn fn) {
+    const int64_t full = jw / W * W;
+    for (int64_t j = 0; j < full; j += W) V::store(acc + j, fn(V::load(acc + j), V::load(row + j), j, int64_t(W)));
+    if (full < jw) {
+      const int64_t m = jw - full;
+      store_n(acc + full, fn(load_padded(acc + full, m, pad), load_padded(row + full, m, pad), full, m), m);
+    }
+  }
+
+  /** Pairwise partial tiles a column sum over `size` rows can hold at once. */
+  static constexpr int levels_for(int64_t size) {
+    int levels = 2;
+    for (int64_t blocks = (size + kColBlock - 1) / kColBlock; blocks > 1; blocks >>= 1) levels++;
+    return levels;
+  }
+
+  /** Reduces rows s < size of a tile (x[s * inner + j], j < jw <= kColTile) into values[j] and,
+   *  for arg ops, the row index into indices[j]. `levels` is scratch for levels_for(size) * jw floats. */
+  template <int OP>
+  static TESSERA_INLINE void cols_for(const float* x, int64_t size, int64_t inner, int64_t jw, float* values,
+                                      int32_t* indices, float* levels) {
+    const float pad = identity(OP);
+    if constexpr (OP == kSum) {
+      struct Tile { float* v; };
+      Tile tiles[kMaxLevels];
+      for (int l = 0; l < levels_for(size); l++) tiles[l].v = levels + l * jw;
+      PairwiseStack<Tile> stack{tiles};
       auto add = [jw](Tile& into, Tile& from) TESSERA_LAMBDA_INLINE {
-        for (int64_t j = 0; j < jw; j += W) V::store(into.v + j, V::load(into.v + j) + V::load(from.v + j));
+        along_tile(into.v, from.v, jw, 0.f, [](F a, F b, int64_t, int64_t) TESSERA_LAMBDA_INLINE { return a + b; });
       };
       for (int64_t s0 = 0; s0 < size; s0 += kColBlock) {
         float* acc = stack.next().v;
-        std::fill(acc, acc + kColTile, 0.f);
-        for (int64_t s = s0; s < std::min(size, s0 + kColBlock); s++)
-          for (int64_t j = 0; j < jw; j += W) V::store(acc + j, V::load(acc + j) + load_padded(x + s * inner + j, jw - j, 0.f));
+        std::fill(acc, acc + jw, 0.f);
+        const int64_t s1 = std::min(size, s0 + kColBlock);
+        int64_t s = s0;
+        // Four rows per pass over the accumulators: a quarter of the L1 traffic.
+        for (; s + 4 <= s1; s += 4) {
+          const float* r = x + s * inner;
+          along_tile(acc, r, jw, 0.f, [r, inner](F a, F b, int64_t j, int64_t lanes) TESSERA_LAMBDA_INLINE {
+            auto row = [&](int64_t k) TESSERA_LAMBDA_INLINE {
+              return lanes == W ? V::load(r + k * inner + j) : load_padded(r + k * inner + j, lanes, 0.f);
+            };
+            return a + ((b + row(1)) + (row(2) + row(3)));
+          });
+        }
+        for (; s < s1; s++)
+          along_tile(acc, x + s * inner, jw, 0.f, [](F a, F b, int64_t, int64_t) TESSERA_LAMBDA_INLINE { return a + b; });
         stack.push(add);
       }
-      if (stack.finish(add)) std::memcpy(values, levels[0].v, jw * sizeof(float));
+      if (stack.finish(add)) std::memcpy(values, tiles[0].v, jw * sizeof(float));
       else std::fill(values, values + jw, 0.f);
-      return;
-    }
-    const float pad = identity(op);
-    const bool is_max = op == kMax || op == kArgmax;
-    alignas(64) int32_t best_i[kColTile];
-    std::fill(values, values + jw, pad);
-    std::fill(best_i, best_i + kColTile, 0);
-    for (int64_t s = 0; s < size; s++) {
-      const float* row = x + s * inner;
-      for (int64_t j = 0; j < jw; j += W) {
-        F v = load_padded(row + j, jw - j, pad);
-        F acc = load_padded(values + j, jw - j, pad);
-        if (op == kProd) {
-          store_n(values + j, acc * v, jw - j);
-        } else {
-          I take = takes(is_max, v, acc);
-          store_n(values + j, V::select(take, v, acc), jw - j);
-          I bi;
-          std::memcpy(&bi, best_i + j, sizeof bi);
-          bi = take ? V::splat_i(static_cast<int32_t>(s)) : bi;
-          std::memcpy(best_i + j, &bi, sizeof bi);
-        }
+    } else if constexpr (OP == kProd) {
+      std::fill(values, values + jw, 1.f);
+      for (int64_t s = 0; s < size; s++)
+        along_tile(values, x + s * inner, jw, 1.f, [](F a, F b, int64_t, int64_t) TESSERA_LAMBDA_INLINE { return a * b; });
+    } else {
+      constexpr bool is_max = OP == kMax || OP == kArgmax;
+      std::fill(values, values + jw, pad);
+      if constexpr (is_arg(OP)) std::fill(indices, indices + jw, 0);
+      for (int64_t s = 0; s < size; s++) {
+        const I row_index = V::splat_i(static_cast<int32_t>(s));
+        along_tile(values, x + s * inner, jw, pad, [&](F acc, F v, int64_t j, int64_t lanes) TESSERA_LAMBDA_INLINE {
+          I take = takes<is_max>(v, acc);
+          if constexpr (is_arg(OP)) {
+            // Only `lanes` indices exist past j (the tail): copy through a full-width buffer.
+            int32_t buf[W] = {};
+            std::memcpy(buf, indices + j, lanes * sizeof(int32_t));
+            I best;
+            std::memcpy(&best, buf, sizeof best);
+            best = take ? row_index : best;
+            std::memcpy(buf, &best, sizeof best);
+            std::memcpy(indices + j, buf, lanes * sizeof(int32_t));
+          }
+          return V::select(take, v, acc);
+        });
       }
     }
-    if (indices) std::memcpy(indices, best_i, jw * sizeof(int32_t));
+  }
+
+  static TESSERA_INLINE void cols(int op, const float* x, int64_t size, int64_t inner, int64_t jw, float* values,
+                                  int32_t* indices, float* levels) {
+    switch (op) {
+      case kSum: return cols_for<kSum>(x, size, inner, jw, values, indices, levels);
+      case kProd: return cols_for<kProd>(x, size, inner, jw, values, indices, levels);
+      case kMax: return cols_for<kMax>(x, size, inner, jw, values, indices, levels);
+      case kMin: return cols_for<kMin>(x, size, inner, jw, values, indices, levels);
+      case kArgmax: return cols_for<kArgmax>(x, size, inner, jw, values, indices, levels);
+      default: return cols_for<kArgmin>(x, size, inner, jw, values, indices, levels);
+    }
   }
 };
 
@@ -227,12 +285,13 @@ template <int W> struct RowKernel {
 };
 template <int W> struct ColKernel {
   static TESSERA_INLINE void run(int op, const float* x, int64_t size, int64_t inner, int64_t jw, float* values,
-                                 int32_t* indices) {
-    ReduceSimd<W>::cols(op, x, size, inner, jw, values, indices);
+                                 int32_t* indices, float* levels) {
+    ReduceSimd<W>::cols(op, x, size, inner, jw, values, indices, levels);
   }
 };
 
-constexpr int64_t kRowChunk = 1 << 16;  // a long row is split into chunks of this many elements across threads
+// Work per task when the reduced axis is split: few outputs but a long axis still use every thread.
+constexpr int64_t kChunkElements = 1 << 16;
 
 void store_result(int op, const AnyArray& out, int64_t i, double value, int32_t index) {
   if (is_arg(op)) out.i32()[i] = index;
@@ -240,57 +299,78 @@ void store_result(int op, const AnyArray& out, int64_t i, double value, int32_t 
   else out.i32()[i] = js_to_int32(value);
 }
 
+/** Tasks are (outer, tile of inner positions, chunk of the reduced axis). Contiguous rows
+ *  (inner == 1) are one position per tile; otherwise a tile is kColTile positions whose rows stream
+ *  through L1. The axis is split into chunks only when outer x tiles would leave threads idle;
+ *  chunk results then merge in axis order (sums and products in double). */
 void reduce_f32(int op, const float* x, int64_t outer, int64_t size, int64_t inner, const AnyArray& out) {
-  if (inner == 1) {
-    const int64_t chunks = outer < 2 * num_threads() ? std::max<int64_t>(1, (size + kRowChunk - 1) / kRowChunk) : 1;
-    if (chunks == 1) {
-      parallel_for(outer, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(size, 1)), [&](int64_t b, int64_t e) {
-        for (int64_t o = b; o < e; o++) {
-          float v;
-          int32_t idx = 0;
-          simd_dispatch<RowKernel>(op, x + o * size, size, &v, is_arg(op) ? &idx : nullptr);
-          store_result(op, out, o, v, idx);
-        }
-      });
-      return;
-    }
-    // Few long rows: reduce chunks in parallel, then merge each row's chunks in order.
-    std::vector<float> part(outer * chunks);
-    std::vector<int32_t> part_idx(outer * chunks);
-    parallel_for(outer * chunks, 1, [&](int64_t b, int64_t e) {
-      for (int64_t u = b; u < e; u++) {
-        int64_t o = u / chunks, c = u % chunks, s0 = c * kRowChunk, n = std::min(kRowChunk, size - s0);
-        int32_t idx = 0;
-        simd_dispatch<RowKernel>(op, x + o * size + s0, n, &part[u], is_arg(op) ? &idx : nullptr);
-        part_idx[u] = static_cast<int32_t>(s0) + idx;
-      }
-    });
-    for (int64_t o = 0; o < outer; o++) {
-      const float* p = &part[o * chunks];
-      const int32_t* pi = &part_idx[o * chunks];
-      if (op == kSum || op == kProd) {
-        double acc = op == kSum ? 0.0 : 1.0;  // a handful of partials: combine them in double
-        for (int64_t c = 0; c < chunks; c++) acc = op == kSum ? acc + p[c] : acc * p[c];
-        store_result(op, out, o, acc, 0);
-      } else {
-        float best = p[0];
-        int32_t best_i = pi[0];
-        for (int64_t c = 1; c < chunks; c++)
-          if (better(op, p[c], best)) { best = p[c]; best_i = pi[c]; }
-        store_result(op, out, o, best, best_i);
-      }
-    }
-    return;
+  const bool rows = inner == 1;
+  const int64_t tile = rows ? 1 : kColTile;
+  const int64_t tiles = (inner + tile - 1) / tile;
+  const int64_t row_width = std::min(inner, tile);
+  int64_t chunk = std::max<int64_t>(size, 1);
+  if (outer * tiles < 2 * num_threads()) {
+    const int64_t block = ReduceSimd<4>::kColBlock;  // keep the pairwise blocks whole
+    chunk = std::max<int64_t>(block, (kChunkElements / row_width + block - 1) / block * block);
   }
-  const int64_t tiles = (inner + kColTile - 1) / kColTile;
-  parallel_for(outer * tiles, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(size * kColTile, 1)),
-               [&](int64_t b, int64_t e) {
-    float values[kColTile];
-    int32_t indices[kColTile];
+  const int64_t chunks = std::max<int64_t>(1, (size + chunk - 1) / chunk);
+  const bool arg = is_arg(op);
+
+  // Partial results, chunk-major (part[c * positions + pos]), so a task writes one contiguous run
+  // and the merge reads rows; empty when chunks == 1 (results go straight to out).
+  const int64_t positions = outer * inner;
+  std::vector<float> part(chunks > 1 ? positions * chunks : 0);
+  std::vector<int32_t> part_idx(chunks > 1 && arg ? positions * chunks : 0);
+  const int64_t units = outer * tiles * chunks;
+  const int64_t unit_work = std::min(chunk, std::max<int64_t>(size, 1)) * row_width;
+  parallel_for(units, std::max<int64_t>(1, kElementwiseGrain / unit_work), [&](int64_t b, int64_t e) {
+    thread_local std::vector<float> levels, values_buf;
+    thread_local std::vector<int32_t> indices_buf;
+    const size_t width = static_cast<size_t>(row_width);
+    if (values_buf.size() < width) { values_buf.resize(width); indices_buf.resize(width); }
+    if (op == kSum && !rows) {
+      const size_t need = ReduceSimd<4>::levels_for(std::min(chunk, size)) * width;
+      if (levels.size() < need) levels.resize(need);
+    }
     for (int64_t u = b; u < e; u++) {
-      int64_t o = u / tiles, j0 = (u % tiles) * kColTile, jw = std::min(kColTile, inner - j0);
-      simd_dispatch<ColKernel>(op, x + o * size * inner + j0, size, inner, jw, values, is_arg(op) ? indices : nullptr);
-      for (int64_t j = 0; j < jw; j++) store_result(op, out, o * inner + j0 + j, values[j], indices[j]);
+      const int64_t o = u / (tiles * chunks), t = u / chunks % tiles, c = u % chunks;
+      const int64_t s0 = c * chunk, n = std::max<int64_t>(0, std::min(chunk, size - s0));
+      const int64_t j0 = t * tile, jw = std::min(tile, inner - j0), pos0 = o * inner + j0;
+      const float* base = x + (o * size + s0) * inner + j0;
+      float* values = chunks > 1 ? &part[c * positions + pos0] : values_buf.data();
+      int32_t* indices = chunks > 1 && arg ? &part_idx[c * positions + pos0] : indices_buf.data();
+      if (rows) simd_dispatch<RowKernel>(op, base, n, values, indices);
+      else simd_dispatch<ColKernel>(op, base, n, inner, jw, values, indices, levels.data());
+      if (chunks == 1)
+        for (int64_t j = 0; j < jw; j++) store_result(op, out, pos0 + j, values[j], arg ? indices[j] : 0);
+    }
+  });
+  if (chunks == 1) return;
+  parallel_for(positions, std::max<int64_t>(1, kElementwiseGrain / chunks), [&](int64_t b, int64_t e) {
+    constexpr int64_t kBlock = 256;
+    double acc[kBlock];
+    int64_t best[kBlock];  // chunk holding the extreme so far
+    for (int64_t p0 = b; p0 < e; p0 += kBlock) {
+      const int64_t n = std::min(kBlock, e - p0);
+      if (op == kSum || op == kProd) {
+        std::fill(acc, acc + n, op == kSum ? 0.0 : 1.0);
+        for (int64_t c = 0; c < chunks; c++) {
+          const float* row = &part[c * positions + p0];
+          for (int64_t i = 0; i < n; i++) acc[i] = op == kSum ? acc[i] + row[i] : acc[i] * row[i];
+        }
+        for (int64_t i = 0; i < n; i++) store_result(op, out, p0 + i, acc[i], 0);
+      } else {
+        std::fill(best, best + n, 0);
+        for (int64_t c = 1; c < chunks; c++) {
+          const float* row = &part[c * positions + p0];
+          for (int64_t i = 0; i < n; i++)
+            if (better(op, row[i], part[best[i] * positions + p0 + i])) best[i] = c;
+        }
+        for (int64_t i = 0; i < n; i++) {
+          const int64_t at = best[i] * positions + p0 + i;
+          store_result(op, out, p0 + i, part[at], arg ? static_cast<int32_t>(best[i] * chunk) + part_idx[at] : 0);
+        }
+      }
     }
   });
 }

@@ -1,12 +1,17 @@
 // Portable SIMD for the CPU kernels.
 //
 // Kernels are written once as `template <int W> struct K { static TESSERA_INLINE R run(...); }`
-// over W-lane GCC vector types, and simd_dispatch<K>(...) runs K<16> inside an
-// __attribute__((target("avx512f,..."))) function, K<8> inside a target("avx2,fma") one, or K<4>
+// over W-lane GCC vector types, and simd_dispatch<K>(...) runs K<8> inside an
+// __attribute__((target("avx512f,..."))) function or inside a target("avx2,fma") one, or K<4>
 // (the portable baseline: SSE2 on x86-64, NEON or plain scalar code elsewhere), as chosen at run
 // time with __builtin_cpu_supports. Everything a kernel calls must be TESSERA_INLINE so that it is
 // compiled for the target of the function it lands in. The library itself is built for plain
 // x86-64, so it runs on any x86-64 CPU.
+//
+// Why 8 lanes under AVX-512: GCC 12 has no pattern for a 16-lane select on an integer-vector mask
+// (AVX-512 compares produce mask registers), so generic 512-bit code with selects is scalarized
+// lane by lane. 256-bit vectors under the AVX-512 target still get EVEX encodings and 32
+// registers. The GEMM micro-kernel, where width pays, uses 512-bit intrinsics (gemm.cc).
 //
 // Call simd_dispatch from inside a parallel_for body, never the other way round: a lambda is a
 // separate function and would lose the target.
@@ -45,7 +50,7 @@ struct Vec {
   typedef int32_t I __attribute__((vector_size(W * 4)));
   static TESSERA_INLINE F load(const float* p) { F v; std::memcpy(&v, p, sizeof v); return v; }
   static TESSERA_INLINE void store(float* p, F v) { std::memcpy(p, &v, sizeof v); }
-  static TESSERA_INLINE F splat(float s) { return F{} + s; }
+  static TESSERA_INLINE F splat(float s) { return s - F{}; }  // not 0 + s, which would not fold for s = -0
   static TESSERA_INLINE I splat_i(int32_t s) { return I{} + s; }
   static TESSERA_INLINE F as_float(I v) { return (F)v; }     // bit casts
   static TESSERA_INLINE I as_int(F v) { return (I)v; }
@@ -162,7 +167,8 @@ TESSERA_INLINE typename Vec<W>::F vexpm1(typename Vec<W>::F x) {
   typename V::F u = vexp<W>(x);
   typename V::F r = (u - 1.f) * (x / vlog<W>(u));
   r = V::select(u == 1.f, x, r);
-  r = V::select(u == 0.f, V::splat(-1.f), r);
+  // Far below 0 the correction would divide by the log of a subnormal u; u - 1 is exact enough there.
+  r = V::select(x < -10.f, u - 1.f, r);
   r = V::select(u == std::numeric_limits<float>::infinity(), u, r);
   return V::select(x != x, x, r);
 }
@@ -190,9 +196,56 @@ TESSERA_INLINE typename Vec<W>::F vtanh(typename Vec<W>::F x) {
   return V::select(ax < 0.625f, small, big);
 }
 
-/** erfc(z) with a few ulp relative error also deep in the upper tail (gelu needs 1 + erf(x) for
- *  very negative x): z * P(z^2) near 0, exp(-z^2) * Q(1 / (1 + |z|/2)) beyond. Coefficients were
- *  fitted (weighted least squares on the relative error) against mpmath. */
+/** Whether any lane of a mask is set. */
+template <int W>
+TESSERA_INLINE bool any(typename Vec<W>::I m) {
+  int32_t lanes[W];
+  std::memcpy(lanes, &m, sizeof lanes);
+  int32_t acc = 0;
+  for (int i = 0; i < W; i++) acc |= lanes[i];
+  return acc != 0;
+}
+
+/** sin(x) or cos(x) (Cephes sinf/cosf): reduction by pi/4 in three parts, exact enough for
+ *  |x| <= 8192; vectors holding a larger or non-finite x go lane by lane through libm. */
+template <int W, bool Cos>
+TESSERA_INLINE typename Vec<W>::F vsincos(typename Vec<W>::F x) {
+  using V = Vec<W>;
+  using F = typename V::F;
+  using I = typename V::I;
+  F ax = V::abs(x);
+  if (any<W>((ax > 8192.f) | (ax != ax))) {
+    return V::each(x, [](float v) TESSERA_LAMBDA_INLINE { return Cos ? std::cos(v) : std::sin(v); });
+  }
+  // Octant j (rounded up to even, so the remainder lies in [-pi/4, pi/4]).
+  I j = __builtin_convertvector(ax * 1.27323954473516f, I);
+  j = (j + 1) & ~1;
+  F y = __builtin_convertvector(j, F);
+  I sign;
+  if constexpr (Cos) {
+    j = j - 2;
+    sign = (~j & 4) << 29;
+  } else {
+    sign = (V::as_int(x) & (int32_t)0x80000000) ^ ((j & 4) << 29);
+  }
+  const I use_sin_poly = (j & 2) == 0;
+  F r = ((ax - y * 0.78515625f) - y * 2.4187564849853515625e-4f) - y * 3.77489497744594108e-8f;
+  F z = r * r;
+  F c = Vec<W>::splat(2.443315711809948e-5f);
+  c = c * z + -1.388731625493765e-3f;
+  c = c * z + 4.166664568298827e-2f;
+  c = c * z * z - 0.5f * z + 1.f;
+  F sn = Vec<W>::splat(-1.9515295891e-4f);
+  sn = sn * z + 8.3321608736e-3f;
+  sn = sn * z + -1.6666654611e-1f;
+  sn = sn * z * r + r;
+  return V::as_float(V::as_int(V::select(use_sin_poly, sn, c)) ^ sign);
+}
+
+/** erf / erfc pieces for gelu, with a few ulp relative error also deep in the upper tail of erfc
+ *  (gelu needs 1 + erf(x) for very negative x): erf(z) = z * P(z^2) near 0, erfc(z) =
+ *  exp(-z^2) * Q(1 / (1 + |z|/2)) beyond. Coefficients were fitted (weighted least squares on the
+ *  relative error) against mpmath. */
 template <int W>
 TESSERA_INLINE typename Vec<W>::F verf_small(typename Vec<W>::F z) {
   typename Vec<W>::F s = z * z;
@@ -206,8 +259,25 @@ TESSERA_INLINE typename Vec<W>::F verf_small(typename Vec<W>::F z) {
 }
 constexpr float kErfSplit = 0.921875f;
 
+/** exp(-a^2 * half_or_one) (the factor is 0.5 or 1, so scaling is exact) without rounding a^2, which
+ *  would cost a^2 * 2^-24 relative error: a = hi + lo with hi of 12 significant bits, so hi^2 is exact
+ *  and the rest, d = a^2 - hi^2, is below a^2 * 2^-11; exp(-d) to third order is exact to float
+ *  precision while d < 0.05, which holds wherever the result does not underflow. */
 template <int W>
-TESSERA_INLINE typename Vec<W>::F verfc_tail(typename Vec<W>::F az) {  // az >= 0
+TESSERA_INLINE typename Vec<W>::F vexp_neg_square(typename Vec<W>::F a, float half_or_one) {
+  using V = Vec<W>;
+  using F = typename V::F;
+  a = V::abs(a);
+  a = a > 20.f ? V::splat(20.f) : a;  // the result is 0 from here on; keeps d finite (NaN passes)
+  F hi = V::as_float(V::as_int(a) & (int32_t)0xfffff000);
+  F d = (a - hi) * (hi + a) * half_or_one;
+  F exp_d = 1.f - d * (1.f - d * (0.5f - d * 0.16666667f));
+  return vexp<W>(-(hi * hi * half_or_one)) * exp_d;
+}
+
+/** erfc(az) for az >= kErfSplit, given e = exp(-az^2): e * Q(1 / (1 + az/2)). */
+template <int W>
+TESSERA_INLINE typename Vec<W>::F verfc_tail(typename Vec<W>::F az, typename Vec<W>::F e) {
   using F = typename Vec<W>::F;
   F u = 1.f / (1.f + 0.5f * az);
   F q = Vec<W>::splat(0.07737302325097341f);
@@ -219,36 +289,30 @@ TESSERA_INLINE typename Vec<W>::F verfc_tail(typename Vec<W>::F az) {  // az >= 
   q = q * u + 0.2808576811617095f;
   q = q * u + 0.28220976190698266f;
   q = q * u + -4.4264216860798004e-06f;
-  return vexp<W>(-(az * az)) * q;
+  return e * q;
 }
 
+/** erfc(z) given e = exp(-z^2) (computed by the caller from exact inputs). */
 template <int W>
-TESSERA_INLINE typename Vec<W>::F verf(typename Vec<W>::F z) {
+TESSERA_INLINE typename Vec<W>::F verfc_with(typename Vec<W>::F z, typename Vec<W>::F e) {
   using V = Vec<W>;
   typename V::F az = V::abs(z);
-  typename V::F big = 1.f - verfc_tail<W>(az);
-  big = V::as_float(V::as_int(big) | (V::as_int(z) & (int32_t)0x80000000));
-  return V::select(az < kErfSplit, verf_small<W>(z), big);
-}
-
-template <int W>
-TESSERA_INLINE typename Vec<W>::F verfc(typename Vec<W>::F z) {
-  using V = Vec<W>;
-  typename V::F az = V::abs(z);
-  typename V::F tail = verfc_tail<W>(az);
+  typename V::F tail = verfc_tail<W>(az, e);
   typename V::F r = V::select(z < 0.f, 2.f - tail, tail);
   return V::select(az < kErfSplit, 1.f - verf_small<W>(z), r);
 }
 
-/** gelu(x) = x/2 * (1 + erf(x/sqrt2)) = x/2 * erfc(-x/sqrt2), exact (erf) form as torch. */
+/** gelu(x) = x/2 * (1 + erf(x/sqrt2)) = x/2 * erfc(-x/sqrt2), exact (erf) form as torch. exp(-x^2/2)
+ *  comes from x itself: x/sqrt2 is rounded, and squaring that rounding error would show in the tail. */
 template <int W>
 TESSERA_INLINE typename Vec<W>::F vgelu(typename Vec<W>::F x) {
-  return 0.5f * x * verfc<W>(x * -0.70710678118654752f);
+  return 0.5f * x * verfc_with<W>(x * -0.70710678118654752f, vexp_neg_square<W>(x, 0.5f));
 }
 
 template <int W>
 TESSERA_INLINE typename Vec<W>::F vgelu_grad(typename Vec<W>::F x) {
-  return 0.5f * verfc<W>(x * -0.70710678118654752f) + x * 0.39894228040143268f * vexp<W>(-0.5f * x * x);
+  typename Vec<W>::F e = vexp_neg_square<W>(x, 0.5f);
+  return 0.5f * verfc_with<W>(x * -0.70710678118654752f, e) + x * 0.39894228040143268f * e;
 }
 
 // ---- dispatch ----
@@ -256,7 +320,7 @@ TESSERA_INLINE typename Vec<W>::F vgelu_grad(typename Vec<W>::F x) {
 namespace detail {
 #ifdef TESSERA_X86
 template <template <int> class Kernel, class... Args>
-TESSERA_TARGET_AVX512 decltype(auto) run_avx512(Args... args) { return Kernel<16>::run(args...); }
+TESSERA_TARGET_AVX512 decltype(auto) run_avx512(Args... args) { return Kernel<8>::run(args...); }
 template <template <int> class Kernel, class... Args>
 TESSERA_TARGET_AVX2 decltype(auto) run_avx2(Args... args) { return Kernel<8>::run(args...); }
 #endif

@@ -3,6 +3,7 @@
 // (edges weighted by their cost, plus rows), not equal row counts, so power-law
 // graphs stay balanced.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 
 #include "families.h"
@@ -18,6 +19,22 @@ struct CsrView {
   const int32_t* col_idx;
   const float* values;  // nullptr: all ones
 };
+
+/** The smallest i < n with !ok(i), or -1; checked in parallel (a graph's structure is
+ *  checked on every call, and edges can number millions). */
+template <class Ok>
+int64_t first_failure(int64_t n, const Ok& ok) {
+  std::atomic<int64_t> first{n};
+  parallel_for(n, 65536, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e && i < first.load(std::memory_order_relaxed); i++)
+      if (!ok(i)) {
+        int64_t seen = first.load();
+        while (i < seen && !first.compare_exchange_weak(seen, i)) {}
+        return;
+      }
+  });
+  return first.load() < n ? first.load() : -1;
+}
 
 /** Reads a CSR matrix from arguments first..first+5 (rows, cols, nnz, rowPtr,
  *  colIdx, values | null) and checks its structure before any kernel reads it. */
@@ -39,18 +56,18 @@ CsrView csr_arg(const Napi::CallbackInfo& info, size_t first, const char* kernel
   a.values = values.data;
   const std::string where = std::string(kernel) + ": ";
   if (a.row_ptr[0] != 0) fail(where + "rowPtr[0] must be 0, got " + std::to_string(a.row_ptr[0]) + " (cpu backend)");
-  for (int64_t r = 0; r < a.rows; r++)
-    if (a.row_ptr[r + 1] < a.row_ptr[r])
-      fail(where + "rowPtr must be non-decreasing, but rowPtr[" + std::to_string(r + 1) + "] = " +
-           std::to_string(a.row_ptr[r + 1]) + " < rowPtr[" + std::to_string(r) + "] = " + std::to_string(a.row_ptr[r]) +
-           " (cpu backend)");
+  const int64_t r = first_failure(a.rows, [&](int64_t i) { return a.row_ptr[i + 1] >= a.row_ptr[i]; });
+  if (r >= 0)
+    fail(where + "rowPtr must be non-decreasing, but rowPtr[" + std::to_string(r + 1) + "] = " +
+         std::to_string(a.row_ptr[r + 1]) + " < rowPtr[" + std::to_string(r) + "] = " + std::to_string(a.row_ptr[r]) +
+         " (cpu backend)");
   if (a.row_ptr[a.rows] != a.nnz)
     fail(where + "rowPtr[rows] = " + std::to_string(a.row_ptr[a.rows]) + " but nnz = " + std::to_string(a.nnz) +
          " (cpu backend)");
-  for (int64_t e = 0; e < a.nnz; e++)
-    if (a.col_idx[e] < 0 || a.col_idx[e] >= a.cols)
-      fail(where + "colIdx[" + std::to_string(e) + "] = " + std::to_string(a.col_idx[e]) + " is outside [0, " +
-           std::to_string(a.cols) + ") (cpu backend)");
+  const int64_t e = first_failure(a.nnz, [&](int64_t i) { return a.col_idx[i] >= 0 && a.col_idx[i] < a.cols; });
+  if (e >= 0)
+    fail(where + "colIdx[" + std::to_string(e) + "] = " + std::to_string(a.col_idx[e]) + " is outside [0, " +
+         std::to_string(a.cols) + ") (cpu backend)");
   return a;
 }
 

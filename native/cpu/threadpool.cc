@@ -105,7 +105,8 @@ class Pool {
 
   void worker_loop() {
     t_in_parallel_region = true;
-    uint64_t seen = generation_.load();
+    // Not generation_.load(): a job may already have been posted before this thread first runs.
+    uint64_t seen = 0;
     for (;;) {
       wait_until([&] { return generation_.load() != seen; }, wake_workers_);
       seen = generation_.load();
