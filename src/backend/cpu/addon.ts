@@ -5,8 +5,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 // This file runs as dist/src/backend/cpu/addon.js: the package root is four levels up.
+// TESSERA_ADDON points at another build (a sanitizer build, say).
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
-export const addonPath = join(packageRoot, 'build', 'Release', 'tessera.node');
+export const addonPath = process.env.TESSERA_ADDON ?? join(packageRoot, 'build', 'Release', 'tessera.node');
 
 let loaded: { addon?: any; error?: string } | undefined;
 

@@ -79,10 +79,31 @@ export class CpuBackend implements Backend {
   info(): ReturnType<CoreAddon['info']> { return this.addon.info(); }
 
   // ---- storage ----
+  // Freed arrays are kept for reuse by size: a fresh ArrayBuffer costs a page fault per 4 KiB on first
+  // touch and V8 returns memory only after a GC, so allocating every op's output anew dominated small
+  // and medium ops. Outputs are fully overwritten by every kernel, so reused arrays need no clearing.
+  private readonly pool = new Map<string, (Float32Array | Int32Array)[]>();
+  private pooledBytes = 0;
+  static readonly POOL_LIMIT_BYTES = 256 * 2 ** 20;
+  static readonly POOL_MIN_ELEMENTS = 256;
+
   alloc(size: number, dtype: DType): Buf {
+    const reused = size >= CpuBackend.POOL_MIN_ELEMENTS ? this.pool.get(`${dtype}:${size}`)?.pop() : undefined;
+    if (reused) { this.pooledBytes -= reused.byteLength; return new HostBuf(reused, dtype); }
     return new HostBuf(dtype === 'int32' ? new Int32Array(size) : new Float32Array(size), dtype);
   }
-  free(buf: Buf): void { (buf as HostBuf).data = buf.dtype === 'int32' ? new Int32Array(0) : new Float32Array(0); }
+  free(buf: Buf): void {
+    const host = buf as HostBuf;
+    const arr = host.data;
+    host.data = buf.dtype === 'int32' ? new Int32Array(0) : new Float32Array(0);
+    if (arr instanceof Float64Array || arr.length < CpuBackend.POOL_MIN_ELEMENTS) return;
+    if (this.pooledBytes + arr.byteLength > CpuBackend.POOL_LIMIT_BYTES) return;
+    const key = `${buf.dtype}:${arr.length}`;
+    let list = this.pool.get(key);
+    if (!list) { list = []; this.pool.set(key, list); }
+    list.push(arr);
+    this.pooledBytes += arr.byteLength;
+  }
   write(buf: Buf, src: Float32Array | Int32Array): void { data(buf).set(src); }
   readSync(buf: Buf): Float32Array | Int32Array {
     const d = data(buf);
