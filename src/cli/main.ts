@@ -4,6 +4,7 @@
 import '../index.js';
 import { runCli } from './commands.js';
 import './info.js';
+import './bench.js';
 import './srgnn.js';
 import './gde.js';
 import './mup.js';
