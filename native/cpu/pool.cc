@@ -85,6 +85,9 @@ Napi::Value MaxPool(const Napi::CallbackInfo& info) {
   const PoolShape s = pool_shape_arg(info, 3, kernel);
   require_pool_buffers(s, kernel, x.size, "x", out.size, "out");
   require_length(kernel, "argmax", argmax.size, checked_product({s.N, s.C, s.out_plane}, kernel));
+  if (s.in_plane > INT32_MAX)
+    fail(std::string(kernel) + ": an input plane of " + std::to_string(s.in_plane) +
+         " cells does not fit the int32 argmax (cpu backend)");
   const int64_t H = s.in[1], W = s.in[2];
   for_each_window(s, [&](int64_t plane, Span1 dw, Span1 hw, Span1 ww, int64_t o) {
     const float* src = x.data + plane * s.in_plane;

@@ -76,16 +76,18 @@ CsrView csr_arg(const Napi::CallbackInfo& info, size_t first, const char* kernel
 template <class Fn>
 void for_balanced_rows(const CsrView& a, int64_t edge_cost, const Fn& fn) {
   if (a.rows == 0) return;
-  const int64_t total = a.nnz * edge_cost + a.rows;
-  const int64_t min_chunk_work = 16384;  // below this a chunk costs more to schedule than to run
-  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(num_threads() * 8, total / min_chunk_work));
+  // In double: the work only steers the split, and nnz * edge_cost may pass 2^63.
+  auto work_before = [&](int64_t r) { return static_cast<double>(a.row_ptr[r]) * edge_cost + r; };
+  const double total = work_before(a.rows);
+  const double min_chunk_work = 16384;  // below this a chunk costs more to schedule than to run
+  const int64_t chunks = static_cast<int64_t>(std::clamp(total / min_chunk_work, 1.0, num_threads() * 8.0));
   auto first_row_of = [&](int64_t c) {
     if (c >= chunks) return a.rows;
-    const int64_t target = total * c / chunks;
+    const double target = total * c / chunks;
     int64_t lo = 0, hi = a.rows;  // the smallest r with work before it >= target
     while (lo < hi) {
       const int64_t mid = (lo + hi) / 2;
-      if (a.row_ptr[mid] * edge_cost + mid < target) lo = mid + 1; else hi = mid;
+      if (work_before(mid) < target) lo = mid + 1; else hi = mid;
     }
     return lo;
   };
