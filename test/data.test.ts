@@ -1,5 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { throwsWith } from './helpers.js';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,15 +115,6 @@ const bad = suite('data: malformed files name file and line');
 let tmp = '';
 bad.before(() => { tmp = mkdtempSync(join(tmpdir(), 'tessera-data-')); });
 bad.after(() => rmSync(tmp, { recursive: true, force: true }));
-
-const throwsWith = (fn: () => unknown, ...parts: string[]) => {
-  try { fn(); } catch (e) {
-    const message = (e as Error).message;
-    for (const part of parts) assert.ok(message.includes(part), `'${message}' should mention '${part}'`);
-    return;
-  }
-  assert.unreachable(`expected an error mentioning ${parts.join(', ')}`);
-};
 
 bad('LINQS: small graph parsed, gzip detected by magic bytes', () => {
   const dir = join(tmp, 'tiny');

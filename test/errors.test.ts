@@ -1,19 +1,10 @@
 // Bad input gets an Error naming the op, the shapes/dtypes and the backend; nothing crashes.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { T, backendsUnderTest } from './helpers.js';
+import { T, backendsUnderTest, throwsWith } from './helpers.js';
 
 const backends = await backendsUnderTest();
 const s = suite('errors');
-
-function throwsWith(fn: () => unknown, ...parts: string[]): void {
-  try { fn(); } catch (e) {
-    const msg = (e as Error).message;
-    for (const p of parts) assert.ok(msg.includes(p), `message "${msg}" lacks "${p}"`);
-    return;
-  }
-  assert.unreachable(`expected an error mentioning ${parts.join(', ')}`);
-}
 
 for (const b of backends) {
   const o = { backend: b };

@@ -1,5 +1,6 @@
 // Shared test machinery: which backends to test, random inputs, tolerant
 // comparison, and gradient checks against float64 finite differences.
+import * as assert from 'uvu/assert';
 import * as T from '../src/index.js';
 import { HostBuf } from '../src/backend/hostbuf.js';
 import { ReferenceBackend } from '../src/backend/reference/index.js';
@@ -174,3 +175,17 @@ export async function checkCaseOnBackend(c: OpCase, backend: string): Promise<vo
     assertClose(await values(gg), await values(gr), `${c.name} gradient ${i} on ${backend}`, rtol * 10, 1e-4);
   }
 }
+
+/** fn must throw an Error whose message contains every one of `parts`. */
+export function throwsWith(fn: () => unknown, ...parts: string[]): void {
+  try { fn(); } catch (e) {
+    const message = (e as Error).message;
+    for (const part of parts) assert.ok(message.includes(part), `'${message}' should mention '${part}'`);
+    return;
+  }
+  assert.unreachable(`expected an error mentioning ${parts.join(', ')}`);
+}
+
+/** fn must throw an Error whose message matches `pattern`. */
+export const throwsMatching = (fn: () => unknown, pattern: RegExp): void =>
+  assert.throws(fn, (e: Error) => pattern.test(e.message));

@@ -1,5 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { throwsWith } from './helpers.js';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,15 +11,6 @@ const test = suite('safetensors');
 let dir = '';
 test.before(() => { dir = mkdtempSync(join(tmpdir(), 'tessera-st-')); });
 test.after(() => rmSync(dir, { recursive: true, force: true }));
-
-const throwsWith = (fn: () => unknown, ...parts: string[]) => {
-  try { fn(); } catch (e) {
-    const message = (e as Error).message;
-    for (const part of parts) assert.ok(message.includes(part), `'${message}' should mention '${part}'`);
-    return;
-  }
-  assert.unreachable(`expected an error mentioning ${parts.join(', ')}`);
-};
 
 /** A file from a header string and data bytes, exactly as the spec lays it out. */
 function handBuilt(header: string, data: number[]): Buffer {
