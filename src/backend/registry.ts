@@ -17,42 +17,35 @@ const preference = ['cuda', 'cpu', 'reference'];
 
 export function listBackends(): string[] { return [...factories.keys()]; }
 
-/** Returns the backend, creating it on first use (async for webgpu). */
-export async function initBackend(name: string): Promise<Backend> {
+/** The named backend, created and cached on first use (a Promise while an async factory runs). */
+function obtain(name: string): Backend | Promise<Backend> {
   const existing = instances.get(name);
   if (existing) return existing;
   const f = factories.get(name);
   if (!f) throw new Error(`setBackend: unknown backend '${name}' (known: ${listBackends().join(', ')})`);
-  const b = await f();
-  instances.set(name, b);
-  return b;
-}
-
-/** Synchronous creation for backends whose factory is synchronous (reference, cpu, cuda). */
-export function initBackendSync(name: string): Backend {
-  const existing = instances.get(name);
-  if (existing) return existing;
-  const f = factories.get(name);
-  if (!f) throw new Error(`setBackend: unknown backend '${name}' (known: ${listBackends().join(', ')})`);
-  const b = f();
-  if (b instanceof Promise) throw new Error(`backend '${name}' is created asynchronously: use await setBackend('${name}')`);
-  instances.set(name, b);
-  return b;
-}
-
-/** Makes `name` the backend new tensors are created on. Awaiting is needed only for webgpu. */
-export function setBackend(name: string): Promise<void> {
-  const f = factories.get(name);
-  if (!f) return Promise.reject(new Error(`setBackend: unknown backend '${name}' (known: ${listBackends().join(', ')})`));
-  const existing = instances.get(name);
-  if (existing) { current = existing; return Promise.resolve(); }
-  let made: Backend | Promise<Backend>;
-  try { made = f(); } catch (e) { return Promise.reject(e); }
-  if (made instanceof Promise) {
-    return made.then((b) => { instances.set(name, b); current = b; });
-  }
+  const made = f();
+  if (made instanceof Promise) return made.then((b) => { instances.set(name, b); return b; });
   instances.set(name, made);
-  current = made;
+  return made;
+}
+
+/** Returns the backend, creating it on first use (async for webgpu). */
+export async function initBackend(name: string): Promise<Backend> { return obtain(name); }
+
+/** The named backend, for backends whose factory is synchronous (reference, cpu, cuda) or already created. */
+export function backendByName(name: string): Backend {
+  const b = obtain(name);
+  if (b instanceof Promise) { b.catch(() => {}); throw new Error(`backend '${name}' is created asynchronously: use await setBackend('${name}')`); }
+  return b;
+}
+
+/** Makes `name` the backend new tensors are created on. Awaiting is needed only for webgpu;
+ *  synchronous backends take effect before this returns. */
+export function setBackend(name: string): Promise<void> {
+  let b: Backend | Promise<Backend>;
+  try { b = obtain(name); } catch (e) { return Promise.reject(e); }
+  if (b instanceof Promise) return b.then((made) => { current = made; });
+  current = b;
   return Promise.resolve();
 }
 
@@ -61,10 +54,8 @@ export function getBackend(): Backend {
   if (current) return current;
   for (const name of preference) {
     if (!factories.has(name)) continue;
-    try { current = initBackendSync(name); return current; } catch { /* try the next one */ }
+    try { current = backendByName(name); return current; } catch { /* try the next one */ }
   }
-  current = initBackendSync('reference');
+  current = backendByName('reference');
   return current;
 }
-
-export function backendByName(name: string): Backend { return initBackendSync(name); }

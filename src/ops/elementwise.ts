@@ -5,9 +5,8 @@
 import type { BinaryOp, DType, UnaryOp } from '../backend/interface.js';
 import { record } from '../autograd.js';
 import { Tensor, emptyTensor } from '../tensor.js';
-import { broadcastShapes, fmtShape, sameShape } from '../shape.js';
+import { broadcastShapes, fmtShape } from '../shape.js';
 import { commonBackend, opError, requireFinite, runKernel } from './util.js';
-import { fullLike } from './creation.js';
 import { expandView, sumTo } from './view.js';
 
 export type Operand = Tensor | number;
@@ -171,7 +170,3 @@ export function clamp(x: Tensor, min?: number, max?: number): Tensor {
   if (max !== undefined) y = minimum(y, max);
   return y;
 }
-
-export function fill(x: Tensor, value: number): Tensor { return fullLike(x, value); }
-
-export function isSameShape(a: Tensor, b: Tensor): boolean { return sameShape(a.shape, b.shape); }
