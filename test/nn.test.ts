@@ -221,6 +221,15 @@ sem('Dropout: zeroes about p while training, scales survivors by 1/(1-p), identi
   assert.is(m.forward(x), x);
 });
 
+sem('Rng.fillUniform continues the stream exactly as uniform() called in a loop', () => {
+  const a = new Rng(seed), b = new Rng(seed);
+  a.uniform(); b.uniform();  // start mid-stream
+  const bulk = a.fillUniform(new Float32Array(1000));
+  const single = Float32Array.from({ length: 1000 }, () => b.uniform());
+  assert.equal(Array.from(bulk), Array.from(single));
+  assert.is(a.uniform(), b.uniform(), 'state after the fill');
+});
+
 sem('ModuleList registers children by position', () => {
   const list = new nn.ModuleList([new nn.Linear(2, 3, o), new nn.LayerNorm(3, o)]);
   list.push(new nn.Linear(3, 1, o));
