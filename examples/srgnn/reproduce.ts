@@ -12,6 +12,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as T from '../../src/index.js';
+import { microF1 } from '../../src/metrics/index.js';
 import { dataDir } from '../../src/data/index.js';
 import { scatterPlot, saveSvg } from '../../src/plot/svg.js';
 import {
@@ -80,11 +81,20 @@ for (const name of ['cora', 'citeseer']) {
   }
   experiment.dispose();
 
+  // The reference implementation scores Cora on every node outside the training set (as this issue asks,
+  // the table's main column) but Citeseer on the Planetoid split's 1000 test nodes; this column scores every
+  // run on those public test nodes (less any that are in the training set) for a like-for-like comparison.
+  const publicMicroF1 = (r: RunResult) => {
+    const inTrain = new Set(r.trainIds);
+    const test = split.test.filter((i) => !inTrain.has(i));
+    return microF1(Array.from(test, (i) => graph.labels[i]), Array.from(test, (i) => r.predictions[i]));
+  };
   const table = MODELS.map((m) => {
     const micro = summarize(runs[m].map((r) => r.microF1)), macro = summarize(runs[m].map((r) => r.macroF1));
+    const microPublic = summarize(runs[m].map(publicMicroF1));
     const cmd = summarize(runs[m].map((r) => r.cmd));
     const ms = summarize(runs[m].map((r) => r.trainMs));
-    return { model: m, microF1: micro, macroF1: macro, cmd, trainMs: ms.mean, published: PUBLISHED[name][m] };
+    return { model: m, microF1: micro, macroF1: macro, microF1PublicTest: microPublic, cmd, trainMs: ms.mean, published: PUBLISHED[name][m] };
   });
   const gain = (sr: string, base: string) => {
     const d = runs[sr].map((r, i) => r.microF1 - runs[base][i].microF1);
@@ -96,13 +106,15 @@ for (const name of ['cora', 'citeseer']) {
     biasedSets: done, biasedSeconds, pprMs, table, gains,
     publicSplitGcn: { runs: kipfRuns.length, microF1: kipf, published: KIPF[name], trainMs: summarize(kipfRuns.map((r) => r.trainMs)).mean },
     kmmRidges: runs['sr-appnp'].map((r) => r.kmmRidge),
-    runs: Object.fromEntries(MODELS.map((m) => [m, runs[m].map((r) => ({ microF1: r.microF1, macroF1: r.macroF1, cmd: r.cmd }))])),
+    runs: Object.fromEntries(MODELS.map((m) => [m, runs[m].map((r) => ({ microF1: r.microF1, macroF1: r.macroF1, microF1PublicTest: publicMicroF1(r), cmd: r.cmd }))])),
   };
 
   lines.push(`### ${name === 'cora' ? 'Cora' : 'Citeseer'} (${done} biased training sets, 20 per class)`, '',
-    '| model | micro-F1 (%) | macro-F1 (%) | published micro-F1 | CMD(train, IID) | train time / run |', '|---|---|---|---|---|---|');
+    '| model | micro-F1 (%) | macro-F1 (%) | micro-F1, public test nodes (%) | published micro-F1 | CMD(train, IID) | train time / run |',
+    '|---|---|---|---|---|---|---|');
   for (const row of table) {
     lines.push(`| ${row.model.toUpperCase()} | ${pct(row.microF1.mean)} ± ${pct(row.microF1.std)} | ${pct(row.macroF1.mean)} ± ${pct(row.macroF1.std)} | ` +
+      `${pct(row.microF1PublicTest.mean)} ± ${pct(row.microF1PublicTest.std)} | ` +
       `${row.published ?? '—'} | ${row.cmd.mean.toFixed(3)} | ${(row.trainMs / 1000).toFixed(2)} s |`);
   }
   for (const [what, g] of Object.entries(gains)) {

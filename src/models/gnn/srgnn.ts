@@ -126,6 +126,8 @@ export interface RunResult {
   /** CMD (K = cmdK) between the training nodes' and the IID sample's hidden layers after training (eval mode). */
   cmd: number;
   trainIds: Int32Array;
+  /** The trained model's predicted class of every node (to score other test sets). */
+  predictions: Int32Array;
   /** Training wall time in milliseconds (pretraining included). */
   trainMs: number;
   /** Ridge added to the KMM kernel matrix (0: none needed; undefined: no KMM). */
@@ -186,7 +188,8 @@ export class SrGnnExperiment {
       const test = testIds ?? labelledNodesExcept(labels, trainIds);
       const truth = Array.from(test, (i) => labels[i]), predicted = Array.from(test, (i) => evaluation.predictions[i]);
       return {
-        microF1: microF1(truth, predicted), macroF1: macroF1(truth, predicted), cmd: evaluation.cmd!, trainIds, trainMs, kmmRidge: kmm?.ridge,
+        microF1: microF1(truth, predicted), macroF1: macroF1(truth, predicted), cmd: evaluation.cmd!, trainIds,
+        predictions: evaluation.predictions, trainMs, kmmRidge: kmm?.ridge,
       };
     } finally {
       disposeModel(model);
