@@ -31,6 +31,15 @@ Qp('active bound: min 1/2 |x|^2 + x0 - x1 with x >= 0 gives x = (0, 1), z = (1, 
   }, [0, 1], [], [1, 0]);
 });
 
+Qp('an active bound far from zero: the slack falls below the rounding unit of x and the solver still converges', () => {
+  // min 1/2 |x|^2 - (L - 1) x0 - (L + 1) x1 with x >= L: x = (L, L + 1), z = (1, 0). Near x0 = L the slack
+  // x0 - L must reach ~1e-10, far below the spacing of doubles at 1e8 (1.5e-8); computed as x - lower it rounds to 0.
+  const L = 1e8;
+  expectSolution({
+    n: 2, P: Float64Array.of(1, 0, 0, 1), q: Float64Array.of(-(L - 1), -(L + 1)), lower: Float64Array.of(L, L),
+  }, [L, L + 1], [], [1, 0]);
+});
+
 Qp('projection onto the simplex: c = (1, 0.5, -1) gives x = c + y with y = -0.25, x2 at its bound', () => {
   // min 1/2 |x - c|^2 s.t. sum x = 1, x >= 0: x_i = max(c_i + y, 0), z_2 = -(c_2 + y) = 1.25.
   expectSolution({

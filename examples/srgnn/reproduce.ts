@@ -105,7 +105,6 @@ for (const name of ['cora', 'citeseer']) {
   report[name] = {
     biasedSets: done, biasedSeconds, pprMs, table, gains,
     publicSplitGcn: { runs: kipfRuns.length, microF1: kipf, published: KIPF[name], trainMs: summarize(kipfRuns.map((r) => r.trainMs)).mean },
-    kmmRidges: runs['sr-appnp'].map((r) => r.kmmRidge),
     runs: Object.fromEntries(MODELS.map((m) => [m, runs[m].map((r) => ({ microF1: r.microF1, macroF1: r.macroF1, microF1PublicTest: publicMicroF1(r), cmd: r.cmd }))])),
   };
 
@@ -120,8 +119,6 @@ for (const name of ['cora', 'citeseer']) {
   for (const [what, g] of Object.entries(gains)) {
     lines.push('', `${what}: ${g.mean >= 0 ? '+' : ''}${pct(g.mean)} points micro-F1 (std ${pct(g.std)}), better on ${g.wins} of ${done} sets, worse on ${g.losses}.`);
   }
-  const ridged = runs['sr-appnp'].filter((r) => (r.kmmRidge ?? 0) > 0).length;
-  if (ridged) lines.push('', `KMM: on ${ridged} of ${done} sets the QP solver needed a ridge on the kernel matrix's diagonal (largest ${Math.max(...runs['sr-appnp'].map((r) => r.kmmRidge ?? 0))}).`);
   lines.push('', `GCN on the public split (10 seeds, 1000 test nodes): ${pct(kipf.mean)} ± ${pct(kipf.std)} % (Kipf & Welling: ${KIPF[name]} %).`, '');
 
   const plotPath = join(outDir, `${name}-f1-vs-cmd.svg`);

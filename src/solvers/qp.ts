@@ -228,7 +228,9 @@ export function solveQp(problem: QpProblem, options: QpOptions = {}): QpSolution
   const x = new Float64Array(n);
   const z = new Float64Array(n);
   const s = new Float64Array(n);
-  for (let i = 0; i < n; i++) if (bounded[i]) { x[i] = lower[i] + 1; z[i] = 1; }
+  // The slacks s = x - lower are iterated themselves, not recomputed from x: near an active bound s falls far
+  // below the rounding unit of x (KMM's 0.2 bound: 3e-17), and x - lower would give 0 and a NaN Newton system.
+  for (let i = 0; i < n; i++) if (bounded[i]) { s[i] = 1; x[i] = lower[i] + 1; z[i] = 1; }
   const y = new Float64Array(m);
   const rd = new Float64Array(n), rp = new Float64Array(m), rc = new Float64Array(n);
   const dxAff = new Float64Array(n), dyAff = new Float64Array(m), dzAff = new Float64Array(n);
@@ -242,7 +244,6 @@ export function solveQp(problem: QpProblem, options: QpOptions = {}): QpSolution
     let gap = 0, complementarity = 0;
     for (let i = 0; i < n; i++) {
       if (!bounded[i]) continue;
-      s[i] = x[i] - lower[i];
       gap += s[i] * z[i];
       complementarity = Math.max(complementarity, Math.min(s[i], z[i]));
     }
@@ -272,7 +273,9 @@ export function solveQp(problem: QpProblem, options: QpOptions = {}): QpSolution
     for (let i = 0; i < n; i++) rc[i] = bounded[i] ? sigma * mu - s[i] * z[i] - dxAff[i] * dzAff[i] : 0;
     kkt.solve(rd, rp, rc, dx, dy, dz);
     const t = Math.min(1, 0.99 * maxStep(bounded, s, dx, z, dz));
-    for (let i = 0; i < n; i++) { x[i] += t * dx[i]; z[i] += t * dz[i]; }
+    for (let i = 0; i < n; i++) {
+      if (bounded[i]) { s[i] += t * dx[i]; x[i] = lower[i] + s[i]; z[i] += t * dz[i]; } else x[i] += t * dx[i];
+    }
     for (let a = 0; a < m; a++) y[a] += t * dy[a];
   }
 }

@@ -11,7 +11,7 @@ export { Dgi, type DgiPretrainOptions } from './dgi.js';
 export { trainNodeClassifier, evaluateNodeClassifier, cmdBetween, disposeModel } from './train.js';
 export type { TrainOptions, CmdRegularizer, Evaluation } from './train.js';
 export {
-  SrGnnExperiment, parseModel, modelLabel, createModel, defaultPool, repeatGenerators, summarize, kmmWeightsWithRidge,
+  SrGnnExperiment, parseModel, modelLabel, createModel, defaultPool, repeatGenerators, summarize,
   BASE_MODELS, MODEL_NAMES,
 } from './srgnn.js';
 export type { BaseModel, ModelName, ModelSpec, SrTerms, SrGnnConfig, RunResult, Summary } from './srgnn.js';

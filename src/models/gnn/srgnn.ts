@@ -15,9 +15,8 @@
 // SR-APPNP both (the reference's `arch` 2 and 3).
 import * as T from '../../core.js';
 import {
-  exactPpr, kmmProblem, kmmWeights, sampleBiasedPpr, sampleIid, SRGNN_CANDIDATE_POOL, type CandidatePool, type KmmInput,
+  exactPpr, kmmWeights, sampleBiasedPpr, sampleIid, SRGNN_CANDIDATE_POOL, type CandidatePool,
 } from '../../graph/index.js';
-import { solveQp } from '../../solvers/qp.js';
 import { macroF1, microF1 } from '../../metrics/index.js';
 import { labelledNodesExcept, prepareGraph, type GraphInputs, type NodeGraph } from './data.js';
 import type { GnnModel, GnnOptions } from './layers.js';
@@ -96,30 +95,6 @@ export function defaultPool(graph: NodeGraph): CandidatePool | undefined {
   return m ? SRGNN_CANDIDATE_POOL[m[1] as keyof typeof SRGNN_CANDIDATE_POOL] : undefined;
 }
 
-/**
- * KMM weights (src/graph/kmm.ts). The kernel matrix of nearby PPR vectors can be so close to
- * singular (all entries within 0.1 of 1 on some Cora training sets) that the QP solver breaks
- * down; then the smallest ridge added to its diagonal that lets it finish is used, and reported.
- */
-export function kmmWeightsWithRidge(input: KmmInput): { weights: Float64Array; ridge: number } {
-  try {
-    return { weights: kmmWeights(input).weights, ridge: 0 };
-  } catch (e) {
-    if (!/numerical breakdown/.test((e as Error).message)) throw e;
-    const problem = kmmProblem(input);
-    for (const ridge of [1e-6, 1e-5, 1e-4, 1e-3, 1e-2]) {
-      const P = problem.P.slice();
-      for (let i = 0; i < problem.n; i++) P[i * problem.n + i] += ridge;
-      try {
-        return { weights: solveQp({ ...problem, P }).x, ridge };
-      } catch (retry) {
-        if (!/numerical breakdown/.test((retry as Error).message)) throw retry;
-      }
-    }
-    throw e;
-  }
-}
-
 export interface RunResult {
   microF1: number;
   macroF1: number;
@@ -130,8 +105,6 @@ export interface RunResult {
   predictions: Int32Array;
   /** Training wall time in milliseconds (pretraining included). */
   trainMs: number;
-  /** Ridge added to the KMM kernel matrix (0: none needed; undefined: no KMM). */
-  kmmRidge?: number;
 }
 
 /** A graph prepared once for many SR-GNN runs: tensors, candidate pool, and the PPR matrix when first needed. */
@@ -176,7 +149,7 @@ export class SrGnnExperiment {
       const start = performance.now();
       model.pretrain?.(this.inputs, { epochs: cfg.dgiEpochs });
       const kmm = spec.kmm
-        ? kmmWeightsWithRidge({ features: this.ppr(), dim: this.graph.numNodes, trainIds, testIds: iidIds, labels })
+        ? kmmWeights({ features: this.ppr(), dim: this.graph.numNodes, trainIds, testIds: iidIds, labels })
         : undefined;
       const sampleWeights = kmm?.weights;
       trainNodeClassifier(model, this.inputs, labels, trainIds, {
@@ -189,7 +162,7 @@ export class SrGnnExperiment {
       const truth = Array.from(test, (i) => labels[i]), predicted = Array.from(test, (i) => evaluation.predictions[i]);
       return {
         microF1: microF1(truth, predicted), macroF1: macroF1(truth, predicted), cmd: evaluation.cmd!, trainIds,
-        predictions: evaluation.predictions, trainMs, kmmRidge: kmm?.ridge,
+        predictions: evaluation.predictions, trainMs,
       };
     } finally {
       disposeModel(model);
