@@ -65,6 +65,8 @@ export const cases: OpCase[] = [
   { name: 'maskedFill', inputs: [n([3, 4]), n([4])], fn: (x, m) => T.maskedFill(x, T.gt(m, 0), -2) },
   { name: 'concat', inputs: [n([2, 3]), n([2, 1]), n([2, 2])], fn: (a, b, c) => T.concat([a, b, c], 1) },
   { name: 'stack', inputs: [n([2, 3]), n([2, 3])], fn: (a, b) => T.stack([a, b], 1) },
+  // Five pieces, joined in halves: gradients through a deeper join (its values are checked in mathjs.test.ts).
+  { name: 'concat (5 pieces)', inputs: [n([1, 2]), n([2, 2]), n([1, 2]), n([3, 2]), n([1, 2])], fn: (a, b, c, d, e) => T.concat([a, b, c, d, e], 0) },
   { name: 'split/chunk', inputs: [n([5, 4])], fn: (x) => { const [a, b] = T.split(x, [2, 3], 0); const [c] = T.chunk(b, 2, 1); return T.add(T.sum(a), T.sum(c)); } },
   { name: 'pad', inputs: [n([2, 3])], fn: (x) => T.pad(x, [1, 2, 0, 1], 0.5) },
   { name: 'softmax', inputs: [n([3, 5])], fn: (x) => T.softmax(x, 1) },

@@ -1,6 +1,6 @@
 // Joining and cutting tensors: concat, stack, split, chunk, pad.
-// Joining places each piece into a zero tensor with scatterAdd, so every
-// backend needs no extra kernel; cutting is slicing (views).
+// Joining places pieces into a zero tensor with scatterAdd, so every backend
+// needs no extra kernel; cutting is slicing (views).
 import { Tensor } from '../tensor.js';
 import { fmtShape, normAxis } from '../shape.js';
 import { commonBackend, opError } from './util.js';
@@ -29,10 +29,25 @@ export function concat(ts: Tensor[], axis = 0): Tensor {
   const shape = [...ref.shape];
   shape[d] = ts.reduce((a, t) => a + t.shape[d], 0);
   if (ref.dtype === 'int32') throw opError('concat', 'int32 concat is not supported; cast to float32 first', ts);
-  let out = zeros(shape, { backend: backend.name });
-  let start = 0;
-  for (const t of ts) { if (t.size > 0) out = placeAlong(out, t, d, start); start += t.shape[d]; }
-  return out;
+  const pieces = ts.filter((t) => t.size > 0);
+  const out = zeros(shape, { backend: backend.name });
+  if (pieces.length <= 1) return pieces.length === 0 ? out : placeAlong(out, pieces[0], d, 0);
+  return joinHalves(pieces, d);
+}
+
+/**
+ * Non-empty pieces joined along axis by joining each half and then the two results. Every scatterAdd
+ * copies its whole target, so placing n pieces one by one into the full output copied it n times
+ * (an LSTM's T outputs cost O(T^2)); halving copies each element O(log n) times.
+ */
+function joinHalves(pieces: Tensor[], axis: number): Tensor {
+  if (pieces.length === 1) return pieces[0];
+  const mid = pieces.length >> 1;
+  const left = joinHalves(pieces.slice(0, mid), axis), right = joinHalves(pieces.slice(mid), axis);
+  const shape = [...left.shape];
+  shape[axis] += right.shape[axis];
+  const out = placeAlong(zeros(shape, { backend: left.backend.name }), left, axis, 0);
+  return placeAlong(out, right, axis, left.shape[axis]);
 }
 
 export function stack(ts: Tensor[], axis = 0): Tensor {
