@@ -1,14 +1,13 @@
 // The `npm start` demo: GCN vs SR-GCN on biased training sets of a synthetic
-// graph made here. A CSBM graph (3 classes, Gaussian features around class
-// means) gets a graph-smooth nuisance added to its features (Gaussian noise
-// averaged over 3-hop neighbourhoods): nodes near each other share it, so a
-// localized training set sees a nuisance value the rest of the graph does not,
-// which is the covariate shift SR-GNN's CMD regularizer corrects.
+// graph made here, a contextual stochastic block model with many small blocks
+// (communities), each belonging to one of 3 classes. A node's features are its
+// class mean, its community's own offset (a nuisance) and noise. A localized
+// training set takes each class from around one community, so all its nodes of
+// a class share one offset that the rest of the class does not: the covariate
+// shift SR-GNN's CMD regularizer corrects.
 import * as T from '../src/index.js';
-import { csbm } from '../src/data/synthetic.js';
-import { csrFromEdges, gcnNormalize } from '../src/graph/index.js';
 import {
-  SrGnnExperiment, csbmGraph, parseModel, repeatGenerators, summarize, type NodeGraph, type Summary,
+  SrGnnExperiment, parseModel, repeatGenerators, summarize, type NodeGraph, type Summary,
 } from '../src/models/gnn/index.js';
 
 export interface SrgnnDemoOptions {
@@ -16,9 +15,8 @@ export interface SrgnnDemoOptions {
   repeats?: number;
   /** Training nodes per class (default 10). */
   perClass?: number;
-  nodes?: number;
-  /** Scale of the graph-smooth nuisance in the features, in units of the noise std (default 2). */
-  nuisance?: number;
+  /** The graph (default: communityGraph's defaults with this seed). */
+  graph?: CommunityGraphOptions;
   seed?: number;
   log?: (line: string) => void;
 }
@@ -32,40 +30,49 @@ export interface SrgnnDemoResult {
   backend: string;
 }
 
-/** CSBM graph whose features carry a nuisance that varies smoothly over the graph. */
-export function shiftedCsbm(nodes: number, nuisance: number, seed: number): NodeGraph {
-  // About 8 neighbours in the own class and 2 in the others.
-  const third = nodes / 3;
-  const g = csbm({ nodes, classes: 3, pIn: 8 / third, pOut: 2 / (2 * third), featDim: 16, featSep: 1, seed });
-  const a = gcnNormalize(csrFromEdges(g.numNodes, g.edges), 'float64');
-  const rng = new T.Rng(seed + 1);
-  const d = g.featDim;
-  let z = Float64Array.from({ length: nodes * d }, () => rng.normal());
-  for (let hop = 0; hop < 3; hop++) {
-    const next = new Float64Array(nodes * d);
-    for (let i = 0; i < nodes; i++) {
-      for (let k = a.rowPtr[i]; k < a.rowPtr[i + 1]; k++) {
-        const j = a.colIdx[k], w = a.values![k];
-        for (let f = 0; f < d; f++) next[i * d + f] += w * z[j * d + f];
-      }
-    }
-    z = next;
+export interface CommunityGraphOptions {
+  /** Communities (default 30) of `size` nodes (default 30); community k has class k mod `classes` (default 3). */
+  communities?: number;
+  size?: number;
+  classes?: number;
+  /** Edge probability within a community (default 0.3, about 9 neighbours) and between two (default 0.004, about 3.5). */
+  pIn?: number;
+  pOut?: number;
+  featDim?: number;
+  /** Expected norms of the class means (default 3) and of the community offsets (default 3); the noise has norm about 1. */
+  classSep?: number;
+  nuisance?: number;
+  seed?: number;
+}
+
+/** The demo's graph: see the top of this file. */
+export function communityGraph(o: CommunityGraphOptions = {}): NodeGraph {
+  const communities = o.communities ?? 30, size = o.size ?? 30, classes = o.classes ?? 3, d = o.featDim ?? 16;
+  const pIn = o.pIn ?? 0.3, pOut = o.pOut ?? 0.004;
+  const rng = new T.Rng(o.seed ?? 0);
+  const n = communities * size;
+  const community = (v: number) => Math.floor(v / size);
+  const labels = Int32Array.from({ length: n }, (_, v) => community(v) % classes);
+  const edges: number[] = [];
+  for (let u = 0; u < n; u++) {
+    for (let v = u + 1; v < n; v++) if (rng.uniform() < (community(u) === community(v) ? pIn : pOut)) edges.push(u, v);
   }
-  // Unit variance per column, then scaled: the nuisance is as strong everywhere.
-  for (let f = 0; f < d; f++) {
-    let s = 0;
-    for (let i = 0; i < nodes; i++) s += z[i * d + f] ** 2;
-    const scale = nuisance / Math.sqrt(s / nodes);
-    for (let i = 0; i < nodes; i++) g.features[i * d + f] += scale * z[i * d + f];
+  const gaussianVector = (norm: number) => Array.from({ length: d }, () => (rng.normal() * norm) / Math.sqrt(d));
+  const classMeans = Array.from({ length: classes }, () => gaussianVector(o.classSep ?? 3));
+  const offsets = Array.from({ length: communities }, () => gaussianVector(o.nuisance ?? 3));
+  const features = new Float32Array(n * d);
+  for (let v = 0; v < n; v++) {
+    const noise = gaussianVector(1);
+    for (let f = 0; f < d; f++) features[v * d + f] = classMeans[labels[v]][f] + offsets[community(v)][f] + noise[f];
   }
-  return csbmGraph(g, 'shifted-csbm');
+  return { name: 'community-csbm', numNodes: n, numFeatures: d, numClasses: classes, features, labels, edges: Int32Array.from(edges) };
 }
 
 /** Trains GCN and SR-GCN on the same biased training sets; prints (through `log`, default console.log) and returns micro-F1 of both and the gain. */
 export function runSrgnnDemo(opts: SrgnnDemoOptions = {}): SrgnnDemoResult {
   const repeats = opts.repeats ?? 5, perClass = opts.perClass ?? 10, seed = opts.seed ?? 0;
   const log = opts.log ?? ((line: string) => console.log(line));
-  const graph = shiftedCsbm(opts.nodes ?? 900, opts.nuisance ?? 2, seed);
+  const graph = communityGraph({ seed, ...opts.graph });
   log(`graph: ${graph.numNodes} nodes, ${graph.edges.length / 2} edges, ${graph.numClasses} classes, ${graph.numFeatures} features`);
   // Rows L1-normalized as for the citation graphs: it keeps the hidden activations (and so the
   // CMD term, weighted lambda = 1) on the scale the SR-GNN defaults were set for.
