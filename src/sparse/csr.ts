@@ -38,6 +38,7 @@ export class CsrPattern {
   private rowIdxTensor?: Tensor;
   private rowIdxHostArray?: Int32Array;
   private transposed?: { pattern: CsrPattern; perm: Tensor; permHost: Int32Array };
+  private headPatterns?: Map<number, { pattern: CsrPattern; perm: Tensor }>;
   private users: { count: number };
 
   constructor(
@@ -81,6 +82,29 @@ export class CsrPattern {
 
   private free(): void {
     this.rowPtr.dispose(); this.colIdx.dispose(); this.rowIdxTensor?.dispose(); this.transposed?.perm.dispose();
+    for (const { pattern, perm } of this.headPatterns?.values() ?? []) { pattern.free(); perm.dispose(); }
+  }
+
+  /**
+   * The pattern repeated for `heads` heads, so that one scalar-valued SpMM aggregates every head of
+   * per-head values [nnz, heads]: row i * heads + h holds row i's entries at columns c * heads + h (x
+   * [cols, heads, ...f] read as [cols * heads, ...f]); perm[k] indexes the flattened values of entry k.
+   */
+  perHead(heads: number): { pattern: CsrPattern; perm: Tensor } {
+    const cached = this.headPatterns?.get(heads);
+    if (cached) return cached;
+    const { rows, cols, nnz, rowPtrHost, colIdxHost } = this;
+    const ptr = new Int32Array(rows * heads + 1), col = new Int32Array(nnz * heads), perm = new Int32Array(nnz * heads);
+    let k = 0;
+    for (let i = 0; i < rows; i++) {
+      for (let h = 0; h < heads; h++) {
+        for (let e = rowPtrHost[i]; e < rowPtrHost[i + 1]; e++, k++) { col[k] = colIdxHost[e] * heads + h; perm[k] = e * heads + h; }
+        ptr[i * heads + h + 1] = k;
+      }
+    }
+    const made = { pattern: new CsrPattern(rows * heads, cols * heads, ptr, col, this.backend), perm: upload(perm, this.backend) };
+    (this.headPatterns ??= new Map()).set(heads, made);
+    return made;
   }
 
   /** The transposed pattern and perm: entry e of the transpose is entry perm[e] of this pattern. */

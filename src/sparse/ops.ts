@@ -3,7 +3,7 @@
 // gradients are the same three kernels on A or its cached transpose:
 //   spmm:   dX = A^T G,            dValues[e] = G[row_e] . X[col_e]  (sddmm)
 //   sddmm:  dX = A_(values=G) Y,   dY = A^T_(values=G) X            (spmm)
-// Per-head values [nnz, H] run the scalar-valued spmm kernel once per head.
+// Per-head values [nnz, H] run the scalar-valued spmm kernel once, on the pattern repeated per head.
 import type { Backend } from '../backend/interface.js';
 import { noGrad, record } from '../autograd.js';
 import { Tensor, emptyTensor } from '../tensor.js';
@@ -11,8 +11,7 @@ import { fmtShape, numel } from '../shape.js';
 import { commonBackend, opError, requireFloat, runKernel } from '../ops/util.js';
 import { contiguous } from '../ops/elementwise.js';
 import { indexSelect } from '../ops/indexing.js';
-import { select } from '../ops/view.js';
-import { stack } from '../ops/combine.js';
+import { reshape } from '../ops/view.js';
 import { Csr, type CsrPattern } from './csr.js';
 
 /** Checks that a is a live Csr on the tensors' backend; returns that backend. */
@@ -38,15 +37,15 @@ function dense(t: Tensor): { t: Tensor; owned: boolean } {
 function propagate(p: CsrPattern, values: Tensor | null, x: Tensor): Tensor {
   const backend = p.backend;
   if (values && values.ndim === 2) {
-    const heads = Array.from({ length: values.shape[1] }, (_, h) => {
-      const vh = dense(select(values, 1, h)), xh = dense(select(x, 1, h));
-      const out = propagate(p, vh.t, xh.t);
-      if (vh.owned) vh.t.dispose();
-      if (xh.owned) xh.t.dispose();
-      return out;
-    });
-    const out = stack(heads, 1);
-    for (const h of heads) h.dispose();
+    // All heads in one scalar-valued SpMM on the pattern repeated per head (was one SpMM per head, each on
+    // copies of that head's values and features, then a stack of the results).
+    const heads = values.shape[1], f = x.shape.slice(2);
+    const { pattern, perm } = p.perHead(heads);
+    const flatValues = reshape(values, [p.nnz * heads]), xByHead = reshape(x, [p.cols * heads, ...f]);
+    const ordered = indexSelect(flatValues, 0, perm);
+    const flatOut = propagate(pattern, ordered, xByHead);
+    const out = reshape(flatOut, [p.rows, heads, ...f]);
+    for (const t of [flatValues, xByHead, ordered, flatOut]) t.dispose();
     return out;
   }
   const out = emptyTensor(backend, [p.rows, ...x.shape.slice(1)], 'float32');

@@ -39,8 +39,10 @@ export class GatConv extends T.nn.Module {
     const feat = T.reshape(project(x, this.weight), [n, H, F]);
     const fromSrc = T.unsqueeze(T.sum(T.mul(feat, this.attnSrc), -1), -1); // [n, H, 1]
     const atDst = T.unsqueeze(T.sum(T.mul(feat, this.attnDst), -1), -1);
-    const one = T.ones([n, H, 1], { backend: adj.backend.name });
-    const scores = T.leakyRelu(T.sddmm(adj, T.concat([atDst, one], 2), T.concat([one, fromSrc], 2)), NEGATIVE_SLOPE);
+    // [s, 1] and [1, s] by broadcasting s [n, H, 1] against [1, 0] and [0, 1]: two elementwise ops, no concat.
+    const first = T.tensor([1, 0], { backend: adj.backend.name }), second = T.tensor([0, 1], { backend: adj.backend.name });
+    const dstAndOne = T.add(T.mul(atDst, first), second), oneAndSrc = T.add(T.mul(fromSrc, second), first);
+    const scores = T.leakyRelu(T.sddmm(adj, dstAndOne, oneAndSrc), NEGATIVE_SLOPE);
     const attention = T.edgeSoftmax(adj, scores); // [nnz, H]
     const out = T.spmm(pass.add(adj.withValues(attention)), feat); // [n, H, F]
     return T.add(out, T.reshape(this.bias, [H, F]));
