@@ -66,6 +66,24 @@ for (const b of backends) {
     assertClose([(await T.huber(pt, tensor(q, [3, 4]), delta).data())[0]], [hub], 'huber');
   });
 
+  s(`int32 gather, indexSelect, scatterAdd, concat and stack keep values beyond float32's 2^24 (${b})`, async () => {
+    const big = [2 ** 24 + 1, -(2 ** 30) - 3, 123456789, 7];  // none of the first three is a float32
+    const x = T.fromArray(Int32Array.from(big), [2, 2], { ...on, dtype: 'int32' });
+    const rowsOf = ints([1, 0, 1]);
+    const picked = T.indexSelect(x, 0, rowsOf);
+    assert.is(picked.dtype, 'int32');
+    assert.equal(Array.from(await picked.data()), [big[2], big[3], big[0], big[1], big[2], big[3]]);
+    const cols = T.fromArray(Int32Array.from([1, 1, 0, 1]), [2, 2], { ...on, dtype: 'int32' });
+    assert.equal(Array.from(await T.gather(x, 1, cols).data()), [big[1], big[1], big[2], big[3]]);
+    const sums = T.scatterAdd(T.zeros([2, 2], { ...on, dtype: 'int32' }), 0, T.fromArray(Int32Array.from([1, 1, 1, 0]), [2, 2], { ...on, dtype: 'int32' }), x);
+    assert.equal(Array.from(await sums.data()), [0, big[3], big[0] + big[2], big[1]]);
+    const joined = T.concat([x, T.fromArray(Int32Array.from([5, 6]), [1, 2], { ...on, dtype: 'int32' }), x], 0);
+    assert.equal([joined.dtype, joined.shape], ['int32', [5, 2]]);
+    assert.equal(Array.from(await joined.data()), [...big, 5, 6, ...big]);
+    assert.equal(Array.from(await T.stack([x, x], 2).data()), big.flatMap((v) => [v, v]));
+    assert.throws(() => T.scatterAdd(x, 0, cols, T.zeros([2, 2], on)), /scatterAdd: x and src must have the same dtype/);
+  });
+
   s(`pad, split and chunk place and cut where torch does (${b})`, async () => {
     const x = randomArray(6), xt = tensor(x, [2, 3]);
     // torch.nn.functional.pad(x, (1, 2, 0, 1), value=0.5): last axis 1 before / 2 after, first axis 1 after.

@@ -28,9 +28,8 @@ export function concat(ts: Tensor[], axis = 0): Tensor {
   }
   const shape = [...ref.shape];
   shape[d] = ts.reduce((a, t) => a + t.shape[d], 0);
-  if (ref.dtype === 'int32') throw opError('concat', 'int32 concat is not supported; cast to float32 first', ts);
   const pieces = ts.filter((t) => t.size > 0);
-  const out = zeros(shape, { backend: backend.name });
+  const out = zeros(shape, { backend: backend.name, dtype: ref.dtype });
   if (pieces.length <= 1) return pieces.length === 0 ? out : placeAlong(out, pieces[0], d, 0);
   return joinHalves(pieces, d);
 }
@@ -46,7 +45,7 @@ function joinHalves(pieces: Tensor[], axis: number): Tensor {
   const left = joinHalves(pieces.slice(0, mid), axis), right = joinHalves(pieces.slice(mid), axis);
   const shape = [...left.shape];
   shape[axis] += right.shape[axis];
-  const out = placeAlong(zeros(shape, { backend: left.backend.name }), left, axis, 0);
+  const out = placeAlong(zeros(shape, { backend: left.backend.name, dtype: left.dtype }), left, axis, 0);
   return placeAlong(out, right, axis, left.shape[axis]);
 }
 

@@ -4,7 +4,7 @@ import { record } from '../autograd.js';
 import { Tensor, emptyTensor } from '../tensor.js';
 import { fmtShape, normAxis } from '../shape.js';
 import { commonBackend, opError, requireInt, runKernel } from './util.js';
-import { cast, clone, eq, where, Operand } from './elementwise.js';
+import { clone, eq, where, Operand } from './elementwise.js';
 import { expand, reshape, unsqueeze } from './view.js';
 import { arange, zeros } from './creation.js';
 
@@ -16,8 +16,8 @@ export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
   if (index.ndim !== x.ndim || index.shape.some((s, i) => i !== d && s > x.shape[i])) {
     throw opError('gather', `index shape ${fmtShape(index.shape)} does not fit x ${fmtShape(x.shape)} on axis ${d}`, [x, index]);
   }
-  if (x.dtype === 'int32') return cast(gather(cast(x, 'float32'), axis, index), 'int32');
-  const out = emptyTensor(backend, index.shape, 'float32');
+  // int32 is gathered as itself: a round trip through float32 would change values beyond 2^24.
+  const out = emptyTensor(backend, index.shape, x.dtype);
   if (out.size > 0) runKernel('gather', [x, index], () => backend.gather(x.view(), d, index.view(), out.storage.buf!, index.shape));
   return record(out, 'gather', [x], (g) => [scatterAdd(zeros(x.shape, { backend: backend.name }), d, index, g)]);
 }
@@ -41,7 +41,7 @@ export function scatterAdd(x: Tensor, axis: number, index: Tensor, src: Tensor):
   if (index.ndim !== x.ndim || src.ndim !== x.ndim || index.shape.some((s, i) => s !== src.shape[i] || (i !== d && s > x.shape[i]))) {
     throw opError('scatterAdd', 'index and src must have the same shape, fitting x off the axis', [x, index, src]);
   }
-  if (x.dtype !== 'float32' || src.dtype !== 'float32') throw opError('scatterAdd', 'x and src must be float32', [x, index, src]);
+  if (x.dtype !== src.dtype) throw opError('scatterAdd', 'x and src must have the same dtype', [x, index, src]);
   const out = clone(x);
   out.node = null;
   if (src.size > 0) runKernel('scatterAdd', [x, index, src], () => backend.scatterAdd(out.storage.buf!, out.shape, d, index.view(), src.view()));
