@@ -66,7 +66,7 @@ for (const b of backends) {
     assertClose([(await T.huber(pt, tensor(q, [3, 4]), delta).data())[0]], [hub], 'huber');
   });
 
-  s(`int32 gather, indexSelect, scatterAdd, concat and stack keep values beyond float32's 2^24 (${b})`, async () => {
+  s(`int32 gather, indexSelect, scatterAdd, concat, stack and arithmetic keep values beyond float32's 2^24 (${b})`, async () => {
     const big = [2 ** 24 + 1, -(2 ** 30) - 3, 123456789, 7];  // none of the first three is a float32
     const x = T.fromArray(Int32Array.from(big), [2, 2], { ...on, dtype: 'int32' });
     const rowsOf = ints([1, 0, 1]);
@@ -82,6 +82,11 @@ for (const b of backends) {
     assert.equal(Array.from(await joined.data()), [...big, 5, 6, ...big]);
     assert.equal(Array.from(await T.stack([x, x], 2).data()), big.flatMap((v) => [v, v]));
     assert.throws(() => T.scatterAdd(x, 0, cols, T.zeros([2, 2], on)), /scatterAdd: x and src must have the same dtype/);
+    const one = T.fromArray(Int32Array.of(1), [1], { ...on, dtype: 'int32' });
+    const arithmetic = [T.add(x, one), T.sub(x, one), T.mul(x, one), T.maximum(x, one), T.minimum(x, one)];
+    assert.equal(arithmetic.map((t) => t.dtype), ['int32', 'int32', 'int32', 'int32', 'int32']);
+    const expected = [big.map((v) => v + 1), big.map((v) => v - 1), big, big.map((v) => Math.max(v, 1)), big.map((v) => Math.min(v, 1))];
+    for (const [k, t] of arithmetic.entries()) assert.equal(Array.from(await t.data()), expected[k], `int32 op ${k}`);
   });
 
   s(`pad, split and chunk place and cut where torch does (${b})`, async () => {

@@ -101,13 +101,18 @@ function binary(op: BinaryOp, a0: Operand, b0: Operand, grad: BinaryGrad | null)
   const backend = commonBackend(op, [a, b]);
   const shape = broadcastShapes(a.shape, b.shape);
   if (!shape) throw opError(op, `shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} do not broadcast`, [a, b]);
-  const intResult = a.dtype === 'int32' && b.dtype === 'int32' && INT_PRESERVING.has(op);
+  // int32 with int32 stays int32 in the kernel (every backend does integer math for an int32 out):
+  // a detour through float32 would change values beyond 2^24.
+  if (a.dtype === 'int32' && b.dtype === 'int32' && INT_PRESERVING.has(op)) {
+    const out = emptyTensor(backend, shape, 'int32');
+    if (out.size > 0) runKernel(op, [a, b], () => backend.binary(op, expandView(a, shape), expandView(b, shape), out.storage.buf!));
+    return out;
+  }
   const af = asFloat(a), bf = asFloat(b);
   const out = emptyTensor(backend, shape, 'float32');
   if (out.size > 0) {
     runKernel(op, [a, b], () => backend.binary(op, expandView(af, shape), expandView(bf, shape), out.storage.buf!));
   }
-  if (intResult) return cast(out, 'int32');
   if (COMPARISON.has(op) || !grad) return out;
   return record(out, op, [af, bf], (g) => {
     const [ga, gb] = grad(g, af, bf, out);
