@@ -29,9 +29,9 @@ export function concat(ts: Tensor[], axis = 0): Tensor {
   const shape = [...ref.shape];
   shape[d] = ts.reduce((a, t) => a + t.shape[d], 0);
   const pieces = ts.filter((t) => t.size > 0);
+  if (pieces.length >= 2) return joinHalves(pieces, d);
   const out = zeros(shape, { backend: backend.name, dtype: ref.dtype });
-  if (pieces.length <= 1) return pieces.length === 0 ? out : placeAlong(out, pieces[0], d, 0);
-  return joinHalves(pieces, d);
+  return pieces.length === 0 ? out : placeAlong(out, pieces[0], d, 0);
 }
 
 /**
