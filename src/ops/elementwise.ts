@@ -102,18 +102,14 @@ function binary(op: BinaryOp, a0: Operand, b0: Operand, grad: BinaryGrad | null)
   const shape = broadcastShapes(a.shape, b.shape);
   if (!shape) throw opError(op, `shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} do not broadcast`, [a, b]);
   // int32 with int32 stays int32 in the kernel (every backend does integer math for an int32 out):
-  // a detour through float32 would change values beyond 2^24.
-  if (a.dtype === 'int32' && b.dtype === 'int32' && INT_PRESERVING.has(op)) {
-    const out = emptyTensor(backend, shape, 'int32');
-    if (out.size > 0) runKernel(op, [a, b], () => backend.binary(op, expandView(a, shape), expandView(b, shape), out.storage.buf!));
-    return out;
-  }
-  const af = asFloat(a), bf = asFloat(b);
-  const out = emptyTensor(backend, shape, 'float32');
+  // a detour through float32 would change values beyond 2^24. Such results carry no gradient.
+  const intResult = a.dtype === 'int32' && b.dtype === 'int32' && INT_PRESERVING.has(op);
+  const af = intResult ? a : asFloat(a), bf = intResult ? b : asFloat(b);
+  const out = emptyTensor(backend, shape, intResult ? 'int32' : 'float32');
   if (out.size > 0) {
     runKernel(op, [a, b], () => backend.binary(op, expandView(af, shape), expandView(bf, shape), out.storage.buf!));
   }
-  if (COMPARISON.has(op) || !grad) return out;
+  if (intResult || COMPARISON.has(op) || !grad) return out;
   return record(out, op, [af, bf], (g) => {
     const [ga, gb] = grad(g, af, bf, out);
     return [ga && sumTo(ga, af.shape), gb && sumTo(gb, bf.shape)];
