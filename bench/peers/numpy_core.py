@@ -6,22 +6,11 @@ usage: numpy_core.py <case> <n> <repeats>
 Preallocated outputs (out=) as tessera writes into preallocated buffers. Prints one JSON line:
 {"ms": {label: median milliseconds}} (and "skip" with a reason when it cannot run)."""
 import json
-import statistics
 import sys
-import time
 
 import numpy as np
 
-
-def median_ms(fn, repeats, warmup=1):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1e3)
-    return statistics.median(times)
+from signature_io import time_ms
 
 
 case, n, repeats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -63,4 +52,4 @@ elif case in ("sumrows", "sumcols"):
 else:
     raise SystemExit("unknown case " + case)
 
-print(json.dumps({"ms": {label: median_ms(fn, repeats)}}))
+print(json.dumps({"ms": {label: time_ms(fn, repeats)}}))
