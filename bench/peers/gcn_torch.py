@@ -7,17 +7,11 @@ Times two variants: features as a dense matrix (pygcn's layout) and as a
 sparse COO matrix (the layout tessera uses for bag-of-words features).
 Prints {"ms": {...}} and writes the test accuracy of the last timed run of
 each variant (in that order) to accuracy_torch.bin."""
-import sys
-
 import numpy as np
 
-from signature_io import load, report, save, time_ms, torch_threads
+from signature_io import report, save, time_ms, torch_peer
 
-folder, peer, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3])
-if peer != "torch":
-    raise SystemExit("unknown peer " + peer)
-meta, a = load(folder)
-torch = torch_threads()
+folder, repeats, meta, a, torch = torch_peer()
 torch.manual_seed(0)
 n, f, classes = meta["nodes"], meta["features"], meta["classes"]
 hidden, epochs = meta["hidden"], meta["epochs"]

@@ -1,14 +1,8 @@
 """Fused-linear peer: torch.nn.functional.linear followed by gelu (exact erf form), autograd for the backward.
 usage: linear_torch.py <exchange dir> torch <repeats>"""
-import sys
+from signature_io import report, save, time_ms, torch_peer
 
-from signature_io import load, report, save, time_ms, torch_threads
-
-folder, peer, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3])
-if peer != "torch":
-    raise SystemExit("unknown peer " + peer)
-meta, a = load(folder)
-torch = torch_threads()
+folder, repeats, meta, a, torch = torch_peer()
 F = torch.nn.functional
 x0, w0, b0 = (torch.from_numpy(a[k]) for k in ("x", "w", "b"))
 

@@ -1,15 +1,9 @@
 """CMD peer: PyTorch written the natural vectorized way, autograd for the backward.
 usage: signature_cmd.py <exchange dir> torch <repeats>
 loss = ||mean(X) - mean(Y)|| + sum_{k=2..K} ||c_k(X) - c_k(Y)||, c_k = mean((X - mean)^k)."""
-import sys
+from signature_io import report, save, time_ms, torch_peer
 
-from signature_io import load, report, save, time_ms, torch_threads
-
-folder, peer, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3])
-if peer != "torch":
-    raise SystemExit("unknown peer " + peer)
-meta, a = load(folder)
-torch = torch_threads()
+folder, repeats, meta, a, torch = torch_peer()
 K = meta["K"]
 
 

@@ -1,15 +1,9 @@
 """conv3d peer: torch.nn.functional.conv3d forward, and forward + backward for
 the input and the weight (no bias).
 usage: signature_conv3d.py <exchange dir> torch <repeats>"""
-import sys
+from signature_io import report, save, time_ms, torch_peer
 
-from signature_io import load, report, save, time_ms, torch_threads
-
-folder, peer, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3])
-if peer != "torch":
-    raise SystemExit("unknown peer " + peer)
-meta, a = load(folder)
-torch = torch_threads()
+folder, repeats, meta, a, torch = torch_peer()
 F = torch.nn.functional
 stride, padding = tuple(meta["stride"]), tuple(meta["padding"])
 x0, w0, gy = torch.from_numpy(a["x"]), torch.from_numpy(a["w"]), torch.from_numpy(a["gy"])

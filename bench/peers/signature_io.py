@@ -49,6 +49,16 @@ def report(timings, outputs=()):
     sys.stdout.flush()
 
 
+def torch_peer():
+    """Prelude of the torch-only peers, run as `<script> <exchange dir> torch <repeats>`:
+    returns (folder, repeats, meta, arrays, torch), torch set to the bench's thread count."""
+    folder, peer, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    if peer != "torch":
+        raise SystemExit("unknown peer " + peer)
+    meta, arrays = load(folder)
+    return folder, repeats, meta, arrays, torch_threads()
+
+
 def torch_threads():
     import torch
     torch.set_num_threads(threads())
