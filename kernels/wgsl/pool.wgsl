@@ -28,11 +28,13 @@ fn pool_unflatten(i: i32, extent: vec3<i32>) -> vec3<i32> {
 }
 fn pool_flatten(p: vec3<i32>, extent: vec3<i32>) -> i32 { return (p.x * extent.y + p.y) * extent.z + p.z; }
 
-// The window of output position `at`, in input coordinates, padding included.
-struct Window { start: vec3<i32>, end: vec3<i32> }
-fn pool_window(s: PoolShape, at: vec3<i32>) -> Window {
-  let start = at * s.stride - s.padding;
-  return Window(start, start + s.kernel);
+// The window of output element i clipped to the input ([lo, hi) in input coordinates; the padding is
+// outside), and the offset of i's plane in the input.
+struct Window { lo: vec3<i32>, hi: vec3<i32>, base: i32 }
+fn pool_window(s: PoolShape, i: u32) -> Window {
+  let out_volume = pool_volume(s.output);
+  let start = pool_unflatten(i32(i) % out_volume, s.output) * s.stride - s.padding;
+  return Window(max(start, vec3(0)), min(start + s.kernel, s.input), (i32(i) / out_volume) * pool_volume(s.input));
 }
 
 // Ties keep the first position in (d, h, w) order; the padding never wins.
@@ -41,19 +43,14 @@ fn max_pool(t: Thread) {
   let i = thread_index(t);
   if (i >= P[0]) { return; }
   let s = pool_shape();
-  let out_volume = pool_volume(s.output);
-  let plane = i32(i) / out_volume;
-  let w = pool_window(s, pool_unflatten(i32(i) % out_volume, s.output));
-  let lo = max(w.start, vec3(0));
-  let hi = min(w.end, s.input);
-  let base = plane * pool_volume(s.input);
+  let w = pool_window(s, i);
   var best = -infinity();
   var best_at = -1;
-  for (var z = lo.x; z < hi.x; z++) {
-    for (var y = lo.y; y < hi.y; y++) {
-      for (var x = lo.z; x < hi.z; x++) {
+  for (var z = w.lo.x; z < w.hi.x; z++) {
+    for (var y = w.lo.y; y < w.hi.y; y++) {
+      for (var x = w.lo.z; x < w.hi.z; x++) {
         let at = pool_flatten(vec3(z, y, x), s.input);
-        let v = POOL_IN[base + at];
+        let v = POOL_IN[w.base + at];
         if (best_at < 0 || v > best) { best = v; best_at = at; }
       }
     }
@@ -70,17 +67,12 @@ fn avg_pool(t: Thread) {
   let i = thread_index(t);
   if (i >= P[0]) { return; }
   let s = pool_shape();
-  let out_volume = pool_volume(s.output);
-  let plane = i32(i) / out_volume;
-  let w = pool_window(s, pool_unflatten(i32(i) % out_volume, s.output));
-  let lo = max(w.start, vec3(0));
-  let hi = min(w.end, s.input);
-  let base = plane * pool_volume(s.input);
+  let w = pool_window(s, i);
   var sum = 0.0;
-  for (var z = lo.x; z < hi.x; z++) {
-    for (var y = lo.y; y < hi.y; y++) {
-      for (var x = lo.z; x < hi.z; x++) {
-        sum += POOL_IN[base + pool_flatten(vec3(z, y, x), s.input)];
+  for (var z = w.lo.x; z < w.hi.x; z++) {
+    for (var y = w.lo.y; y < w.hi.y; y++) {
+      for (var x = w.lo.z; x < w.hi.z; x++) {
+        sum += POOL_IN[w.base + pool_flatten(vec3(z, y, x), s.input)];
       }
     }
   }
