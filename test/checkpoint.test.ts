@@ -3,7 +3,7 @@
 // files refused with the target unchanged.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { T, backendsUnderTest, values, assertClose } from './helpers.js';
@@ -141,6 +141,43 @@ s('truncated or corrupt files are refused with a clear error and change nothing'
   assert.throws(() => loadModule(broken, target), /header is not valid JSON/);
   assert.throws(() => loadModule(join(dir, 'absent.safetensors'), target), /loadSafetensors: .*absent/);
   assert.equal(await snapshot(target), kept);
+});
+
+s('a flipped data byte is refused by its checksum; other safetensors readers still see plain tensors', async () => {
+  const path = freshPath();
+  await saveModule(path, new Tagged(4, { seed: 1 }));
+  const bytes = readFileSync(path);
+  const contents = loadSafetensors(path);
+  assert.match(contents.metadata['tessera.sha256'], /^[0-9a-f]{64}$/);
+  const target = new Tagged(4, { seed: 7 });
+  const kept = await snapshot(target);
+  const flipped = Buffer.from(bytes);
+  flipped[flipped.length - 3] ^= 0x01; // a data byte: the header and offsets stay valid
+  const broken = freshPath();
+  writeFileSync(broken, flipped);
+  assert.ok(loadSafetensors(broken).tensors, 'the format itself is still valid');
+  assert.throws(() => loadModule(broken, target), /loadModule: .*does not match its checksum/);
+  assert.equal(await snapshot(target), kept);
+  loadModule(path, target); // the intact file loads
+});
+
+s('temp files of an interrupted save are removed by the next save or load of that path', async () => {
+  const path = freshPath();
+  await saveModule(path, new Tagged(2, { seed: 1 }));
+  const name = path.split('/').pop()!;
+  const deadPid = 2 ** 22 + 12345; // above Linux's pid_max: no such process
+  const stale = join(dir, `.${name}.${deadPid}.0123456789ab.tmp`);
+  const live = join(dir, `.${name}.${process.ppid}.ba9876543210.tmp`); // a live writer's file stays
+  const other = join(dir, `.other.${deadPid}.0123456789ab.tmp`);
+  for (const f of [stale, live, other]) writeFileSync(f, 'partial');
+  loadModule(path, new Tagged(2, { seed: 3 }));
+  assert.not.ok(existsSync(stale));
+  assert.ok(existsSync(live) && existsSync(other));
+  writeFileSync(stale, 'partial');
+  await saveModule(path, new Tagged(2, { seed: 2 }));
+  assert.not.ok(existsSync(stale));
+  assert.equal(readdirSync(dir).filter((f) => f.startsWith(`.${name}.`)).sort(), [live.split('/').pop()]);
+  rmSync(live); rmSync(other);
 });
 
 s('optimizer checkpoints check class, groups, shapes and kind; failures change nothing', async () => {

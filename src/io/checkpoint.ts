@@ -2,6 +2,7 @@
 // atomically by saveSafetensors). Loading validates the whole file against the
 // target first and reports every mismatch in one error; the target changes
 // only when everything fits.
+import { createHash } from 'node:crypto';
 import { Tensor } from '../tensor.js';
 import type { DType } from '../backend/interface.js';
 import { noGrad } from '../autograd.js';
@@ -14,6 +15,9 @@ import { loadSafetensors, saveSafetensors, type SafetensorsContents, type Safete
 // Metadata keys under this prefix are written by Tessera; users' keys may not use it.
 const RESERVED = 'tessera.';
 const KIND = 'tessera.kind';
+// SHA-256 of every tensor (name, dtype, shape, bytes, in name order). It lives in the metadata, so other
+// safetensors readers still load the file; a file without it (written elsewhere) loads unverified.
+const CHECKSUM = 'tessera.sha256';
 
 const FILE_DTYPE: Record<DType, SafetensorsDType> = { float32: 'F32', int32: 'I32' };
 
@@ -42,18 +46,36 @@ async function fileTensors(tensors: Record<string, Tensor>): Promise<Record<stri
   return out;
 }
 
+function checksum(tensors: Record<string, { dtype: string; shape: number[]; data: ArrayBufferView }>): string {
+  const hash = createHash('sha256');
+  for (const name of Object.keys(tensors).sort()) {
+    const { dtype, shape, data } = tensors[name];
+    hash.update(`${JSON.stringify(name)} ${dtype} [${shape}]\n`);
+    hash.update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  }
+  return hash.digest('hex');
+}
+
+/** Writes a checkpoint of `kind` with its checksum. */
+function writeCheckpoint(path: string, tensors: Record<string, SafetensorsTensor>, metadata: Record<string, string>, kind: string): void {
+  saveSafetensors(path, tensors, { ...metadata, [KIND]: kind, [CHECKSUM]: checksum(tensors) });
+}
+
 function readCheckpoint(fn: string, path: string, kind: string): SafetensorsContents {
   const contents = loadSafetensors(path);
   const found = contents.metadata[KIND];
   if (found !== undefined && found !== kind) throw new Error(`${fn}: ${path} is a checkpoint of kind '${found}', expected '${kind}'`);
+  const stored = contents.metadata[CHECKSUM];
+  if (stored !== undefined && stored !== checksum(contents.tensors)) {
+    throw new Error(`${fn}: ${path}: the data does not match its checksum (${CHECKSUM}); the file is corrupt and was not loaded`);
+  }
   return contents;
 }
 
 /** Writes the module's parameters and buffers (by dotted name) to `path`. */
 export async function saveModule(path: string, module: Module, opts: SaveOptions = {}): Promise<void> {
   const metadata = userMetadata('saveModule', path, opts.metadata);
-  metadata[KIND] = 'module';
-  saveSafetensors(path, await fileTensors(module.stateDict()), metadata);
+  writeCheckpoint(path, await fileTensors(module.stateDict()), metadata, 'module');
 }
 
 /**
@@ -109,12 +131,11 @@ export async function saveOptimizer(path: string, opt: Optimizer, opts: Optimize
   for (const [k, v] of Object.entries(sd.scalars)) {
     if (!Number.isFinite(v)) throw new Error(`saveOptimizer: ${path}: state '${k}' is ${v}, which cannot be stored`);
   }
-  metadata[KIND] = 'optimizer';
   metadata[OPTIMIZER_CLASS] = opt.constructor.name;
   metadata[SCALARS] = JSON.stringify(sd.scalars);
   metadata[PARAM_SHAPES] = JSON.stringify(paramShapes(opt));
   if (opts.scheduler) metadata[SCHEDULER] = JSON.stringify({ class: opts.scheduler.constructor.name, ...opts.scheduler.stateDict() });
-  saveSafetensors(path, await fileTensors(sd.tensors), metadata);
+  writeCheckpoint(path, await fileTensors(sd.tensors), metadata, 'optimizer');
 }
 
 /**

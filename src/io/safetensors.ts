@@ -7,7 +7,7 @@
 
 import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { writeFileAtomic } from './atomic.js';
+import { removeStaleTempFiles, writeFileAtomic } from './atomic.js';
 
 export type SafetensorsDType = 'F32' | 'I32' | 'F64' | 'I64' | 'U8' | 'BF16' | 'F16';
 
@@ -108,10 +108,14 @@ export function saveSafetensors(path: string, tensors: Record<string, Safetensor
   writeFileAtomic(path, [length, json, ...chunks]);
 }
 
-/** Reads and fully validates a safetensors file; throws naming the file on any inconsistency. */
+/**
+ * Reads and fully validates a safetensors file; throws naming the file on any inconsistency.
+ * Temp files that interrupted saves of `path` left beside it are removed.
+ */
 export function loadSafetensors(path: string): SafetensorsContents {
   checkHostEndianness('loadSafetensors');
   const fail = (message: string) => new Error(`loadSafetensors: ${path}: ${message}`);
+  removeStaleTempFiles(path);
   let file: Buffer;
   try {
     file = readFileSync(path);
