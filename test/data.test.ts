@@ -166,6 +166,15 @@ bad('OGB folder: out-of-range edge and label count mismatch', () => {
   throwsWith(() => loadOgbNodeProperty('ogb', { dir }), 'node-label.csv', '2 labels', '3 rows');
   writeFileSync(join(dir, 'raw/node-label.csv'), '1\n0.5\n0\n');
   throwsWith(() => loadOgbNodeProperty('ogb', { dir }), 'node-label.csv:2:', 'not an integer');
+  writeFileSync(join(dir, 'raw/node-label.csv'), '1\n1e9\n0\n');
+  throwsWith(() => loadOgbNodeProperty('ogb', { dir }), 'node-label.csv:2:', 'value 1000000000 outside [-1, 2]');
+  writeFileSync(join(dir, 'raw/node-label.csv'), '1\n0x1\n0\n');
+  throwsWith(() => loadOgbNodeProperty('ogb', { dir }), 'node-label.csv:2:', "not a finite number: '0x1'");
+  writeFileSync(join(dir, 'raw/node-label.csv'), '1\n-1\n0\n');
+  writeFileSync(join(dir, 'split/public/test.csv'), '2\n2\n');
+  throwsWith(() => loadOgbNodeProperty('ogb', { dir }), 'test.csv', 'node 2 is listed twice');
+  writeFileSync(join(dir, 'split/public/test.csv'), '1\n');
+  throwsWith(() => loadOgbNodeProperty('ogb', { dir }), 'split/public', 'node 1 is in both valid and test');
 });
 
 bad('IDX: big-endian int16 and float32 decoded; wrong magic and truncation rejected', () => {
@@ -182,6 +191,14 @@ bad('IDX: big-endian int16 and float32 decoded; wrong magic and truncation rejec
   throwsWith(() => loadIdx(path), path, 'needs 13 bytes, file has 11');
   writeFileSync(path, Buffer.from([1, 2, 3, 4, 5]));
   throwsWith(() => loadIdx(path), path, 'not an IDX file');
+  // MNIST: two 1x1 images; a label byte of 10 is not a digit.
+  const mnist = join(tmp, 'mnist-bad');
+  mkdirSync(mnist, { recursive: true });
+  writeFileSync(join(mnist, 't10k-images-idx3-ubyte'), Buffer.from([0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 1, 0, 255]));
+  writeFileSync(join(mnist, 't10k-labels-idx1-ubyte'), Buffer.from([0, 0, 8, 1, 0, 0, 0, 2, 7, 9]));
+  assert.equal(Array.from(loadMnist({ dir: mnist }).labels), [7, 9]);
+  writeFileSync(join(mnist, 't10k-labels-idx1-ubyte'), Buffer.from([0, 0, 8, 1, 0, 0, 0, 2, 7, 10]));
+  throwsWith(() => loadMnist({ dir: mnist }), 't10k-labels-idx1-ubyte', 'label 10 of image 1 is not a digit');
 });
 
 bad('delimited: header, ragged row, non-number', () => {
@@ -193,6 +210,12 @@ bad('delimited: header, ragged row, non-number', () => {
   throwsWith(() => loadDelimited(path), `${path}:2:`, 'expected 2 columns');
   writeFileSync(path, '1,2\n3,nan\n');
   throwsWith(() => loadDelimited(path), `${path}:2:`, "field 2 is not a finite number: 'nan'");
+  for (const token of ['0x1', '0b1', '0o7', '1_000', 'Infinity', '1e999']) {
+    writeFileSync(path, `1,${token}\n`);
+    throwsWith(() => loadDelimited(path), `${path}:1:`, `field 2 is not a finite number: '${token}'`);
+  }
+  writeFileSync(path, '-.5,+2.,3E-2\n');
+  assert.equal(Array.from(loadDelimited(path).data), [-0.5, 2, Math.fround(0.03)]);
   writeFileSync(path, '1,,2\n');
   throwsWith(() => loadDelimited(path), `${path}:1:`, 'field 2');
 });

@@ -79,6 +79,8 @@ export function loadMnist(options: { split?: 't10k' | 'train'; dir?: string } = 
   if (labels.shape[0] !== count) {
     throw new Error(`${labelPath}: ${labels.shape[0]} labels for ${count} images in ${imagePath}`);
   }
+  const bad = labels.data.findIndex((l) => l > 9);
+  if (bad >= 0) throw new Error(`${labelPath}: label ${labels.data[bad]} of image ${bad} is not a digit 0-9`);
   const scaled = new Float32Array(images.data.length);
   for (let i = 0; i < scaled.length; i++) scaled[i] = images.data[i] / 255;
   return { count, rows, cols, images: scaled, labels: Int32Array.from(labels.data) };

@@ -37,7 +37,8 @@ export function loadOgbNodeProperty(name: string, options: OgbOptions = {}): Nod
   const { rows: numNodes, cols: numFeatures, values: features } = readMatrix(featPath);
 
   const labelPath = findDataFile(join(dir, 'raw', 'node-label.csv'));
-  const labels = readIntColumn(labelPath, -1, Infinity);
+  // Class ids are dense (0..C-1), so a label past the node count is a corrupt file, not 10^9 classes.
+  const labels = readIntColumn(labelPath, -1, numNodes - 1);
   if (labels.length !== numNodes) {
     throw new Error(`${labelPath}: ${labels.length} labels but ${featPath} has ${numNodes} rows`);
   }
@@ -50,6 +51,7 @@ export function loadOgbNodeProperty(name: string, options: OgbOptions = {}): Nod
   const readSplit = (part: string) =>
     readIntColumn(findDataFile(join(dir, 'split', splitName, `${part}.csv`)), 0, numNodes - 1);
   const split = { train: readSplit('train'), valid: readSplit('valid'), test: readSplit('test') };
+  checkDisjoint(split, join(dir, 'split', splitName));
 
   return { numNodes, numFeatures, features, labels, numClasses, edges, numEdges: edges.length / 2, split };
 }
@@ -95,4 +97,17 @@ function readEdges(path: string, numNodes: number): Int32Array {
     }
   }
   return Int32Array.from(out);
+}
+
+/** Each node at most once in each split part and in at most one part (train/valid/test overlap is a leak). */
+function checkDisjoint(split: Record<string, Int32Array>, folder: string): void {
+  const owner = new Map<number, string>();
+  for (const [part, ids] of Object.entries(split)) {
+    for (const id of ids) {
+      const seen = owner.get(id);
+      if (seen === part) throw new Error(`${join(folder, part)}.csv: node ${id} is listed twice`);
+      if (seen !== undefined) throw new Error(`${folder}: node ${id} is in both ${seen} and ${part}`);
+      owner.set(id, part);
+    }
+  }
 }

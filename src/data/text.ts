@@ -32,6 +32,8 @@ export function findDataFile(base: string): string {
 
 const TAB = 0x09, LF = 0x0a, CR = 0x0d, SPACE = 0x20, COMMA = 0x2c;
 const MINUS = 0x2d, PLUS = 0x2b, ZERO = 0x30, NINE = 0x39;
+/** A decimal numeral: optional sign, digits with an optional point, optional exponent. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /** Which bytes separate fields: runs of tabs/spaces, or single commas. */
 export type Delimiter = 'whitespace' | 'comma';
@@ -134,10 +136,9 @@ export class FieldReader {
       }
     }
     const token = buf.toString('latin1', s, e).trim();
-    const v = token === '' ? NaN : Number(token);
-    if (!Number.isFinite(v)) {
-      throw this.error(`field ${i + 1} is not a finite number: '${token.slice(0, 40)}'`);
-    }
+    // Number() also takes '0x1f', '0b1', '0o7' and '': a data file holds decimal numerals only.
+    const v = DECIMAL.test(token) ? Number(token) : NaN;
+    if (!Number.isFinite(v)) throw this.error(`field ${i + 1} is not a finite number: '${token.slice(0, 40)}'`);
     return v;
   }
 
