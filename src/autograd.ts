@@ -1,42 +1,22 @@
-// Reverse-mode autodiff over a tape. Each op that had an input requiring grad
-// attaches a GradNode to its result; backward() walks the graph in reverse
-// topological order. Backward formulas are written with ops, so they run on the
-// backend the forward ran on.
-import { Tensor } from './tensor.js';
+// Reverse-mode autodiff, above the ops: backward() walks the tape that ops recorded (src/tape.ts) in reverse
+// topological order, taking each primitive's gradient from src/gradients.ts and each fused kernel's from its
+// node. Gradients are computed with ops, so they run on the backend the forward ran on.
+import { noGrad, type Primitive } from './tape.js';
+import type { Tensor } from './tensor.js';
+import { gradients, type GradientRule } from './gradients.js';
+import { add, clone, contiguous } from './ops/elementwise.js';
+import { onesLike } from './ops/creation.js';
 
-export interface GradNode {
-  op: string;
-  inputs: Tensor[];
-  /** Gradients for each input (null where none flows), given the output's gradient. */
-  backward(grad: Tensor): (Tensor | null)[];
+export { noGrad, isGradEnabled } from './tape.js';
+
+/** The gradients of t's inputs given t's gradient g. */
+function inputGradients(t: Tensor, g: Tensor): (Tensor | null)[] {
+  const node = t.node!;
+  if (node.backward) return node.backward(g);
+  const rule = gradients[node.op as Primitive] as GradientRule<unknown> | undefined;
+  if (!rule) throw new Error(`no gradient rule for op ${node.op}`);
+  return rule(g, node.inputs, t, node.saved);
 }
-
-let gradEnabled = true;
-
-export function isGradEnabled(): boolean { return gradEnabled; }
-
-/** Runs fn without recording gradients (like torch.no_grad). */
-export function noGrad<T>(fn: () => T): T {
-  const prev = gradEnabled;
-  gradEnabled = false;
-  try { return fn(); } finally { gradEnabled = prev; }
-}
-
-/** Records `out` as computed by `op` from `inputs` when any input requires grad. */
-export function record(out: Tensor, op: string, inputs: Tensor[], backward: (g: Tensor) => (Tensor | null)[]): Tensor {
-  if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
-    out.requiresGrad = true;
-    out.node = { op, inputs, backward };
-  }
-  return out;
-}
-
-// Late-bound ops to avoid an import cycle with src/ops.
-export const gradOps: {
-  add: (a: Tensor, b: Tensor) => Tensor;
-  onesLike: (t: Tensor) => Tensor;
-  clone: (t: Tensor) => Tensor;
-} = {} as never;
 
 /** Accumulates d(root)/d(leaf) into every leaf's .grad. The graph is freed afterwards. */
 export function backward(root: Tensor, seed?: Tensor): void {
@@ -47,7 +27,7 @@ export function backward(root: Tensor, seed?: Tensor): void {
   const order = topoOrder(root);
   const grads = new Map<Tensor, Tensor>();
   noGrad(() => {
-    grads.set(root, seed ? gradOps.clone(seed) : gradOps.onesLike(root));
+    grads.set(root, seed ? clone(seed) : onesLike(root));
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i];
       const g = grads.get(t);
@@ -56,23 +36,23 @@ export function backward(root: Tensor, seed?: Tensor): void {
       const node = t.node!;
       let gs: (Tensor | null)[];
       try {
-        gs = node.backward(g);
+        gs = inputGradients(t, g);
       } catch (e) {
         throw new Error(`backward of ${node.op}: ${(e as Error).message}`);
       }
       // One tensor may come back for several inputs (add returns g twice): give each input its own.
-      gs = gs.map((gi, k) => (gi && gs.indexOf(gi) < k ? gradOps.clone(gi) : gi));
+      gs = gs.map((gi, k) => (gi && gs.indexOf(gi) < k ? clone(gi) : gi));
       if (!gs.includes(g)) g.dispose();
       node.inputs.forEach((inp, k) => {
         const gi = gs[k];
         if (!gi || !inp.requiresGrad) { if (gi && gi !== g) gi.dispose(); return; }
         if (inp.node) {
           const prev = grads.get(inp);
-          if (prev) { grads.set(inp, gradOps.add(prev, gi)); prev.dispose(); gi.dispose(); } else grads.set(inp, gi);
+          if (prev) { grads.set(inp, add(prev, gi)); prev.dispose(); gi.dispose(); } else grads.set(inp, gi);
         } else {
-          const owned = gi.isContiguous ? gi : gi.contiguous();
+          const owned = contiguous(gi);
           if (owned !== gi) gi.dispose();
-          if (inp.grad) { const sum = gradOps.add(inp.grad, owned); inp.grad.dispose(); owned.dispose(); inp.grad = sum.keep(); } else inp.grad = owned.keep();
+          if (inp.grad) { const sum = add(inp.grad, owned); inp.grad.dispose(); owned.dispose(); inp.grad = sum.keep(); } else inp.grad = owned.keep();
         }
       });
     }

@@ -1,14 +1,7 @@
 // Everything of the public API that runs anywhere (Node or browser). The
 // entry points add the backends that their platform has: index.ts for Node,
 // browser.ts for web pages.
-import './ops/methods.js';
-import { gradOps } from './autograd.js';
-import { add, clone } from './ops/elementwise.js';
-import { onesLike } from './ops/creation.js';
-
-gradOps.add = add;
-gradOps.onesLike = onesLike;
-gradOps.clone = clone;
+import './methods.js';
 
 export { Tensor, scope, memory } from './tensor.js';
 export type { NestedArray } from './tensor.js';
@@ -31,7 +24,7 @@ export { matmul, linear } from './ops/matmul.js';
 export type { LinearOptions, MatmulOptions } from './ops/matmul.js';
 export { gather, indexSelect, scatterAdd, maskedFill, oneHot } from './ops/indexing.js';
 export { concat, stack, split, chunk, pad } from './ops/combine.js';
-export { softmax, logSoftmax, dropout } from './ops/activation.js';
+export { softmax, logSoftmax, dropout } from './ops/softmax.js';
 export { crossEntropy, nll, mse, bceWithLogits, huber } from './ops/loss.js';
 export type { Reduction, CrossEntropyOptions, NllOptions } from './ops/loss.js';
 export * as nn from './nn/index.js';

@@ -1,8 +1,20 @@
 // Tensor: a strided view on reference-counted backend storage, plus the autograd
-// fields. Ops live in src/ops and are attached as methods by src/ops/methods.ts.
+// fields. Ops live in src/ops and are attached as methods by src/methods.ts.
 import type { Backend, Buf, DType, View } from './backend/interface.js';
 import { denseStrides, fmtShape, isDense, numel } from './shape.js';
-import type { GradNode } from './autograd.js';
+
+/**
+ * How a tensor was computed (src/tape.ts records it): a primitive op keeps what its gradient rule in
+ * src/gradients.ts needs besides its inputs and output; a fused kernel keeps a backward of its own.
+ */
+export interface GradNode {
+  op: string;
+  inputs: Tensor[];
+  /** The primitive's saved values (axes, shapes, index tensors), as src/tape.ts's SavedByOp types them. */
+  saved?: unknown;
+  /** Gradients for each input (null where none flows), given the output's gradient: fused kernels only. */
+  backward?: (grad: Tensor) => (Tensor | null)[];
+}
 
 /** Backend storage shared by a tensor and its views. */
 export class Storage {
@@ -150,7 +162,7 @@ export class Tensor {
       throw new Error(`assign: value ${value.describe()} does not match ${this.describe()}`);
     }
     if (value.backend !== this.backend) throw new Error(`assign: value on ${value.backend.name}, tensor on ${this.backend.name}`);
-    const src = value.isContiguous ? value : value.contiguous();
+    const src = value.isContiguous ? value : denseCopy(value);
     const st = src.storage;
     st.retain();
     this.storage.release();
@@ -165,14 +177,14 @@ export class Tensor {
   dataSync(): Float32Array | Int32Array {
     const b = this.backend;
     if (!b.syncRead) throw new Error(`dataSync: ${b.name} tensors are read with await t.data()`);
-    const dense = this.isContiguous ? this : this.contiguous();
+    const dense = this.isContiguous ? this : denseCopy(this);
     const out = b.readSync(dense.storage.buf!);
     if (dense !== this) dense.dispose();
     return out;
   }
 
   async data(): Promise<Float32Array | Int32Array> {
-    const dense = this.isContiguous ? this : this.contiguous();
+    const dense = this.isContiguous ? this : denseCopy(this);
     const out = await this.backend.read(dense.storage.buf!);
     if (dense !== this) dense.dispose();
     return out;
@@ -215,7 +227,9 @@ export function viewOf(base: Tensor, shape: readonly number[], strides: readonly
   return new Tensor(base.storage, shape, strides, offset, base.dtype);
 }
 
-// Methods added by src/ops/methods.ts are declared there via module augmentation.
-export interface Tensor {
-  contiguous(): Tensor;
+/** A new tensor with fresh dense storage holding t's elements; not recorded for autograd. */
+export function denseCopy(t: Tensor): Tensor {
+  const out = emptyTensor(t.backend, t.shape, t.dtype);
+  if (out.size > 0) t.backend.copy(t.view(), out.storage.buf!);
+  return out;
 }

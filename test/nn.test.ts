@@ -405,6 +405,22 @@ sem('memory stays flat over training steps with every new layer, clipping and a 
   assert.equal(T.memory().reference, before);
 });
 
+sem('Module.dispose and Optimizer.dispose free parameters, gradients, buffers and optimizer state', () => {
+  const before = T.memory().reference;
+  const model = new nn.Sequential(new nn.Linear(3, 4, { backend: 'reference' }), new nn.BatchNorm1d(4, { backend: 'reference' }));
+  const opt = new T.optim.Adam(model.parameters(), { lr: 0.1 });
+  T.scope(() => {
+    T.sum(T.square(model.forward(T.randn([5, 3], { backend: 'reference' })))).backward();
+    opt.step();
+  });
+  const held = T.memory().reference;
+  assert.ok(held.buffers > before.buffers, 'parameters, gradients, buffers and Adam moments are held');
+  opt.dispose();
+  model.dispose();
+  assert.equal(T.memory().reference, before);
+  assert.ok(model.parameters().every((p) => p.isDisposed && p.grad === null));
+});
+
 sem('modules built on a backend keep their parameters there', () => {
   for (const b of backends) {
     const m = new nn.Sequential(new nn.Linear(2, 3, { backend: b }), new nn.LayerNorm(3, { backend: b }));

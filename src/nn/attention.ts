@@ -7,7 +7,7 @@ import { Linear, type ModuleOptions } from './layers.js';
 import { xavierUniform } from './init.js';
 import { matmul } from '../ops/matmul.js';
 import { maskedFill } from '../ops/indexing.js';
-import { softmax, dropout } from '../ops/activation.js';
+import { softmax, dropout } from '../ops/softmax.js';
 import { permute, reshape, transpose } from '../ops/view.js';
 import { fromArray, zeros } from '../ops/creation.js';
 import { opError } from '../ops/util.js';

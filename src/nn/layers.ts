@@ -8,7 +8,7 @@ import { add, mul, gelu, relu, sigmoid, tanh, leakyRelu, elu, softplus, ne, wher
 import { indexSelect } from '../ops/indexing.js';
 import { fromArray } from '../ops/creation.js';
 import { detach, permute, reshape, squeeze, unsqueeze } from '../ops/view.js';
-import { dropout } from '../ops/activation.js';
+import { dropout } from '../ops/softmax.js';
 import { opError } from '../ops/util.js';
 import { numel } from '../shape.js';
 import { kaimingUniform, normal, uniform } from './init.js';

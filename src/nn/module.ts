@@ -76,6 +76,12 @@ export abstract class Module {
     for (const p of this.parameters()) { p.grad?.dispose(); p.grad = null; }
   }
 
+  /** Frees every parameter (with its gradient) and buffer of the tree: they are kept out of scopes. The module is unusable afterwards. */
+  dispose(): void {
+    for (const p of this.parameters()) { p.grad?.dispose(); p.grad = null; p.dispose(); }
+    for (const [, b] of this.namedBuffers()) b.dispose();
+  }
+
   /** Parameters and buffers by dotted name. */
   stateDict(): Record<string, Tensor> {
     return Object.fromEntries([...this.namedParameters(), ...this.namedBuffers()]);

@@ -10,7 +10,7 @@ import { linear } from '../ops/matmul.js';
 import { chunk, stack } from '../ops/combine.js';
 import { select } from '../ops/view.js';
 import { zeros } from '../ops/creation.js';
-import { dropout } from '../ops/activation.js';
+import { dropout } from '../ops/softmax.js';
 import { opError } from '../ops/util.js';
 import { Rng, globalRng } from '../rng.js';
 

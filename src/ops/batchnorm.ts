@@ -3,7 +3,7 @@
 // so that autograd needs nothing new. Follows torch: training normalizes with
 // the biased batch variance and moves the running variance toward the
 // unbiased one; eval uses the running statistics.
-import { noGrad } from '../autograd.js';
+import { noGrad } from '../tape.js';
 import { Tensor } from '../tensor.js';
 import { numel } from '../shape.js';
 import { commonBackend, opError, requireFinite, requireFloat } from './util.js';

@@ -2,7 +2,7 @@
 // Discrepancy for Domain-Invariant Representation Learning"). The per-column
 // mean and central moments c_2..c_k of an [n, d] sample come from one fused
 // kernel (and its fused backward); only the d-sized norms use ordinary ops.
-import { noGrad, record } from '../autograd.js';
+import { noGrad, recordBackward } from '../tape.js';
 import { Tensor, emptyTensor } from '../tensor.js';
 import { commonBackend, opError, requireFloat, runKernel } from './util.js';
 import { contiguous, maximum, mul, sqrt, square, sub } from './elementwise.js';
@@ -31,7 +31,7 @@ function momentStats(op: string, x: Tensor, k: number): Tensor {
   const moments = emptyTensor(backend, [k - 1, d], 'float32');
   if (d > 0) runKernel(op, [x], () => backend.cmdMoments(xd.denseBuf(), n, d, k, mean.storage.buf!, moments.storage.buf!));
   const stats = noGrad(() => concat([unsqueeze(mean, 0), moments], 0));
-  record(stats, op, [x], (g) => {
+  recordBackward(stats, op, [x], (g) => {
     const gMean = contiguous(select(g, 0, 0));
     const gMoments = contiguous(slice(g, 0, 1));
     const gx = emptyTensor(backend, [n, d], 'float32');

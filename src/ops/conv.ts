@@ -2,7 +2,7 @@
 // with gradients for input, weight and bias through the conv,
 // convBackwardInput and convBackwardWeight kernels.
 import type { ConvParams } from '../backend/interface.js';
-import { noGrad, record } from '../autograd.js';
+import { noGrad, recordBackward } from '../tape.js';
 import { Tensor, emptyTensor } from '../tensor.js';
 import { fmtShape } from '../shape.js';
 import { commonBackend, opError, requireFloat, runKernel } from './util.js';
@@ -69,7 +69,7 @@ function conv(op: string, spatial: 2 | 3, x: Tensor, w: Tensor, opts: ConvOption
   // Dense copies stay alive for the backward (x for dW, w for dX).
   const [xd, wd, bd] = noGrad(() => [contiguous(x), contiguous(w), bias && contiguous(bias)]);
   if (out.size > 0) runKernel(op, inputs, () => backend.conv(xd.denseBuf(), wd.denseBuf(), bd?.denseBuf(), out.storage.buf!, p));
-  record(out, op, inputs, (g) => {
+  recordBackward(out, op, inputs, (g) => {
     const gd = contiguous(g);
     let gx: Tensor | null = null, gw: Tensor | null = null;
     if (x.requiresGrad) {

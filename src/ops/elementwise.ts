@@ -1,13 +1,12 @@
 // Elementwise ops: unary math, broadcasting binary arithmetic, comparisons,
-// where, clamp, casts; each with its gradient beside it.
+// where, clamp, casts. Their gradients are rules in src/gradients.ts.
 // int32 operands are computed in float32 (exact up to 2^24) and, for + - * and
 // min/max of two int32 tensors, cast back to int32.
 import type { BinaryOp, DType, UnaryOp } from '../backend/interface.js';
-import { record } from '../autograd.js';
-import { Tensor, emptyTensor } from '../tensor.js';
+import { record, type DifferentiableBinaryOp } from '../tape.js';
+import { Tensor, denseCopy, emptyTensor } from '../tensor.js';
 import { broadcastShapes, fmtShape } from '../shape.js';
-import { commonBackend, opError, requireFinite, runKernel } from './util.js';
-import { expandView, sumTo } from './view.js';
+import { commonBackend, expandView, opError, requireFinite, runKernel } from './util.js';
 
 export type Operand = Tensor | number;
 
@@ -25,7 +24,7 @@ export function cast(x: Tensor, dtype: DType): Tensor {
   if (x.dtype === dtype) return x;
   const out = emptyTensor(x.backend, x.shape, dtype);
   if (out.size > 0) runKernel('cast', [x], () => x.backend.copy(x.view(), out.storage.buf!));
-  if (dtype === 'float32') return record(out, 'cast', [x], () => [null]);
+  if (dtype === 'float32') return record(out, 'cast', [x], null);
   return out;
 }
 
@@ -35,65 +34,57 @@ const asFloat = (x: Tensor): Tensor => (x.dtype === 'float32' ? x : cast(x, 'flo
 export function contiguous(x: Tensor): Tensor {
   commonBackend('contiguous', [x]);
   if (x.isContiguous) return x;
-  const out = emptyTensor(x.backend, x.shape, x.dtype);
-  if (out.size > 0) x.backend.copy(x.view(), out.storage.buf!);
-  return record(out, 'contiguous', [x], (g) => [g]);
+  return record(denseCopy(x), 'contiguous', [x], null);
 }
 
 /** A copy that never aliases x. */
 export function clone(x: Tensor): Tensor {
   commonBackend('clone', [x]);
-  const out = emptyTensor(x.backend, x.shape, x.dtype);
-  if (out.size > 0) x.backend.copy(x.view(), out.storage.buf!);
-  return record(out, 'clone', [x], (g) => [g]);
+  return record(denseCopy(x), 'clone', [x], null);
 }
 
-type UnaryGrad = (g: Tensor, x: Tensor, y: Tensor) => Tensor | null;
-
-function unary(op: UnaryOp, x: Tensor, grad: UnaryGrad, alpha = 0): Tensor {
+function unary(op: UnaryOp, x: Tensor, alpha = 0): Tensor {
   commonBackend(op, [x]);
   const xf = asFloat(x);
   const out = emptyTensor(x.backend, x.shape, 'float32');
   if (out.size > 0) runKernel(op, [x], () => x.backend.unary(op, xf.view(), out.storage.buf!, alpha));
-  return record(out, op, [xf], (g) => [grad(g, xf, out)]);
+  return record(out, op, [xf], { alpha });
 }
 
-export const neg = (x: Tensor): Tensor => unary('neg', x, (g) => neg(g));
-export const exp = (x: Tensor): Tensor => unary('exp', x, (g, _x, y) => mul(g, y));
-export const log = (x: Tensor): Tensor => unary('log', x, (g, x) => div(g, x));
-export const log1p = (x: Tensor): Tensor => unary('log1p', x, (g, x) => div(g, add(x, 1)));
-export const sqrt = (x: Tensor): Tensor => unary('sqrt', x, (g, _x, y) => div(g, mul(y, 2)));
-export const rsqrt = (x: Tensor): Tensor => unary('rsqrt', x, (g, _x, y) => mul(g, mul(pow(y, 3), -0.5)));
-export const abs = (x: Tensor): Tensor => unary('abs', x, (g, x) => mul(g, sign(x)));
-export const sign = (x: Tensor): Tensor => unary('sign', x, () => null);
-export const floor = (x: Tensor): Tensor => unary('floor', x, () => null);
-export const tanh = (x: Tensor): Tensor => unary('tanh', x, (g, _x, y) => mul(g, sub(1, square(y))));
-export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x, (g, _x, y) => mul(g, mul(y, sub(1, y))));
-export const relu = (x: Tensor): Tensor => unary('relu', x, (g, x) => mul(g, gt(x, 0)));
+export const neg = (x: Tensor): Tensor => unary('neg', x);
+export const exp = (x: Tensor): Tensor => unary('exp', x);
+export const log = (x: Tensor): Tensor => unary('log', x);
+export const log1p = (x: Tensor): Tensor => unary('log1p', x);
+export const sqrt = (x: Tensor): Tensor => unary('sqrt', x);
+export const rsqrt = (x: Tensor): Tensor => unary('rsqrt', x);
+export const abs = (x: Tensor): Tensor => unary('abs', x);
+export const sign = (x: Tensor): Tensor => unary('sign', x);
+export const floor = (x: Tensor): Tensor => unary('floor', x);
+export const tanh = (x: Tensor): Tensor => unary('tanh', x);
+export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
+export const relu = (x: Tensor): Tensor => unary('relu', x);
 export function leakyRelu(x: Tensor, alpha = 0.01): Tensor {
   requireFinite('leakyRelu', 'alpha', alpha);
-  return unary('leakyRelu', x, (g, x) => mul(g, where(gt(x, 0), 1, alpha)), alpha);
+  return unary('leakyRelu', x, alpha);
 }
 export function elu(x: Tensor, alpha = 1): Tensor {
   requireFinite('elu', 'alpha', alpha);
-  return unary('elu', x, (g, x, y) => mul(g, where(gt(x, 0), 1, add(y, alpha))), alpha);
+  return unary('elu', x, alpha);
 }
 /** Exact (erf) GELU, as torch's default. */
-export const gelu = (x: Tensor): Tensor => unary('gelu', x, (g, x) => mul(g, geluGrad(x)));
-/** d gelu(x) / dx (no gradient of its own). */
-export const geluGrad = (x: Tensor): Tensor => unary('geluGrad', x, () => null);
-export const softplus = (x: Tensor): Tensor => unary('softplus', x, (g, x) => mul(g, sigmoid(x)));
-export const sin = (x: Tensor): Tensor => unary('sin', x, (g, x) => mul(g, cos(x)));
-export const cos = (x: Tensor): Tensor => unary('cos', x, (g, x) => neg(mul(g, sin(x))));
-export const square = (x: Tensor): Tensor => unary('square', x, (g, x) => mul(g, mul(x, 2)));
-export const reciprocal = (x: Tensor): Tensor => unary('reciprocal', x, (g, _x, y) => neg(mul(g, square(y))));
-
-type BinaryGrad = (g: Tensor, a: Tensor, b: Tensor, y: Tensor) => [Tensor | null, Tensor | null];
+export const gelu = (x: Tensor): Tensor => unary('gelu', x);
+/** d gelu(x) / dx (no gradient of its own: used by gelu's). */
+export const geluGrad = (x: Tensor): Tensor => unary('geluGrad', x);
+export const softplus = (x: Tensor): Tensor => unary('softplus', x);
+export const sin = (x: Tensor): Tensor => unary('sin', x);
+export const cos = (x: Tensor): Tensor => unary('cos', x);
+export const square = (x: Tensor): Tensor => unary('square', x);
+export const reciprocal = (x: Tensor): Tensor => unary('reciprocal', x);
 
 const INT_PRESERVING: ReadonlySet<BinaryOp> = new Set(['add', 'sub', 'mul', 'minimum', 'maximum']);
 const COMPARISON: ReadonlySet<BinaryOp> = new Set(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
 
-function binary(op: BinaryOp, a0: Operand, b0: Operand, grad: BinaryGrad | null): Tensor {
+function binary(op: BinaryOp, a0: Operand, b0: Operand): Tensor {
   if (!(a0 instanceof Tensor) && !(b0 instanceof Tensor)) throw new Error(`${op}: at least one operand must be a Tensor`);
   const like = (a0 instanceof Tensor ? a0 : b0) as Tensor;
   commonBackend(op, [like]);
@@ -109,39 +100,25 @@ function binary(op: BinaryOp, a0: Operand, b0: Operand, grad: BinaryGrad | null)
   if (out.size > 0) {
     runKernel(op, [a, b], () => backend.binary(op, expandView(af, shape), expandView(bf, shape), out.storage.buf!));
   }
-  if (intResult || COMPARISON.has(op) || !grad) return out;
-  return record(out, op, [af, bf], (g) => {
-    const [ga, gb] = grad(g, af, bf, out);
-    return [ga && sumTo(ga, af.shape), gb && sumTo(gb, bf.shape)];
-  });
+  if (intResult || COMPARISON.has(op)) return out;
+  return record(out, op as DifferentiableBinaryOp, [af, bf], null);
 }
 
-export const add = (a: Operand, b: Operand): Tensor => binary('add', a, b, (g) => [g, g]);
-export const sub = (a: Operand, b: Operand): Tensor => binary('sub', a, b, (g) => [g, neg(g)]);
-export const mul = (a: Operand, b: Operand): Tensor =>
-  binary('mul', a, b, (g, a, b) => [a.requiresGrad ? mul(g, b) : null, b.requiresGrad ? mul(g, a) : null]);
-export const div = (a: Operand, b: Operand): Tensor =>
-  binary('div', a, b, (g, a, b) => [
-    a.requiresGrad ? div(g, b) : null,
-    b.requiresGrad ? neg(div(mul(g, a), square(b))) : null,
-  ]);
-export const pow = (a: Operand, b: Operand): Tensor =>
-  binary('pow', a, b, (g, a, b, y) => [
-    a.requiresGrad ? mul(g, mul(b, pow(a, sub(b, 1)))) : null,
-    b.requiresGrad ? mul(g, mul(y, log(a))) : null,
-  ]);
-export const minimum = (a: Operand, b: Operand): Tensor =>
-  binary('minimum', a, b, (g, a, b) => [where(le(a, b), g, 0), where(gt(a, b), g, 0)]);
-export const maximum = (a: Operand, b: Operand): Tensor =>
-  binary('maximum', a, b, (g, a, b) => [where(ge(a, b), g, 0), where(lt(a, b), g, 0)]);
+export const add = (a: Operand, b: Operand): Tensor => binary('add', a, b);
+export const sub = (a: Operand, b: Operand): Tensor => binary('sub', a, b);
+export const mul = (a: Operand, b: Operand): Tensor => binary('mul', a, b);
+export const div = (a: Operand, b: Operand): Tensor => binary('div', a, b);
+export const pow = (a: Operand, b: Operand): Tensor => binary('pow', a, b);
+export const minimum = (a: Operand, b: Operand): Tensor => binary('minimum', a, b);
+export const maximum = (a: Operand, b: Operand): Tensor => binary('maximum', a, b);
 
 // Comparisons give float32 0/1 masks (usable directly in mul and where).
-export const eq = (a: Operand, b: Operand): Tensor => binary('eq', a, b, null);
-export const ne = (a: Operand, b: Operand): Tensor => binary('ne', a, b, null);
-export const lt = (a: Operand, b: Operand): Tensor => binary('lt', a, b, null);
-export const le = (a: Operand, b: Operand): Tensor => binary('le', a, b, null);
-export const gt = (a: Operand, b: Operand): Tensor => binary('gt', a, b, null);
-export const ge = (a: Operand, b: Operand): Tensor => binary('ge', a, b, null);
+export const eq = (a: Operand, b: Operand): Tensor => binary('eq', a, b);
+export const ne = (a: Operand, b: Operand): Tensor => binary('ne', a, b);
+export const lt = (a: Operand, b: Operand): Tensor => binary('lt', a, b);
+export const le = (a: Operand, b: Operand): Tensor => binary('le', a, b);
+export const gt = (a: Operand, b: Operand): Tensor => binary('gt', a, b);
+export const ge = (a: Operand, b: Operand): Tensor => binary('ge', a, b);
 
 /** cond ? a : b elementwise, cond nonzero meaning true; broadcasts all three. */
 export function where(cond: Tensor, a0: Operand, b0: Operand): Tensor {
@@ -156,10 +133,7 @@ export function where(cond: Tensor, a0: Operand, b0: Operand): Tensor {
     runKernel('where', [cond, a, b], () =>
       backend.where(expandView(c, shape), expandView(a, shape), expandView(b, shape), out.storage.buf!));
   }
-  return record(out, 'where', [a, b], (g) => [
-    a.requiresGrad ? sumTo(where(c, g, 0), a.shape) : null,
-    b.requiresGrad ? sumTo(where(c, 0, g), b.shape) : null,
-  ]);
+  return record(out, 'where', [a, b], { cond: c });
 }
 
 /** Limits x to [min, max] (either may be omitted); the gradient flows where x is inside. */

@@ -1,12 +1,12 @@
 // Indexing: gather / indexSelect read by index, scatterAdd writes by index,
 // maskedFill, oneHot. Index tensors are int32; out-of-range indices are errors.
-import { record } from '../autograd.js';
-import { Tensor, emptyTensor } from '../tensor.js';
+import { record } from '../tape.js';
+import { Tensor, denseCopy, emptyTensor } from '../tensor.js';
 import { fmtShape, normAxis } from '../shape.js';
 import { commonBackend, opError, requireInt, runKernel } from './util.js';
-import { clone, eq, where, Operand } from './elementwise.js';
+import { eq, where, type Operand } from './elementwise.js';
 import { expand, reshape, unsqueeze } from './view.js';
-import { arange, zeros } from './creation.js';
+import { arange } from './creation.js';
 
 /** torch.gather: out[i][j][k] = x[i][index[i][j][k]][k] for axis 1; index has x's rank. */
 export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
@@ -19,7 +19,7 @@ export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
   // int32 is gathered as itself: a round trip through float32 would change values beyond 2^24.
   const out = emptyTensor(backend, index.shape, x.dtype);
   if (out.size > 0) runKernel('gather', [x, index], () => backend.gather(x.view(), d, index.view(), out.storage.buf!, index.shape));
-  return record(out, 'gather', [x], (g) => [scatterAdd(zeros(x.shape, { backend: backend.name }), d, index, g)]);
+  return record(out, 'gather', [x], { axis: d, index });
 }
 
 /** Rows (or slices along `axis`) of x picked by a 1-D int32 index. */
@@ -42,10 +42,9 @@ export function scatterAdd(x: Tensor, axis: number, index: Tensor, src: Tensor):
     throw opError('scatterAdd', 'index and src must have the same shape, fitting x off the axis', [x, index, src]);
   }
   if (x.dtype !== src.dtype) throw opError('scatterAdd', 'x and src must have the same dtype', [x, index, src]);
-  const out = clone(x);
-  out.node = null;
+  const out = denseCopy(x);
   if (src.size > 0) runKernel('scatterAdd', [x, index, src], () => backend.scatterAdd(out.storage.buf!, out.shape, d, index.view(), src.view()));
-  return record(out, 'scatterAdd', [x, src], (g) => [g, src.requiresGrad ? gather(g, d, index) : null]);
+  return record(out, 'scatterAdd', [x, src], { axis: d, index });
 }
 
 /** x with `value` where mask is nonzero (mask broadcasts to x). */

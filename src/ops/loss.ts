@@ -3,7 +3,7 @@ import { Tensor } from '../tensor.js';
 import { abs, add, cast, div, exp, log1p, lt, mul, neg, relu, square, sub, where } from './elementwise.js';
 import { mean, sum } from './reduce.js';
 import { gather, indexSelect } from './indexing.js';
-import { logSoftmax } from './activation.js';
+import { logSoftmax } from './softmax.js';
 import { unsqueeze, squeeze } from './view.js';
 import { commonBackend, opError, requireFinite } from './util.js';
 

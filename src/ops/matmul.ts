@@ -2,12 +2,12 @@
 // fused µP linear act(alpha * x W^T + b) whose scale, bias and activation live
 // in the GEMM epilogue.
 import type { Activation, View } from '../backend/interface.js';
-import { record } from '../autograd.js';
+import { record, recordBackward } from '../tape.js';
 import { Tensor, emptyTensor } from '../tensor.js';
 import { broadcastShapes, fmtShape, numel } from '../shape.js';
 import { commonBackend, opError, requireFinite, requireFloat, runKernel } from './util.js';
 import { contiguous, gelu, geluGrad, gt, mul, sub, square } from './elementwise.js';
-import { expand, reshape, squeeze, sumTo, transpose, unsqueeze } from './view.js';
+import { expand, reshape, squeeze, transpose, unsqueeze } from './view.js';
 import { sum } from './reduce.js';
 
 /** x expanded to [...batch, r, c], as a [batch, r, c] kernel view (copying only when the batch axes cannot merge). */
@@ -60,13 +60,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   let result = out;
   if (a.ndim === 1) result = squeeze(result, -2);
   if (b.ndim === 1) result = squeeze(result, -1);
-  return record(result, 'matmul', [a, b], (g) => {
-    const g2 = reshape(g, out.shape);
-    return [
-      a.requiresGrad ? reshape(sumTo(matmul(g2, transpose(b2), { alpha }), a2.shape), a.shape) : null,
-      b.requiresGrad ? reshape(sumTo(matmul(transpose(a2), g2, { alpha }), b2.shape), b.shape) : null,
-    ];
-  });
+  return record(result, 'matmul', [a, b], { alpha, a2, b2, productShape: [...out.shape] });
 }
 
 export interface LinearOptions {
@@ -107,7 +101,7 @@ export function linear(x: Tensor, w: Tensor, opts: LinearOptions = {}): Tensor {
   }
   const pre = needPre ? out : null;
   const y = needPre ? gelu(out) : out;
-  return record(y, 'linear', inputs, (g) => {
+  return recordBackward(y, 'linear', inputs, (g) => {
     const gz = activationGrad(act, g, y, pre);
     const g2 = reshape(gz, [rows, N]);
     const x2 = reshape(x, [rows, K]);

@@ -2,7 +2,7 @@
 // maxPool / avgPool kernels (2-D runs as 3-D with depth 1), and adaptive
 // average pooling (torch's windows start = floor(i In / Out), end = ceil((i + 1) In / Out)).
 import type { PoolParams } from '../backend/interface.js';
-import { noGrad, record } from '../autograd.js';
+import { noGrad, recordBackward } from '../tape.js';
 import { Tensor, emptyTensor } from '../tensor.js';
 import { fmtShape } from '../shape.js';
 import { commonBackend, opError, requireFloat, runKernel } from './util.js';
@@ -57,7 +57,7 @@ function maxPool(op: string, spatial: 2 | 3, x: Tensor, kernel: SpatialArg, opts
     runKernel(op, [x], () => backend.maxPool(xd.denseBuf(), out.storage.buf!, argmax.storage.buf!, p));
     if (xd !== x) xd.dispose();
   }
-  record(out, op, [x], (g) => {
+  recordBackward(out, op, [x], (g) => {
     // argmax indexes each (n, c) input plane: scatter the gradient into the flattened planes.
     const planes = p.N * p.C, inPlane = p.D * p.H * p.W, outPlane = p.oD * p.oH * p.oW;
     const gx = zeros([planes, inPlane], { backend: backend.name });
@@ -76,7 +76,7 @@ function avgPool(op: string, spatial: 2 | 3, x: Tensor, kernel: SpatialArg, opts
     runKernel(op, [x], () => backend.avgPool(xd.denseBuf(), out.storage.buf!, p));
     if (xd !== x) xd.dispose();
   }
-  return record(out, op, [x], (g) => {
+  return recordBackward(out, op, [x], (g) => {
     const gx = emptyTensor(backend, x.shape, 'float32');
     if (gx.size === 0) return [gx];
     const gd = contiguous(g);

@@ -1,15 +1,15 @@
-// Reductions over any set of axes, with keepdims, and their gradients.
+// Reductions over any set of axes, with keepdims. Their gradients are rules in src/gradients.ts.
 import type { ReduceOp } from '../backend/interface.js';
-import { record } from '../autograd.js';
+import { record } from '../tape.js';
 import { Tensor, emptyTensor } from '../tensor.js';
 import { normAxes, normAxis, numel } from '../shape.js';
 import { commonBackend, opError, requireFinite, runKernel } from './util.js';
 import { cast, contiguous, div, eq, exp, log, mul, sqrt, sub, add, where } from './elementwise.js';
-import { detach, expand, permute, reshape } from './view.js';
+import { detach, permute, reshape } from './view.js';
 
 export interface ReduceOptions { keepdims?: boolean }
 
-function keptShape(shape: readonly number[], axes: number[], keepdims: boolean): number[] {
+export function keptShape(shape: readonly number[], axes: number[], keepdims: boolean): number[] {
   return keepdims ? shape.map((s, i) => (axes.includes(i) ? 1 : s)) : shape.filter((_, i) => !axes.includes(i));
 }
 
@@ -45,7 +45,7 @@ export function sum(x: Tensor, axes?: number | number[], keepdims = false): Tens
   const ax = normAxes('sum', axes, x.ndim);
   const out = reduceRaw('sum', x, ax, keepdims);
   const result = x.dtype === 'int32' ? cast(out, 'int32') : out;
-  return record(result, 'sum', [x], (g) => [expand(reshape(g, keptShape(x.shape, ax, true)), x.shape)]);
+  return record(result, 'sum', [x], { axes: ax });
 }
 
 export function mean(x: Tensor, axes?: number | number[], keepdims = false): Tensor {
@@ -58,22 +58,13 @@ export function mean(x: Tensor, axes?: number | number[], keepdims = false): Ten
 export function prod(x: Tensor, axes?: number | number[], keepdims = false): Tensor {
   const ax = normAxes('prod', axes, x.ndim);
   const out = reduceRaw('prod', x, ax, keepdims);
-  return record(out, 'prod', [x], (g) => {
-    const shapeK = keptShape(x.shape, ax, true);
-    return [mul(expand(reshape(mul(g, out), shapeK), x.shape), div(1, x))];
-  });
+  return record(out, 'prod', [x], { axes: ax });
 }
 
 function extremum(op: 'max' | 'min', x: Tensor, axes: number | number[] | undefined, keepdims: boolean): Tensor {
   const ax = normAxes(op, axes, x.ndim);
   const out = reduceRaw(op, x, ax, keepdims);
-  return record(out, op, [x], (g) => {
-    // The gradient is shared evenly among tied extreme elements (as torch's amax).
-    const shapeK = keptShape(x.shape, ax, true);
-    const mask = eq(x, reshape(out, shapeK));
-    const count = sum(mask, ax, true);
-    return [mul(div(mask, count), reshape(g, shapeK))];
-  });
+  return record(out, op, [x], { axes: ax });
 }
 
 export const max = (x: Tensor, axes?: number | number[], keepdims = false): Tensor => extremum('max', x, axes, keepdims);

@@ -1,5 +1,5 @@
 // Shared checks for ops: the one place user-facing error messages are made.
-import type { Backend } from '../backend/interface.js';
+import type { Backend, View } from '../backend/interface.js';
 import { Tensor } from '../tensor.js';
 
 export function describeAll(ts: Tensor[]): string {
@@ -42,4 +42,15 @@ export function runKernel<T>(op: string, ts: Tensor[], fn: () => T): T {
     if (msg.startsWith(`${op}:`)) throw e;
     throw new Error(`${op}: ${msg} (inputs ${describeAll(ts)})`);
   }
+}
+
+/** The kernel view of x broadcast to `shape` (0 strides on broadcast axes). */
+export function expandView(x: Tensor, shape: readonly number[]): View {
+  const v = x.view();
+  const nd = shape.length, off = nd - x.ndim;
+  const strides = shape.map((s, d) => {
+    if (d < off) return 0;
+    return x.shape[d - off] === 1 && s !== 1 ? 0 : x.strides[d - off];
+  });
+  return { buf: v.buf, shape, strides, offset: v.offset };
 }

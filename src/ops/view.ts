@@ -1,35 +1,10 @@
 // Views: new shape and strides over the same storage, no copy (reshape copies
 // only when the strides cannot express the new shape).
-import type { View } from '../backend/interface.js';
-import { record } from '../autograd.js';
+import { record } from '../tape.js';
 import { Tensor, viewOf } from '../tensor.js';
 import { broadcastShapes, denseStrides, fmtShape, normAxis, numel } from '../shape.js';
-import { commonBackend, opError } from './util.js';
+import { commonBackend, expandView, opError } from './util.js';
 import { contiguous } from './elementwise.js';
-import { sum } from './reduce.js';
-import { zeros, arange } from './creation.js';
-import { scatterAdd } from './indexing.js';
-
-/** The kernel view of x broadcast to `shape` (0 strides on broadcast axes). */
-export function expandView(x: Tensor, shape: readonly number[]): View {
-  const v = x.view();
-  const nd = shape.length, off = nd - x.ndim;
-  const strides = shape.map((s, d) => {
-    if (d < off) return 0;
-    return x.shape[d - off] === 1 && s !== 1 ? 0 : x.strides[d - off];
-  });
-  return { buf: v.buf, shape, strides, offset: v.offset };
-}
-
-/** Sums g over the axes along which a tensor of `shape` was broadcast to g's shape. */
-export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
-  if (g.ndim === shape.length && g.shape.every((v, i) => v === shape[i])) return g;
-  const off = g.ndim - shape.length;
-  const axes: number[] = [];
-  for (let d = 0; d < g.ndim; d++) if (d < off || (shape[d - off] === 1 && g.shape[d] !== 1)) axes.push(d);
-  const s = sum(g, axes, true);
-  return reshape(s, shape);
-}
 
 function resolveShape(op: string, x: Tensor, shape: readonly number[]): number[] {
   const n = x.size;
@@ -74,11 +49,11 @@ function isDenseFromOffset(x: Tensor): boolean {
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   commonBackend('reshape', [x]);
   const target = resolveShape('reshape', x, shape);
-  if (x.size === 0) return record(viewOf(x, target, denseStrides(target), x.offset), 'reshape', [x], (g) => [reshape(g, x.shape)]);
+  if (x.size === 0) return record(viewOf(x, target, denseStrides(target), x.offset), 'reshape', [x], null);
   const strides = reshapeStrides(x, target);
   const src = strides ? x : contiguous(x);
   const out = viewOf(src, target, strides ?? denseStrides(target), src.offset);
-  return record(out, 'reshape', [x], (g) => [reshape(g, x.shape)]);
+  return record(out, 'reshape', [x], null);
 }
 
 export function permute(x: Tensor, axes: readonly number[]): Tensor {
@@ -88,9 +63,7 @@ export function permute(x: Tensor, axes: readonly number[]): Tensor {
     throw opError('permute', `axes ${JSON.stringify(axes)} are not a permutation of ${x.ndim} axes`, [x]);
   }
   const out = viewOf(x, ax.map((a) => x.shape[a]), ax.map((a) => x.strides[a]), x.offset);
-  const inverse = new Array<number>(ax.length);
-  ax.forEach((a, i) => { inverse[a] = i; });
-  return record(out, 'permute', [x], (g) => [permute(g, inverse)]);
+  return record(out, 'permute', [x], { axes: ax });
 }
 
 export function transpose(x: Tensor, a = -2, b = -1): Tensor {
@@ -113,14 +86,7 @@ export function slice(x: Tensor, axis: number, start = 0, end?: number, step = 1
   const shape = [...x.shape]; shape[d] = len;
   const strides = [...x.strides]; strides[d] = x.strides[d] * step;
   const out = viewOf(x, shape, strides, x.offset + (len > 0 ? s * x.strides[d] : 0));
-  return record(out, 'slice', [x], (g) => [unslice(g, x.shape, d, s, step)]);
-}
-
-/** The gradient of a slice: g placed back at positions start, start+step, ... of a zero tensor. */
-function unslice(g: Tensor, shape: readonly number[], axis: number, start: number, step: number): Tensor {
-  const idx = arange(start, start + g.shape[axis] * step, step, { backend: g.backend.name, dtype: 'int32' });
-  const idxShape = shape.map((_, i) => (i === axis ? g.shape[axis] : 1));
-  return scatterAdd(zeros(shape, { backend: g.backend.name }), axis, expand(reshape(idx, idxShape), g.shape), g);
+  return record(out, 'slice', [x], { axis: d, start: s, step });
 }
 
 /** Picks index i along axis, removing that axis. */
@@ -138,7 +104,7 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   const b = broadcastShapes(x.shape, target);
   if (!b || b.some((v, i) => v !== target[i])) throw opError('expand', `cannot expand to ${fmtShape(shape)}`, [x]);
   const v = expandView(x, target);
-  return record(viewOf(x, target, v.strides, x.offset), 'expand', [x], (g) => [sumTo(g, x.shape)]);
+  return record(viewOf(x, target, v.strides, x.offset), 'expand', [x], null);
 }
 
 export function squeeze(x: Tensor, axis?: number | number[]): Tensor {
@@ -147,7 +113,7 @@ export function squeeze(x: Tensor, axis?: number | number[]): Tensor {
   for (const a of axes) if (x.shape[a] !== 1) throw opError('squeeze', `axis ${a} has size ${x.shape[a]}, not 1`, [x]);
   const keep = (_: number, i: number) => !axes.includes(i);
   const out = viewOf(x, x.shape.filter(keep), x.strides.filter(keep), x.offset);
-  return record(out, 'squeeze', [x], (g) => [reshape(g, x.shape)]);
+  return record(out, 'squeeze', [x], null);
 }
 
 export function unsqueeze(x: Tensor, axis: number): Tensor {
@@ -155,7 +121,7 @@ export function unsqueeze(x: Tensor, axis: number): Tensor {
   const shape = [...x.shape], strides = [...x.strides];
   shape.splice(a, 0, 1);
   strides.splice(a, 0, a < x.ndim ? x.strides[a] * x.shape[a] : 1);
-  return record(viewOf(x, shape, strides, x.offset), 'unsqueeze', [x], (g) => [reshape(g, x.shape)]);
+  return record(viewOf(x, shape, strides, x.offset), 'unsqueeze', [x], null);
 }
 
 export function flatten(x: Tensor, startAxis = 0, endAxis = -1): Tensor {

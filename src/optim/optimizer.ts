@@ -50,6 +50,15 @@ export abstract class Optimizer {
     for (const g of this.paramGroups) for (const p of g.params) { p.grad?.dispose(); p.grad = null; }
   }
 
+  /**
+   * Frees the state tensors (momentum buffers, Adam moments: kept out of scopes) and forgets them; the
+   * parameters belong to their module. A later step() starts from fresh state.
+   */
+  dispose(): void {
+    for (const st of this.state.values()) for (const v of Object.values(st)) if (v instanceof Tensor) v.dispose();
+    this.state.clear();
+  }
+
   /** One update of every parameter that has a gradient. */
   step(): void {
     noGrad(() => {
@@ -126,8 +135,7 @@ export abstract class Optimizer {
       perParam.get(p)!.push([parts[2], v]);
     }
     if (problems.length) throw new Error(`${name}.loadStateDict: ${problems.join('; ')}`);
-    for (const st of this.state.values()) for (const v of Object.values(st)) if (v instanceof Tensor) v.dispose();
-    this.state.clear();
+    this.dispose();
     for (const [g, k, v] of hypers) g[k] = v;
     for (const [p, items] of perParam) {
       const st: Record<string, Tensor | number> = {};

@@ -14,7 +14,6 @@ import { fromArray, ones, zeros } from '../ops/creation.js';
 import { indexSelect, scatterAdd } from '../ops/indexing.js';
 import { expand, reshape } from '../ops/view.js';
 import { addSelfLoops, symmetricNormalize, validateCsr, type CsrGraph } from '../graph/csr.js';
-import { spmm } from './ops.js';
 
 export type IdArray = Int32Array | readonly number[];
 export type ValuesInput = Tensor | Float32Array | readonly number[];
@@ -318,7 +317,9 @@ export class Csr {
   degrees(): Tensor {
     this.checkLive('degrees');
     if (this.values && this.values.ndim !== 1) throw new Error(`Csr.degrees: needs [nnz] values, got per-head values ${fmtShape(this.values.shape)}`);
-    return reshape(spmm(this, ones([this.cols, 1], { backend: this.backend.name })), [this.rows]);
+    const backend = this.backend.name;
+    const rowIdx = fromArray(this.pattern.rowIdxHost, [this.nnz], { backend, dtype: 'int32' });
+    return scatterAdd(zeros([this.rows], { backend }), 0, rowIdx, this.values ?? ones([this.nnz], { backend }));
   }
 
   /** Dense [rows, cols] copy (small matrices, tests); differentiable in the values. */

@@ -5,7 +5,7 @@
 //   sddmm:  dX = A_(values=G) Y,   dY = A^T_(values=G) X            (spmm)
 // Per-head values [nnz, H] run the scalar-valued spmm kernel once, on the pattern repeated per head.
 import type { Backend } from '../backend/interface.js';
-import { noGrad, record } from '../autograd.js';
+import { noGrad, recordBackward } from '../tape.js';
 import { Tensor, emptyTensor } from '../tensor.js';
 import { fmtShape, numel } from '../shape.js';
 import { commonBackend, opError, requireFloat, runKernel } from '../ops/util.js';
@@ -100,7 +100,7 @@ export function spmm(a: Csr, x: Tensor): Tensor {
     throw opError('spmm', `per-head values ${fmtShape(values!.shape)} need X [${a.cols}, ${values!.shape[1]}, ...]`, inputs);
   }
   const out = noGrad(() => propagate(a.patternOf(), values, x));
-  return record(out, 'spmm', inputs, (g) => [
+  return recordBackward(out, 'spmm', inputs, (g) => [
     x.requiresGrad ? transposedProduct(a, g) : null,
     values?.requiresGrad ? edgeDots(a.patternOf(), g, x, perHead) : null,
   ]);
@@ -119,7 +119,7 @@ export function sddmm(a: Csr, x: Tensor, y: Tensor): Tensor {
   const p = a.patternOf();
   const perHead = x.ndim === 3;
   const out = noGrad(() => edgeDots(p, x, y, perHead));
-  return record(out, 'sddmm', [x, y], (g) => {
+  return recordBackward(out, 'sddmm', [x, y], (g) => {
     let gy: Tensor | null = null;
     if (y.requiresGrad) {
       const t = p.transpose();
@@ -145,7 +145,7 @@ export function edgeSoftmax(a: Csr, scores: Tensor): Tensor {
     runKernel('edgeSoftmax', [scores], () => backend.edgeSoftmax(p.kernel(), sd.t.denseBuf(), H, out.storage.buf!));
     if (sd.owned) sd.t.dispose();
   }
-  return record(out, 'edgeSoftmax', [scores], (g) => {
+  return recordBackward(out, 'edgeSoftmax', [scores], (g) => {
     const gs = emptyTensor(backend, scores.shape, 'float32');
     if (gs.size === 0) return [gs];
     const gd = dense(g);

@@ -1,20 +1,20 @@
-// Tensor methods: each delegates to the op of the same name, so `x.add(y)` and
+// Tensor methods (above ops and autograd): each delegates to the op of the same name, so `x.add(y)` and
 // `add(x, y)` are one implementation (TensorFlow.js's chained-op pattern).
-import { Tensor } from '../tensor.js';
-import type { DType, Activation } from '../backend/interface.js';
-import { backward } from '../autograd.js';
-import { backendByName, initBackend } from '../backend/registry.js';
-import * as ew from './elementwise.js';
-import * as rd from './reduce.js';
-import * as vw from './view.js';
-import * as mm from './matmul.js';
-import * as ix from './indexing.js';
-import * as act from './activation.js';
-import * as cb from './combine.js';
-import { fromArray } from './creation.js';
-import type { Operand } from './elementwise.js';
+import { Tensor } from './tensor.js';
+import type { DType, Activation } from './backend/interface.js';
+import { backward } from './autograd.js';
+import { backendByName, initBackend } from './backend/registry.js';
+import * as ew from './ops/elementwise.js';
+import * as rd from './ops/reduce.js';
+import * as vw from './ops/view.js';
+import * as mm from './ops/matmul.js';
+import * as ix from './ops/indexing.js';
+import * as sm from './ops/softmax.js';
+import * as cb from './ops/combine.js';
+import { fromArray } from './ops/creation.js';
+import type { Operand } from './ops/elementwise.js';
 
-declare module '../tensor.js' {
+declare module './tensor.js' {
   interface Tensor {
     add(b: Operand): Tensor; sub(b: Operand): Tensor; mul(b: Operand): Tensor; div(b: Operand): Tensor;
     pow(b: Operand): Tensor; minimum(b: Operand): Tensor; maximum(b: Operand): Tensor;
@@ -35,7 +35,7 @@ declare module '../tensor.js' {
     slice(axis: number, start?: number, end?: number, step?: number): Tensor; select(axis: number, i: number): Tensor;
     expand(shape: readonly number[]): Tensor; squeeze(axis?: number | number[]): Tensor; unsqueeze(axis: number): Tensor;
     flatten(startAxis?: number, endAxis?: number): Tensor;
-    detach(): Tensor; clone(): Tensor; cast(dtype: DType): Tensor;
+    detach(): Tensor; clone(): Tensor; contiguous(): Tensor; cast(dtype: DType): Tensor;
     gather(axis: number, index: Tensor): Tensor; indexSelect(axis: number, index: Tensor): Tensor;
     scatterAdd(axis: number, index: Tensor, src: Tensor): Tensor; maskedFill(mask: Tensor, value: Operand): Tensor;
     softmax(axis?: number): Tensor; logSoftmax(axis?: number): Tensor;
@@ -94,8 +94,8 @@ P.gather = function (axis, index) { return ix.gather(this, axis, index); };
 P.indexSelect = function (axis, index) { return ix.indexSelect(this, axis, index); };
 P.scatterAdd = function (axis, index, src) { return ix.scatterAdd(this, axis, index, src); };
 P.maskedFill = function (mask, value) { return ix.maskedFill(this, mask, value); };
-P.softmax = function (axis) { return act.softmax(this, axis); };
-P.logSoftmax = function (axis) { return act.logSoftmax(this, axis); };
+P.softmax = function (axis) { return sm.softmax(this, axis); };
+P.logSoftmax = function (axis) { return sm.logSoftmax(this, axis); };
 P.split = function (sizes, axis) { return cb.split(this, sizes, axis); };
 P.chunk = function (chunks, axis) { return cb.chunk(this, chunks, axis); };
 P.backward = function (grad?: Tensor) { backward(this, grad); };

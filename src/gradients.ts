@@ -1,0 +1,124 @@
+// The derivatives of the primitive ops, one rule per op, written with ops (so they run on the backend the
+// forward ran on, and are themselves differentiable in principle). Above src/ops, which only record what a
+// rule needs (src/tape.ts's SavedByOp); src/autograd.ts looks rules up here by op. Fused kernels (conv,
+// pooling, spmm, cmd, linear, ...) keep their backward beside their op instead.
+import type { Primitive, SavedByOp } from './tape.js';
+import type { Tensor } from './tensor.js';
+import { add, div, eq, ge, geluGrad, gt, le, log, lt, mul, neg, pow, sigmoid, sign, sin, cos, square, sub, where } from './ops/elementwise.js';
+import { expand, permute, reshape, transpose } from './ops/view.js';
+import { keptShape, sum } from './ops/reduce.js';
+import { gather, scatterAdd } from './ops/indexing.js';
+import { matmul } from './ops/matmul.js';
+import { arange, zeros } from './ops/creation.js';
+
+/** Gradients for each input (null where none flows) of `y`, given y's gradient g. */
+export type GradientRule<Saved> = (g: Tensor, inputs: Tensor[], y: Tensor, saved: Saved) => (Tensor | null)[];
+
+/** Sums g over the axes along which a tensor of `shape` was broadcast to g's shape. */
+export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
+  if (g.ndim === shape.length && g.shape.every((v, i) => v === shape[i])) return g;
+  const off = g.ndim - shape.length;
+  const axes: number[] = [];
+  for (let d = 0; d < g.ndim; d++) if (d < off || (shape[d - off] === 1 && g.shape[d] !== 1)) axes.push(d);
+  return reshape(sum(g, axes, true), shape);
+}
+
+/** A broadcasting binary op's rule: the partials of a and b, each summed back to its operand's shape. */
+function broadcasting(partials: (g: Tensor, a: Tensor, b: Tensor, y: Tensor) => [Tensor | null, Tensor | null]): GradientRule<null> {
+  return (g, [a, b], y) => {
+    const [ga, gb] = partials(g, a, b, y);
+    return [ga && sumTo(ga, a.shape), gb && sumTo(gb, b.shape)];
+  };
+}
+
+/** g placed back at positions start, start+step, ... along axis of a zero tensor of `shape`. */
+function unslice(g: Tensor, shape: readonly number[], axis: number, start: number, step: number): Tensor {
+  const idx = arange(start, start + g.shape[axis] * step, step, { backend: g.backend.name, dtype: 'int32' });
+  const idxShape = shape.map((_, i) => (i === axis ? g.shape[axis] : 1));
+  return scatterAdd(zeros(shape, { backend: g.backend.name }), axis, expand(reshape(idx, idxShape), g.shape), g);
+}
+
+/** g of a reduction over `axes` of x, broadcast back to x's shape. */
+const unreduce = (g: Tensor, x: Tensor, axes: number[]) => expand(reshape(g, keptShape(x.shape, axes, true)), x.shape);
+
+/** max / min: the gradient is shared evenly among tied extreme elements (as torch's amax). */
+const extremum: GradientRule<{ axes: number[] }> = (g, [x], y, { axes }) => {
+  const shapeK = keptShape(x.shape, axes, true);
+  const mask = eq(x, reshape(y, shapeK));
+  const count = sum(mask, axes, true);
+  return [mul(div(mask, count), reshape(g, shapeK))];
+};
+
+const none = () => [null];
+const identity = (g: Tensor) => [g];
+const toInputShape = (g: Tensor, [x]: Tensor[]) => [reshape(g, x.shape)];
+
+export const gradients: { [K in Primitive]: GradientRule<SavedByOp[K]> } = {
+  neg: (g) => [neg(g)],
+  exp: (g, _, y) => [mul(g, y)],
+  log: (g, [x]) => [div(g, x)],
+  log1p: (g, [x]) => [div(g, add(x, 1))],
+  sqrt: (g, _, y) => [div(g, mul(y, 2))],
+  rsqrt: (g, _, y) => [mul(g, mul(pow(y, 3), -0.5))],
+  abs: (g, [x]) => [mul(g, sign(x))],
+  sign: none,
+  floor: none,
+  tanh: (g, _, y) => [mul(g, sub(1, square(y)))],
+  sigmoid: (g, _, y) => [mul(g, mul(y, sub(1, y)))],
+  relu: (g, [x]) => [mul(g, gt(x, 0))],
+  leakyRelu: (g, [x], _, { alpha }) => [mul(g, where(gt(x, 0), 1, alpha))],
+  elu: (g, [x], y, { alpha }) => [mul(g, where(gt(x, 0), 1, add(y, alpha)))],
+  gelu: (g, [x]) => [mul(g, geluGrad(x))],
+  geluGrad: none,
+  softplus: (g, [x]) => [mul(g, sigmoid(x))],
+  sin: (g, [x]) => [mul(g, cos(x))],
+  cos: (g, [x]) => [neg(mul(g, sin(x)))],
+  square: (g, [x]) => [mul(g, mul(x, 2))],
+  reciprocal: (g, _, y) => [neg(mul(g, square(y)))],
+
+  add: broadcasting((g) => [g, g]),
+  sub: broadcasting((g) => [g, neg(g)]),
+  mul: broadcasting((g, a, b) => [a.requiresGrad ? mul(g, b) : null, b.requiresGrad ? mul(g, a) : null]),
+  div: broadcasting((g, a, b) => [a.requiresGrad ? div(g, b) : null, b.requiresGrad ? neg(div(mul(g, a), square(b))) : null]),
+  pow: broadcasting((g, a, b, y) => [
+    a.requiresGrad ? mul(g, mul(b, pow(a, sub(b, 1)))) : null,
+    b.requiresGrad ? mul(g, mul(y, log(a))) : null,
+  ]),
+  minimum: broadcasting((g, a, b) => [where(le(a, b), g, 0), where(gt(a, b), g, 0)]),
+  maximum: broadcasting((g, a, b) => [where(ge(a, b), g, 0), where(lt(a, b), g, 0)]),
+  where: (g, [a, b], _, { cond }) => [
+    a.requiresGrad ? sumTo(where(cond, g, 0), a.shape) : null,
+    b.requiresGrad ? sumTo(where(cond, 0, g), b.shape) : null,
+  ],
+
+  cast: none,
+  contiguous: identity,
+  clone: identity,
+  reshape: toInputShape,
+  squeeze: toInputShape,
+  unsqueeze: toInputShape,
+  expand: (g, [x]) => [sumTo(g, x.shape)],
+  permute: (g, _, __, { axes }) => {
+    const inverse = new Array<number>(axes.length);
+    axes.forEach((a, i) => { inverse[a] = i; });
+    return [permute(g, inverse)];
+  },
+  slice: (g, [x], _, { axis, start, step }) => [unslice(g, x.shape, axis, start, step)],
+
+  sum: (g, [x], _, { axes }) => [unreduce(g, x, axes)],
+  /** Assumes no zeros (y / x). */
+  prod: (g, [x], y, { axes }) => [mul(unreduce(mul(g, y), x, axes), div(1, x))],
+  max: extremum,
+  min: extremum,
+
+  gather: (g, [x], _, { axis, index }) => [scatterAdd(zeros(x.shape, { backend: g.backend.name }), axis, index, g)],
+  scatterAdd: (g, [, src], _, { axis, index }) => [g, src.requiresGrad ? gather(g, axis, index) : null],
+
+  matmul: (g, [a, b], _, { alpha, a2, b2, productShape }) => {
+    const g2 = reshape(g, productShape);
+    return [
+      a.requiresGrad ? reshape(sumTo(matmul(g2, transpose(b2), { alpha }), a2.shape), a.shape) : null,
+      b.requiresGrad ? reshape(sumTo(matmul(transpose(a2), g2, { alpha }), b2.shape), b.shape) : null,
+    ];
+  },
+};
