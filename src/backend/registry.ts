@@ -52,10 +52,22 @@ export function setBackend(name: string): Promise<void> {
 /** The current backend; on first use the fastest one that initializes synchronously. */
 export function getBackend(): Backend {
   if (current) return current;
+  let cpuError: string | undefined;
   for (const name of preference) {
     if (!factories.has(name)) continue;
-    try { current = backendByName(name); return current; } catch { /* try the next one */ }
+    try { current = backendByName(name); break; } catch (e) {
+      if (name === 'cpu') cpuError = (e as Error).message;  // cuda failing just means no GPU; cpu failing is a broken install
+    }
   }
-  current = backendByName('reference');
+  current ??= backendByName('reference');
+  if (cpuError !== undefined && current.name === 'reference') warnSlowFallback(cpuError);
   return current;
+}
+
+/** Said once, on stderr: the user asked for nothing and would otherwise get the slow oracle without knowing. */
+function warnSlowFallback(why: string): void {
+  const env = typeof process === 'undefined' ? undefined : process.env;
+  if (env?.TESSERA_QUIET === '1') return;
+  console.warn(`tessera: WARNING: running on the 'reference' backend (plain TypeScript, many times slower than 'cpu'), ` +
+    `because ${why}\ntessera: set TESSERA_QUIET=1 to silence this warning.`);
 }

@@ -1,29 +1,49 @@
-// Loads the native addon (build/Release/tessera.node) that the cpu and cuda backends share.
+// Finds and loads the native addon that the cpu and cuda backends share. Candidates, first that loads wins:
+//   1. $TESSERA_ADDON (another build: a sanitizer build, say);
+//   2. build/Release/tessera.node, built from source (a clone's `npm install`, or `npm run build:native`);
+//   3. the addon shipped in the package, prebuilds/<platform>-<arch>/ (the prebuildify layout):
+//      tessera.cuda.node (CUDA linked in) first when an NVIDIA driver is loaded, then tessera.node (cpu only),
+//      then tessera.cuda.node on machines without a GPU when the package ships no cpu-only one.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 // This file runs as dist/src/backend/cpu/addon.js: the package root is four levels up.
-// TESSERA_ADDON points at another build (a sanitizer build, say).
-const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
-export const addonPath = process.env.TESSERA_ADDON ?? join(packageRoot, 'build', 'Release', 'tessera.node');
+export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 
-let loaded: { addon?: any; error?: string } | undefined;
+/** An NVIDIA kernel driver is loaded (the file exists exactly then; no process is started to ask). */
+const nvidiaDriverLoaded = (): boolean => existsSync('/proc/driver/nvidia/version');
 
-/** The addon, or why it could not be loaded (the message says how to rebuild). Cached. */
-export function loadAddon(): { addon?: any; error?: string } {
+/** The paths tried, in order. */
+export function addonCandidates(): string[] {
+  if (process.env.TESSERA_ADDON) return [process.env.TESSERA_ADDON];
+  const prebuilt = join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`);
+  const cuda = join(prebuilt, 'tessera.cuda.node'), cpu = join(prebuilt, 'tessera.node');
+  return [join(packageRoot, 'build', 'Release', 'tessera.node'), ...(nvidiaDriverLoaded() ? [cuda, cpu] : [cpu, cuda])];
+}
+
+export const rebuildHint = 'Build it from source with `npm rebuild tessera-tensor --build-from-source` (needs cmake ' +
+  '>= 3.15 and a C++17 compiler; in a clone of Tessera, `npm run build:native`).';
+
+let loaded: { addon?: any; path?: string; error?: string } | undefined;
+
+/** The addon and the file it came from, or why none could be loaded (the message says how to fix it). Cached. */
+export function loadAddon(): { addon?: any; path?: string; error?: string } {
   if (loaded) return loaded;
-  const rebuild = 'Build it with `npm run build:native` (needs cmake >= 3.15 and a C++17 compiler); ' +
-    'the `reference` backend works without it.';
-  if (!existsSync(addonPath)) {
-    loaded = { error: `tessera native addon not found at ${addonPath}. ${rebuild}` };
-  } else {
+  const failures: string[] = [];
+  const load = createRequire(import.meta.url);
+  for (const path of addonCandidates()) {
+    if (!existsSync(path)) continue;
     try {
-      loaded = { addon: createRequire(import.meta.url)(addonPath) };
+      loaded = { addon: load(path), path };
+      return loaded;
     } catch (e) {
-      loaded = { error: `tessera native addon at ${addonPath} failed to load: ${(e as Error).message}. ${rebuild}` };
+      failures.push(`${path} failed to load: ${(e as Error).message.split('\n')[0]}`);
     }
   }
+  const why = failures.length > 0 ? failures.join('; ')
+    : `no native addon for ${process.platform}-${process.arch} (looked for ${addonCandidates().join(', ')})`;
+  loaded = { error: `${why}. ${rebuildHint}` };
   return loaded;
 }
