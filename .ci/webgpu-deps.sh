@@ -10,13 +10,32 @@ if ! grep -q '^VERSION_CODENAME=bookworm$' /etc/os-release; then
   exit 1
 fi
 
-cat > /etc/apt/sources.list.d/bookworm-backports.sources <<'SOURCES'
+# bookworm-backports from the Debian archive this machine already uses (the URI of its "bookworm"
+# entry, deb822 or one-line format), so that no package host is written here.
+if ! grep -qsr --include='*.list' --include='*.sources' '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+  archive=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '
+    /^[[:space:]]*$/ { if (bookworm && uri != "") print uri; bookworm = 0; uri = ""; next }
+    /^URIs:/ { uri = $2 }
+    /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == "bookworm") bookworm = 1 }
+    END { if (bookworm && uri != "") print uri }' | head -n 1)
+  if [ -z "$archive" ]; then
+    archive=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '
+      $1 == "deb" { i = 2; if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
+                    if ($(i + 1) == "bookworm") print $i }' | head -n 1)
+  fi
+  if [ -z "$archive" ]; then
+    echo "webgpu-deps: no apt source for bookworm found in /etc/apt/sources.list{,.d}; add bookworm-backports yourself" >&2
+    exit 1
+  fi
+  echo "webgpu-deps: adding bookworm-backports from $archive"
+  cat > /etc/apt/sources.list.d/bookworm-backports.sources <<SOURCES
 Types: deb
-URIs: http://deb.debian.org/debian
+URIs: $archive
 Suites: bookworm-backports
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SOURCES
+fi
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update

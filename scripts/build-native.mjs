@@ -60,7 +60,8 @@ function wantCuda() {
   return smi.status === 0 && /GPU \d/.test(smi.stdout);
 }
 
-if (asInstallScript && !fromSource) {
+// A clone (a git checkout) always builds: prebuilds/ left there by `npm pack` may be older than native/.
+if (asInstallScript && !fromSource && !existsSync(join(root, '.git'))) {
   const prebuilt = loadablePrebuild();
   if (prebuilt) {
     console.log(`tessera: using the prebuilt native addon ${prebuilt}`);

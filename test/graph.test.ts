@@ -337,11 +337,8 @@ function readCsvGz(path: string): string[][] {
 
 for (const name of ['cora', 'citeseer'] as const) {
   const dir = join(dataDir(), `planetoid-${name}`);
-  Planetoid(`${name}: exact PPR solves (I - (1 - alpha) Â) Π = alpha I; SR-GNN samples and KMM hold their constraints`, () => {
-    if (!existsSync(dir)) {
-      console.log(`  (skipping ${name}: ${dir} not found)`);
-      return;
-    }
+  if (!existsSync(dir)) console.log(`  (skipping planetoid-${name}: ${dir} not found)`);
+  (existsSync(dir) ? Planetoid : Planetoid.skip)(`${name}: exact PPR solves (I - (1 - alpha) Â) Π = alpha I; SR-GNN samples and KMM hold their constraints`, () => {
     const labels = Int32Array.from(readCsvGz(join(dir, 'raw', 'node-label.csv.gz')).map((r) => Number(r[0])));
     const edges = Int32Array.from(readCsvGz(join(dir, 'raw', 'edge.csv.gz')).flatMap((r) => [Number(r[0]), Number(r[1])]));
     const g = csrFromEdges(labels.length, edges);

@@ -9,6 +9,7 @@ import { setBackend, getBackend } from '../backend/registry.js';
 import { VARY_CHOICES, checkVary, type EnsembleKind } from '../eval/gde.js';
 import { gdeTasks, runGdeTask, type GdeTaskResult } from '../eval/tasks.js';
 import { saveSvg, scatterPlot } from '../plot/svg.js';
+import { setDataDir } from '../data/paths.js';
 
 const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
 const signedPct = (v: number) => `${v >= 0 ? '+' : ''}${(100 * v).toFixed(2)}%`;
@@ -67,10 +68,12 @@ registerCommand('gde', {
     bins: { type: 'number', describe: 'equal-width bins of the calibration errors', default: 15 },
     ensemble: { type: 'string', describe: "ensemble whose calibration is reported: 'votes' (fraction of copies per class) or 'probs' (mean probabilities)", default: 'votes' },
     svg: { type: 'string', describe: 'where to write the scatter plot (default gde-<task>-<vary>.svg)' },
+    data: { type: 'string', describe: 'folder holding the datasets (mnist/, planetoid-cora/); default $TESSERA_DATA, else shared/data next to the package' },
     backend: { type: 'string', describe: 'backend to train on (default: the fastest available)' },
   },
   async run(args, io) {
     const f = args.flags;
+    if (f.data !== undefined) setDataDir(f.data as string);
     const taskName = f.task as string;
     const task = gdeTasks[taskName];
     if (!task) throw new Error(`unknown task '${taskName}' (tasks: ${Object.keys(gdeTasks).join(', ')})`);

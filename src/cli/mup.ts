@@ -7,6 +7,7 @@ import { Progress } from './progress.js';
 // The Node entry point: tensor methods, autograd hooks and the native backends, not just the registry.
 import { listBackends, setBackend } from '../index.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { setDataDir } from '../data/paths.js';
 import {
   coordCheck, coordCheckSvg, coordSlopes, summarizeTransfer, taskFor, transferSvg, transferSweep,
   type ModelKind, type OptimizerKind, type Parametrization, type TransferSummary,
@@ -72,6 +73,7 @@ const sharedFlags = {
   depth: { type: 'number', describe: 'transformer layers', default: 2 },
   out: { type: 'string', describe: 'folder for the JSON and SVG files', default: 'mup-results' },
   backend: { type: 'string', describe: 'backend (default: cpu if built, else reference)' },
+  data: { type: 'string', describe: 'folder holding mnist/ (for --model mlp); default $TESSERA_DATA, else shared/data next to the package' },
 } as const;
 
 interface Common {
@@ -85,6 +87,7 @@ interface Common {
 
 async function common(args: ParsedArgs): Promise<Common> {
   const f = args.flags;
+  if (f.data !== undefined) setDataDir(String(f.data));
   if (f.widths === undefined) throw new Error('--widths is required');
   const p = oneOf('parametrization', f.parametrization, ['mup', 'sp', 'both'] as const);
   const out = String(f.out);

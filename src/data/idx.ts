@@ -2,7 +2,7 @@
 // of dimensions d, then d big-endian u32 sizes, then the big-endian elements.
 
 import { join } from 'node:path';
-import { dataDir } from './paths.js';
+import { datasetDir } from './paths.js';
 import { findDataFile, readDataFile } from './text.js';
 
 export type IdxDType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
@@ -69,7 +69,7 @@ export interface MnistData {
 
 /** MNIST images + labels; split 't10k' (the only one in shared/data) or 'train'. */
 export function loadMnist(options: { split?: 't10k' | 'train'; dir?: string } = {}): MnistData {
-  const dir = options.dir ?? join(dataDir(), 'mnist');
+  const dir = options.dir ?? datasetDir('mnist');
   const split = options.split ?? 't10k';
   const imagePath = findDataFile(join(dir, `${split}-images-idx3-ubyte`));
   const labelPath = findDataFile(join(dir, `${split}-labels-idx1-ubyte`));

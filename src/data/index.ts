@@ -1,4 +1,4 @@
-export { dataDir } from './paths.js';
+export { dataDir, datasetDir, setDataDir } from './paths.js';
 export { loadLinqs, type CitationGraph, type LinqsOptions } from './linqs.js';
 export { loadOgbNodeProperty, type NodePropertyGraph, type OgbOptions } from './ogb.js';
 export { loadIdx, loadMnist, type IdxData, type IdxDType, type MnistData } from './idx.js';

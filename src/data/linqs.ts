@@ -3,7 +3,7 @@
 // citation per line, `<cited id> <citing id>`.
 
 import { join } from 'node:path';
-import { dataDir } from './paths.js';
+import { datasetDir } from './paths.js';
 import { uniqueUndirected } from './edges.js';
 import { FieldReader, RowBuilder, findDataFile, readDataFile } from './text.js';
 
@@ -41,7 +41,7 @@ export interface LinqsOptions {
 
 /** Loads a LINQS citation graph, e.g. loadLinqs('cora') or loadLinqs('citeseer'). */
 export function loadLinqs(name: string, options: LinqsOptions = {}): CitationGraph {
-  const dir = options.dir ?? join(dataDir(), name);
+  const dir = options.dir ?? datasetDir(name);
   const content = readContent(findDataFile(join(dir, `${name}.content`)));
   const cites = readCites(findDataFile(join(dir, `${name}.cites`)), content.index);
   return {

@@ -3,7 +3,7 @@
 // gzipped, comma separated, no header.
 
 import { join } from 'node:path';
-import { dataDir } from './paths.js';
+import { datasetDir } from './paths.js';
 import { FieldReader, RowBuilder, findDataFile, readDataFile } from './text.js';
 
 export interface NodePropertyGraph {
@@ -30,7 +30,7 @@ export interface OgbOptions {
 
 /** Loads e.g. loadOgbNodeProperty('planetoid-cora'). */
 export function loadOgbNodeProperty(name: string, options: OgbOptions = {}): NodePropertyGraph {
-  const dir = options.dir ?? join(dataDir(), name);
+  const dir = options.dir ?? datasetDir(name);
   const splitName = options.split ?? 'public';
 
   const featPath = findDataFile(join(dir, 'raw', 'node-feat.csv'));

@@ -2,7 +2,7 @@
 // step per line, one column per series).
 
 import { join } from 'node:path';
-import { dataDir } from './paths.js';
+import { datasetDir } from './paths.js';
 import { FieldReader, RowBuilder, findDataFile, readDataFile } from './text.js';
 
 export interface NumericTable {
@@ -43,6 +43,6 @@ export function loadDelimited(path: string, options: DelimitedOptions = {}): Num
 
 /** LSTNet's exchange_rate: 7588 daily rows x 8 currencies. */
 export function loadExchangeRate(options: { dir?: string } = {}): NumericTable {
-  const dir = options.dir ?? join(dataDir(), 'exchange_rate');
+  const dir = options.dir ?? datasetDir('exchange_rate');
   return loadDelimited(findDataFile(join(dir, 'exchange_rate.txt')));
 }

@@ -15,7 +15,7 @@
 
 import { join } from 'node:path';
 import * as T from '../core.js';
-import { DataLoader, dataDir, gaussianBlobs, loadMnist } from '../data/index.js';
+import { DataLoader, datasetDir, gaussianBlobs, loadMnist } from '../data/index.js';
 import { checkVary, estimateGde, type EnsembleKind, type GdeModel, type GdeReport, type Vary } from './gde.js';
 import { Gcn, disposeModel, loadGraphFolder, prepareGraph, trainNodeClassifier } from '../models/gnn/index.js';
 
@@ -219,7 +219,7 @@ function randomSplit(n: number, trainSize: number, seed: number): { train: Int32
 }
 
 const mnistMlp = mlpTask('mnist-mlp', ({ dataSeed }) => {
-  const m = loadMnist({ split: 't10k', dir: join(dataDir(), 'mnist') });
+  const m = loadMnist({ split: 't10k', dir: datasetDir('mnist') });
   const features = m.rows * m.cols;
   return { x: m.images, features, labels: m.labels, numClasses: 10, ...randomSplit(m.count, Math.floor(m.count / 2), dataSeed) };
 }, { batchSize: 64, lr: 0.02 }, ['w8-e1', 'w32-e1', 'w32-e4', 'w128-e2', 'w128-e8', 'w512-e8'],
@@ -245,7 +245,7 @@ const cora: GdeTask = {
   prepare(options = {}) {
     const labelNoise = options.labelNoise ?? 0, dataSeed = options.dataSeed ?? 0;
     checkNoise(labelNoise);
-    const graph = loadGraphFolder(join(dataDir(), 'planetoid-cora'));
+    const graph = loadGraphFolder(datasetDir('planetoid-cora'));
     const split = graph.publicSplit;
     if (!split) throw new Error('cora-gcn: planetoid-cora has no split/public folder');
     const inputs = prepareGraph(graph);

@@ -89,6 +89,9 @@ export class WebGpuBackend implements Backend {
 
   constructor(private readonly gpu: GpuRuntime) {}
 
+  /** The adapter the device runs on (vendor, architecture, device, description), for `tessera info`. */
+  get adapterInfo(): GPUAdapterInfo { return this.gpu.device.adapterInfo; }
+
   /** Destroys the device; the backend is unusable afterwards. Pending work is dropped. */
   destroy(): void { this.gpu.destroy(); }
 
