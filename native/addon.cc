@@ -1,7 +1,9 @@
 // The N-API module: every kernel family registered through families.h, the optional CUDA
-// bindings, and info()/setSimd() for diagnostics and tests.
+// bindings, info()/setSimd() for diagnostics and tests, and captureStderr()/releaseStderr().
 #include <napi.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <string>
 
 #include "cpu/families.h"
@@ -48,6 +50,41 @@ Napi::Value SetSimd(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), isa_name(set_active_isa(isa)));
 }
 
+// captureStderr() sends file descriptor 2 into an anonymous temporary file until releaseStderr(), which
+// puts it back and returns what was written meanwhile. The webgpu backend's start-up runs inside it:
+// Dawn prints notices (limits it lowers) straight to fd 2, where no JavaScript stream can catch them.
+int saved_stderr = -1;
+FILE* captured_stderr = nullptr;
+
+Napi::Value CaptureStderr(const Napi::CallbackInfo& info) {
+  if (captured_stderr) fail("captureStderr: stderr is already captured");
+  FILE* file = std::tmpfile();
+  if (!file) fail("captureStderr: no temporary file");
+  std::fflush(stderr);
+  saved_stderr = dup(2);
+  if (saved_stderr < 0 || dup2(fileno(file), 2) < 0) {
+    if (saved_stderr >= 0) close(saved_stderr);
+    std::fclose(file);
+    fail("captureStderr: could not redirect file descriptor 2");
+  }
+  captured_stderr = file;
+  return info.Env().Undefined();
+}
+
+Napi::Value ReleaseStderr(const Napi::CallbackInfo& info) {
+  if (!captured_stderr) fail("releaseStderr: stderr is not captured");
+  std::fflush(stderr);
+  dup2(saved_stderr, 2);
+  close(saved_stderr);
+  std::string text;
+  std::rewind(captured_stderr);
+  char chunk[4096];
+  for (size_t n; (n = std::fread(chunk, 1, sizeof chunk, captured_stderr)) > 0;) text.append(chunk, n);
+  std::fclose(captured_stderr);
+  captured_stderr = nullptr;
+  return Napi::String::New(info.Env(), text);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   for (const auto& family : family_registry()) family.second(env, exports);
 #ifdef TESSERA_HAVE_CUDA
@@ -55,6 +92,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #endif
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("setSimd", Napi::Function::New(env, SetSimd, "setSimd"));
+  exports.Set("captureStderr", Napi::Function::New(env, CaptureStderr, "captureStderr"));
+  exports.Set("releaseStderr", Napi::Function::New(env, ReleaseStderr, "releaseStderr"));
   return exports;
 }
 

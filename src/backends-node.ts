@@ -3,7 +3,17 @@
 import { registerBackend } from './backend/registry.js';
 import { CpuBackend } from './backend/cpu/index.js';
 import { CudaBackend } from './backend/cuda/index.js';
+import { captureNativeStderr } from './backend/cpu/addon.js';
+
+const DAWN_LIMIT_NOTICE = /^Warning: \w+ artificially reduced from \d+ to \d+/;
 
 registerBackend('cpu', () => new CpuBackend());
-registerBackend('webgpu', async () => (await import('./backend/webgpu/index.js')).createWebGpuBackend());
+registerBackend('webgpu', async () => {
+  // Dawn prints notices about limits it lowers for the adapter (lavapipe: "artificially reduced ... to fit
+  // dynamic offset allocation limit") straight to stderr at start-up: kept off the user's console, the rest passed on.
+  const { result, printed } = await captureNativeStderr(async () => (await import('./backend/webgpu/index.js')).createWebGpuBackend());
+  const rest = printed.split('\n').filter((line) => line && !DAWN_LIMIT_NOTICE.test(line));
+  if (rest.length > 0) process.stderr.write(rest.join('\n') + '\n');
+  return result;
+});
 registerBackend('cuda', () => new CudaBackend());

@@ -47,3 +47,23 @@ export function loadAddon(): { addon?: any; path?: string; error?: string } {
   loaded = { error: `${why}. ${rebuildHint}` };
   return loaded;
 }
+
+/**
+ * Runs `start` with file descriptor 2 captured by the addon (captureStderr in native/addon.cc) and returns
+ * its result and what native code printed meanwhile; without the addon it just runs `start`. For native
+ * libraries that print straight to fd 2 (Dawn, at start-up), which no JavaScript stream intercepts.
+ * When `start` fails, everything printed is passed on to stderr, as it may say why.
+ */
+export async function captureNativeStderr<R>(start: () => Promise<R>): Promise<{ result: R; printed: string }> {
+  const { addon } = loadAddon();
+  if (typeof addon?.captureStderr !== 'function') return { result: await start(), printed: '' };
+  addon.captureStderr();
+  let result: R;
+  try {
+    result = await start();
+  } catch (e) {
+    process.stderr.write(addon.releaseStderr());
+    throw e;
+  }
+  return { result, printed: addon.releaseStderr() };
+}
