@@ -28,7 +28,10 @@ s.before(() => {
   // Node 149 is unlabelled: it must stay out of the test set.
   writeGz(join(folder, 'raw', 'node-label.csv.gz'), Array.from(graph.labels, (c, i) => String(i === n - 1 ? -1 : c)));
   writeGz(join(folder, 'raw', 'edge.csv.gz'), Array.from({ length: graph.numEdges }, (_, e) => `${graph.edges[2 * e]},${graph.edges[2 * e + 1]}`));
-  for (const part of ['train', 'valid', 'test']) writeGz(join(folder, 'split', 'public', `${part}.csv.gz`), ['0', '1', '2']);
+  // A public split (disjoint parts, as the OGB loader requires); --train-sets replaces it in these runs.
+  for (const [k, part] of ['train', 'valid', 'test'].entries()) {
+    writeGz(join(folder, 'split', 'public', `${part}.csv.gz`), [0, 1, 2].map((i) => String(3 * k + i)));
+  }
 });
 
 s.after(() => rmSync(dir, { recursive: true, force: true }));
