@@ -4,10 +4,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataDir, loadOgbNodeProperty } from '../src/data/index.js';
-import { addSelfLoops, csrFromEdges } from '../src/graph/csr.js';
-import { exactPpr } from '../src/graph/ppr.js';
-import { sampleBiasedPpr, sampleBiasedPush, sampleIid, SRGNN_CANDIDATE_POOL } from '../src/graph/samplers.js';
-import { kmmWeights } from '../src/graph/kmm.js';
+import {
+  exactPpr, kmmWeights, sampleBiasedPpr, sampleBiasedPush, sampleIid, undirectedAdjacency, SRGNN_CANDIDATE_POOL,
+} from '../src/models/gnn/index.js';
 import { Rng } from '../src/rng.js';
 
 const repeats = Number(process.argv[2] ?? 3);
@@ -35,18 +34,18 @@ for (const name of ['cora', 'citeseer'] as const) {
     continue;
   }
   const data = loadOgbNodeProperty(folder);
-  const g = csrFromEdges(data.numNodes, data.edges);
+  const g = undirectedAdjacency(data.numNodes, data.edges);
   const runs = [];
   for (let r = 0; r < repeats; r++) runs.push(timed(() => exactPpr(g, 0.01)));
   const ppr = runs[runs.length - 1].value;
-  console.log(`${name} (${g.n} nodes): exactPpr float32 ${summary(runs)}`);
+  console.log(`${name} (${g.rows} nodes): exactPpr float32 ${summary(runs)}`);
   const rng = new Rng(0);
   const pool = SRGNN_CANDIDATE_POOL[name];
   const biased = timed(() => sampleBiasedPpr(ppr, data.labels, { rng, pool }));
   const iid = timed(() => sampleIid(data.labels, { rng, pool }));
-  const withLoops = addSelfLoops(g);
+  const withLoops = g.addSelfLoops();
   const push = timed(() => sampleBiasedPush(withLoops, data.labels, { rng, pool }));
-  const kmm = timed(() => kmmWeights({ features: ppr, dim: g.n, trainIds: biased.value, testIds: iid.value, labels: data.labels }));
+  const kmm = timed(() => kmmWeights({ features: ppr, dim: g.rows, trainIds: biased.value, testIds: iid.value, labels: data.labels }));
   console.log(`${name}: sampleBiasedPpr ${biased.ms.toFixed(0)} ms, sampleIid ${iid.ms.toFixed(1)} ms, ` +
     `sampleBiasedPush ${push.ms.toFixed(0)} ms, kmmWeights (${biased.value.length} x ${iid.value.length}) ${kmm.ms.toFixed(0)} ms ` +
     `in ${kmm.value.iterations} QP iterations`);

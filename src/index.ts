@@ -1,4 +1,7 @@
 // Node entry point: the whole API, the native backends, and file I/O.
+// The models built on it (GNNs and SR-GNN, µP, GDE) are not part of this
+// entry: they import only this public API and are published as the package
+// subpaths tessera-tensor/models/gnn, tessera-tensor/models/mup and tessera-tensor/models/gde.
 export * from './core.js';
 import './backends-node.js';
 export { saveModule, loadModule, saveOptimizer, loadOptimizer } from './io/checkpoint.js';
@@ -7,8 +10,3 @@ export { saveSafetensors, loadSafetensors } from './io/safetensors.js';
 export * as data from './data/index.js';
 export * as metrics from './metrics/index.js';
 export * as plot from './plot/svg.js';
-export * as graph from './graph/index.js';
-export { solveQp } from './solvers/qp.js';
-export * as gnn from './models/gnn/index.js';
-export * as eval from './eval/index.js';
-export * as mup from './mup/index.js';

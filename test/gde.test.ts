@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Rng } from '../src/rng.js';
 import {
   classAggregatedCalibrationError, copySeeds, estimateGde, gdeFromPredictions, withLabelNoise, type GdeModel,
-} from '../src/eval/index.js';
+} from '../src/models/gde/index.js';
 import { runCli } from '../src/cli/commands.js';
 import '../src/cli/gde.js';
 

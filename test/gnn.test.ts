@@ -6,11 +6,10 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { T, backendsUnderTest, gradcheck, makeInput, randomValues, values } from './helpers.js';
 import { csbm } from '../src/data/synthetic.js';
-import { sampleIid } from '../src/graph/samplers.js';
 import { accuracy } from '../src/metrics/index.js';
 import {
   BASE_MODELS, SrGnnExperiment, cmdBetween, createModel, csbmGraph, disposeModel, evaluateNodeClassifier,
-  labelledNodesExcept, parseModel, prepareGraph, repeatGenerators, trainNodeClassifier,
+  labelledNodesExcept, parseModel, prepareGraph, repeatGenerators, sampleIid, trainNodeClassifier,
 } from '../src/models/gnn/index.js';
 
 const s = suite('gnn');

@@ -1,29 +1,54 @@
-// Host graph algorithms for SR-GNN: CSR building and normalization, exact and
-// push PPR, the training-set samplers and KMM instance weights.
+// SR-GNN's graph preprocessing (tessera-tensor/models/gnn): the undirected adjacency,
+// exact and push PPR, the training-set samplers and KMM instance weights.
+// Graphs are the library's Csr; the oracles here use dense float64 arrays.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { Rng } from '../src/rng.js';
+import * as T from '../src/index.js';
 import {
-  addSelfLoops, csrFromEdges, degrees, gcnNormalize, symmetricNormalize, toDense, type CsrGraph,
-} from '../src/graph/csr.js';
-import { denseCholesky, denseCholeskySolve } from '../src/graph/cholesky.js';
-import { exactPpr, pushPpr } from '../src/graph/ppr.js';
-import { sampleBiasedPpr, sampleBiasedPush, sampleIid, SRGNN_CANDIDATE_POOL } from '../src/graph/samplers.js';
-import { kmmProblem, kmmWeights } from '../src/graph/kmm.js';
-import { qpKktResidual, qpObjective, solveQp } from '../src/solvers/qp.js';
-import { dataDir } from '../src/data/paths.js';
+  denseCholesky, denseCholeskySolve, exactPpr, kmmProblem, kmmWeights, pushPpr, sampleBiasedPpr, sampleBiasedPush,
+  sampleIid, solveQp, undirectedAdjacency, SRGNN_CANDIDATE_POOL,
+} from '../src/models/gnn/index.js';
+import { qpKktResidual, qpObjective } from '../src/models/gnn/qp.js';
+
+const { Rng } = T;
+type Rng = T.Rng;
+type Csr = T.Csr;
 
 const close = (a: number, b: number, tol: number, what: string): void => {
   assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b} (tolerance ${tol})`);
 };
 
+/** Row sums of a Csr's host values, in float64. */
+function hostDegrees(g: Csr): Float64Array {
+  const { rowPtr, values } = g.hostArrays();
+  return Float64Array.from({ length: g.rows }, (_, i) => {
+    let s = 0;
+    for (let k = rowPtr[i]; k < rowPtr[i + 1]; k++) s += values ? values[k] : 1;
+    return s;
+  });
+}
+
+/** Â = D^-1/2 (A + I) D^-1/2 as a dense row-major float64 matrix, D the degrees of A + I. */
+function denseGcn(g: Csr): Float64Array {
+  const n = g.rows;
+  const { rowPtr, colIdx, values } = g.hostArrays();
+  const a = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    a[i * n + i] += 1;
+    for (let k = rowPtr[i]; k < rowPtr[i + 1]; k++) a[i * n + colIdx[k]] += values ? values[k] : 1;
+  }
+  const d = Float64Array.from({ length: n }, (_, i) => a.subarray(i * n, (i + 1) * n).reduce((x, y) => x + y, 0));
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a[i * n + j] /= Math.sqrt(d[i] * d[j]);
+  return a;
+}
+
 /** Π by the power series Π = alpha Σ_k ((1 - alpha) Â)^k, iterated to convergence (float64). */
-function pprByPowerIteration(g: CsrGraph, alpha: number): Float64Array {
-  const n = g.n;
-  const a = toDense(gcnNormalize(g, 'float64'));
+function pprByPowerIteration(g: Csr, alpha: number): Float64Array {
+  const n = g.rows;
+  const a = denseGcn(g);
   let x = new Float64Array(n * n);
   for (let i = 0; i < n; i++) x[i * n + i] = alpha;
   for (let it = 0; it < 100000; it++) {
@@ -45,7 +70,7 @@ function pprByPowerIteration(g: CsrGraph, alpha: number): Float64Array {
 }
 
 /** Random graph with hubs: a preferential-attachment tree plus random chords, and an extra small component. */
-function randomGraph(n: number, chords: number, rng: Rng): CsrGraph {
+function randomGraph(n: number, chords: number, rng: Rng): Csr {
   const edges: number[] = [];
   const ends: number[] = [0];
   for (let v = 1; v < n - 3; v++) {
@@ -55,11 +80,11 @@ function randomGraph(n: number, chords: number, rng: Rng): CsrGraph {
   }
   for (let c = 0; c < chords; c++) edges.push(rng.int(n - 3), rng.int(n - 3));
   edges.push(n - 3, n - 2); // small component {n-3, n-2}; node n-1 is isolated
-  return csrFromEdges(n, Int32Array.from(edges));
+  return undirectedAdjacency(n, Int32Array.from(edges));
 }
 
 /** width x height grid graph (4-neighbour). */
-function gridGraph(width: number, height: number): CsrGraph {
+function gridGraph(width: number, height: number): Csr {
   const edges: number[] = [];
   for (let r = 0; r < height; r++) {
     for (let c = 0; c < width; c++) {
@@ -68,48 +93,28 @@ function gridGraph(width: number, height: number): CsrGraph {
       if (r + 1 < height) edges.push(v, v + width);
     }
   }
-  return csrFromEdges(width * height, Int32Array.from(edges));
+  return undirectedAdjacency(width * height, Int32Array.from(edges));
 }
 
-const Csr = suite('graph: csr');
+const Adjacency = suite('graph: adjacency');
 
-Csr('csrFromEdges sorts columns, merges duplicates in either orientation, keeps self-loops', () => {
-  const g = csrFromEdges(5, Int32Array.of(3, 1, 0, 3, 1, 3, 3, 0, 2, 2, 0, 1));
-  assert.equal(Array.from(g.rowPtr), [0, 2, 4, 5, 7, 7]);
-  assert.equal(Array.from(g.colIdx), [1, 3, 0, 3, 2, 0, 1]);
-  assert.is(g.values, undefined);
-  assert.equal(Array.from(degrees(g)), [2, 2, 1, 2, 0]);
+Adjacency('undirectedAdjacency sorts columns, merges duplicates in either orientation, keeps self-loops', () => {
+  const g = undirectedAdjacency(5, Int32Array.of(3, 1, 0, 3, 1, 3, 3, 0, 2, 2, 0, 1));
+  const { rowPtr, colIdx, values } = g.hostArrays();
+  assert.equal(Array.from(rowPtr), [0, 2, 4, 5, 7, 7]);
+  assert.equal(Array.from(colIdx), [1, 3, 0, 3, 2, 0, 1]);
+  assert.is(values, null);
+  assert.equal(Array.from(hostDegrees(g)), [2, 2, 1, 2, 0]);
+  g.dispose();
 });
 
-Csr('csrFromEdges rejects out-of-range ids and odd lists with the offending edge', () => {
-  assert.throws(() => csrFromEdges(3, Int32Array.of(0, 1, 2, 3)), /edge 1 = \(2, 3\).*outside \[0, 3\)/);
-  assert.throws(() => csrFromEdges(3, Int32Array.of(-1, 0)), /edge 0 = \(-1, 0\)/);
-  assert.throws(() => csrFromEdges(3, Int32Array.of(0, 1, 2)), /odd/);
+Adjacency('undirectedAdjacency rejects out-of-range ids and odd lists with the offending edge', () => {
+  assert.throws(() => undirectedAdjacency(3, Int32Array.of(0, 1, 2, 3)), /undirectedAdjacency: edge 1 = \(2, 3\).*outside \[0, 3\)/);
+  assert.throws(() => undirectedAdjacency(3, Int32Array.of(-1, 0)), /edge 0 = \(-1, 0\)/);
+  assert.throws(() => undirectedAdjacency(3, Int32Array.of(0, 1, 2)), /odd/);
 });
 
-Csr('addSelfLoops adds to an existing diagonal and inserts missing ones in column order', () => {
-  const g = addSelfLoops(csrFromEdges(3, Int32Array.of(1, 1, 0, 2)));
-  assert.equal(Array.from(g.rowPtr), [0, 2, 3, 5]);
-  assert.equal(Array.from(g.colIdx), [0, 2, 1, 0, 2]);
-  assert.equal(Array.from(g.values as Float64Array), [1, 1, 2, 1, 1]);
-});
-
-Csr('gcnNormalize on the path 0-1-2 matches D^-1/2 (A+I) D^-1/2 by hand', () => {
-  const a = toDense(gcnNormalize(csrFromEdges(3, Int32Array.of(0, 1, 1, 2)), 'float64'));
-  // degrees of A + I: 2, 3, 2
-  const s6 = 1 / Math.sqrt(6);
-  const expected = [1 / 2, s6, 0, s6, 1 / 3, s6, 0, s6, 1 / 2];
-  expected.forEach((v, k) => close(a[k], v, 1e-15, `entry ${k}`));
-  const f32 = gcnNormalize(csrFromEdges(3, Int32Array.of(0, 1, 1, 2)));
-  assert.ok(f32.values instanceof Float32Array);
-});
-
-Csr('symmetricNormalize leaves rows of isolated nodes zero', () => {
-  const g = symmetricNormalize(csrFromEdges(3, Int32Array.of(0, 1)), 'float64');
-  assert.equal(Array.from(toDense(g)), [0, 1, 0, 1, 0, 0, 0, 0, 0]);
-});
-
-Csr('denseCholesky factors and solves an SPD system; rejects an indefinite one', () => {
+Adjacency('denseCholesky factors and solves an SPD system; rejects an indefinite one', () => {
   const rng = new Rng(3);
   const n = 12;
   const b = new Float64Array(n * n).map(() => rng.normal());
@@ -138,7 +143,7 @@ const Ppr = suite('graph: ppr');
 
 Ppr('exactPpr on one edge matches the closed form [[1+a, 1-a], [1-a, 1+a]] / 2', () => {
   const alpha = 0.2;
-  const p = exactPpr(csrFromEdges(2, Int32Array.of(0, 1)), alpha, { dtype: 'float64' });
+  const p = exactPpr(undirectedAdjacency(2, Int32Array.of(0, 1)), alpha, { dtype: 'float64' });
   const expected = [(1 + alpha) / 2, (1 - alpha) / 2, (1 - alpha) / 2, (1 + alpha) / 2];
   expected.forEach((v, k) => close(p[k], v, 1e-15, `entry ${k}`));
 });
@@ -164,26 +169,25 @@ Ppr('exactPpr float32 output agrees with float64; bad inputs give clear errors',
   assert.ok(p32 instanceof Float32Array);
   for (let k = 0; k < p64.length; k++) close(p32[k], p64[k], 1e-7, `entry ${k}`);
   assert.throws(() => exactPpr(g, 0), /alpha must be in \(0, 1\]/);
-  const directed: CsrGraph = { n: 2, rowPtr: Int32Array.of(0, 1, 1), colIdx: Int32Array.of(1) };
-  assert.throws(() => exactPpr(directed, 0.1), /not symmetric/);
-  const unsorted: CsrGraph = { n: 2, rowPtr: Int32Array.of(0, 2, 2), colIdx: Int32Array.of(1, 0) };
-  assert.throws(() => exactPpr(unsorted, 0.1), /not strictly increasing/);
+  assert.throws(() => exactPpr(T.Csr.fromCoo([0], [1], undefined, [2, 2]), 0.1), /exactPpr: graph is not symmetric/);
+  assert.throws(() => exactPpr(T.Csr.fromCoo([0], [1], undefined, [2, 3]), 0.1), /exactPpr: needs a square adjacency, got 2 x 3/);
+  assert.throws(() => pushPpr(T.Csr.fromCoo([0], [1], undefined, [2, 3]), 0, 0.1, 1e-3), /pushPpr: needs a square adjacency/);
 });
 
 Ppr('pushPpr stays within epsilon * degree below the exact random-walk PPR', () => {
   const g = randomGraph(80, 40, new Rng(9));
-  const withLoops = addSelfLoops(g);
-  const d = degrees(withLoops);
+  const withLoops = g.addSelfLoops();
+  const d = hostDegrees(withLoops);
   const alpha = 0.1;
   const exact = exactPpr(g, alpha, { dtype: 'float64' });
   for (const seed of [0, 5, 33, 78, 79]) {
     for (const epsilon of [1e-2, 1e-4, 1e-7]) {
       const { ids, values } = pushPpr(withLoops, seed, alpha, epsilon);
-      const approx = new Float64Array(g.n);
+      const approx = new Float64Array(g.rows);
       ids.forEach((i, k) => { approx[i] = values[k]; });
-      for (let i = 0; i < g.n; i++) {
+      for (let i = 0; i < g.rows; i++) {
         // random-walk PPR from the symmetric one: π_seed(i) = Π[i][seed] sqrt(d_i / d_seed)
-        const pi = exact[i * g.n + seed] * Math.sqrt(d[i] / d[seed]);
+        const pi = exact[i * g.rows + seed] * Math.sqrt(d[i] / d[seed]);
         const gap = pi - approx[i];
         assert.ok(gap > -1e-12 && gap < epsilon * d[i],
           `seed ${seed}, epsilon ${epsilon}, node ${i}: exact ${pi}, push ${approx[i]}`);
@@ -199,12 +203,12 @@ Ppr('pushPpr stays within epsilon * degree below the exact random-walk PPR', () 
 const Samplers = suite('graph: samplers');
 
 /** Grid graph with three classes drawn independently per node (so every class spans the grid) and a few unlabelled nodes. */
-let gridCache: { g: CsrGraph; labels: Int32Array; ppr: Float64Array } | undefined;
-function labelledGrid(): { g: CsrGraph; labels: Int32Array; ppr: Float64Array } {
+let gridCache: { g: Csr; labels: Int32Array; ppr: Float64Array } | undefined;
+function labelledGrid(): { g: Csr; labels: Int32Array; ppr: Float64Array } {
   if (gridCache === undefined) {
     const g = gridGraph(24, 24);
     const rng = new Rng(11);
-    const labels = new Int32Array(g.n).map(() => (rng.uniform() < 0.05 ? -1 : rng.int(3)));
+    const labels = new Int32Array(g.rows).map(() => (rng.uniform() < 0.05 ? -1 : rng.int(3)));
     gridCache = { g, labels, ppr: exactPpr(g, 0.01, { dtype: 'float64' }) };
   }
   return gridCache;
@@ -238,7 +242,7 @@ Samplers('IID and biased samplers give 20 labelled nodes per class, reproducibly
   const draws = {
     iid: (seed: number, pool?: number) => sampleIid(labels, { rng: new Rng(seed), pool }),
     biased: (seed: number, pool?: number) => sampleBiasedPpr(ppr, labels, { rng: new Rng(seed), pool }),
-    push: (seed: number, pool?: number) => sampleBiasedPush(addSelfLoops(g), labels, { rng: new Rng(seed), pool }),
+    push: (seed: number, pool?: number) => sampleBiasedPush(g.addSelfLoops(), labels, { rng: new Rng(seed), pool }),
   };
   for (const [name, draw] of Object.entries(draws)) {
     const a = draw(1);
@@ -259,12 +263,12 @@ Samplers('a class with fewer candidates than perClass gives all of them', () => 
   const expected = [20, 20, 5];
   checkBalanced(sampleIid(few, { rng: new Rng(1) }), few, expected, 'iid');
   checkBalanced(sampleBiasedPpr(ppr, few, { rng: new Rng(1) }), few, expected, 'biased');
-  checkBalanced(sampleBiasedPush(addSelfLoops(g), few, { rng: new Rng(1) }), few, expected, 'push');
+  checkBalanced(sampleBiasedPush(g.addSelfLoops(), few, { rng: new Rng(1) }), few, expected, 'push');
 });
 
 Samplers('biased samples contain their seed and are more local in PPR space than IID samples', () => {
   const { g, labels, ppr } = labelledGrid();
-  const n = g.n;
+  const n = g.rows;
   let biased = 0, push = 0, iid = 0;
   const runs = 5;
   for (let seed = 0; seed < runs; seed++) {
@@ -275,7 +279,7 @@ Samplers('biased samples contain their seed and are more local in PPR space than
     const firstOfClass0 = labels.reduce<number[]>((acc, c, i) => (c === 0 ? [...acc, i] : acc), []);
     assert.is(b[0], firstOfClass0[rng.int(firstOfClass0.length)]);
     biased += meanPairwisePprDistance(ppr, n, b, labels);
-    push += meanPairwisePprDistance(ppr, n, sampleBiasedPush(addSelfLoops(g), labels, { rng: new Rng(seed) }), labels);
+    push += meanPairwisePprDistance(ppr, n, sampleBiasedPush(g.addSelfLoops(), labels, { rng: new Rng(seed) }), labels);
     iid += meanPairwisePprDistance(ppr, n, sampleIid(labels, { rng: new Rng(seed) }), labels);
   }
   console.log(`  mean pairwise PPR distance within a class: biased ${(biased / runs).toExponential(3)}, ` +
@@ -336,21 +340,27 @@ function readCsvGz(path: string): string[][] {
 }
 
 for (const name of ['cora', 'citeseer'] as const) {
-  const dir = join(dataDir(), `planetoid-${name}`);
+  const dir = join(T.data.dataDir(), `planetoid-${name}`);
   if (!existsSync(dir)) console.log(`  (skipping planetoid-${name}: ${dir} not found)`);
   (existsSync(dir) ? Planetoid : Planetoid.skip)(`${name}: exact PPR solves (I - (1 - alpha) Â) Π = alpha I; SR-GNN samples and KMM hold their constraints`, () => {
     const labels = Int32Array.from(readCsvGz(join(dir, 'raw', 'node-label.csv.gz')).map((r) => Number(r[0])));
     const edges = Int32Array.from(readCsvGz(join(dir, 'raw', 'edge.csv.gz')).flatMap((r) => [Number(r[0]), Number(r[1])]));
-    const g = csrFromEdges(labels.length, edges);
+    const g = undirectedAdjacency(labels.length, edges);
     const alpha = 0.01;
     const ppr = exactPpr(g, alpha, { dtype: 'float64' });
-    const a = gcnNormalize(g, 'float64');
-    const n = g.n;
+    const n = g.rows;
+    // Â's entries in float64: D^-1/2 (A + I) D^-1/2 on the pattern of A + I.
+    const withLoops = g.addSelfLoops();
+    const a = withLoops.hostArrays();
+    const d = hostDegrees(withLoops);
     for (const j of [0, 1, 500, n - 1]) {
       // Row i of M Π e_j = Π[i][j] - (1 - alpha) Σ_k Â[i][k] Π[k][j], which must be alpha [i == j].
       for (let i = 0; i < n; i++) {
         let s = ppr[i * n + j];
-        for (let k = a.rowPtr[i]; k < a.rowPtr[i + 1]; k++) s -= (1 - alpha) * (a.values as Float64Array)[k] * ppr[a.colIdx[k] * n + j];
+        for (let k = a.rowPtr[i]; k < a.rowPtr[i + 1]; k++) {
+          const c = a.colIdx[k];
+          s -= (1 - alpha) * (a.values![k] / Math.sqrt(d[i] * d[c])) * ppr[c * n + j];
+        }
         close(s, i === j ? alpha : 0, 1e-12, `column ${j}, row ${i}`);
       }
     }
@@ -366,7 +376,7 @@ for (const name of ['cora', 'citeseer'] as const) {
   });
 }
 
-Csr.run();
+Adjacency.run();
 Ppr.run();
 Samplers.run();
 Kmm.run();

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { T, gradcheck, assertClose, values } from './helpers.js';
-import * as mup from '../src/mup/index.js';
+import * as mup from '../src/models/mup/index.js';
 import { Rng } from '../src/rng.js';
 import * as nnInit from '../src/nn/init.js';
 import { saveOptimizer, loadOptimizer } from '../src/io/checkpoint.js';

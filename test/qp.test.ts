@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Rng } from '../src/rng.js';
-import { qpKktResidual, qpObjective, solveQp, type QpProblem } from '../src/solvers/qp.js';
+import { qpKktResidual, qpObjective, solveQp, type QpProblem } from '../src/models/gnn/qp.js';
 
 const Qp = suite('solvers: qp');
 

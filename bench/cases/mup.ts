@@ -6,7 +6,7 @@
 import { pathToFileURL } from 'node:url';
 import * as T from '../../src/index.js';
 import { Rng } from '../../src/rng.js';
-import * as mup from '../../src/mup/index.js';
+import * as mup from '../../src/models/mup/index.js';
 import { type BenchCase, type CaseResult, medianMs } from '../case.js';
 
 /** A training step of `task`'s model at `width` (forward, backward, Adam update) and how to free it. */

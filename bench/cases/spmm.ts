@@ -8,7 +8,7 @@ import { CpuBackend } from '../../src/backend/cpu/index.js';
 import { HostBuf } from '../../src/backend/hostbuf.js';
 import type { Csr } from '../../src/backend/interface.js';
 import { dataDir, loadLinqs } from '../../src/data/index.js';
-import { csrFromEdges, gcnNormalize } from '../../src/graph/csr.js';
+import { undirectedAdjacency } from '../../src/models/gnn/index.js';
 import { Rng } from '../../src/rng.js';
 import {
   type BenchCase, type CaseResult, Exchange, medianMs, pythonScipy, pythonTorch, relativeDifference, runCases,
@@ -47,9 +47,13 @@ function randomProblem(nodes: number, edges: number, F: number, seed: number): P
 function coraProblem(): Problem | undefined {
   if (!existsSync(join(dataDir(), 'cora'))) return undefined;
   const g = loadLinqs('cora');
-  const a = gcnNormalize(csrFromEdges(g.numNodes, g.undirectedEdges), 'float32');
+  const adjacency = undirectedAdjacency(g.numNodes, g.undirectedEdges, { backend: 'reference' });
+  const normalized = adjacency.symNormalize();
+  const a = normalized.hostArrays();
+  adjacency.dispose();
+  normalized.dispose();
   return {
-    rows: a.n, cols: a.n, rowPtr: a.rowPtr, colIdx: a.colIdx, values: a.values as Float32Array,
+    rows: g.numNodes, cols: g.numNodes, rowPtr: a.rowPtr, colIdx: a.colIdx, values: a.values!,
     x: g.features, F: g.numFeatures,
   };
 }

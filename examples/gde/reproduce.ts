@@ -11,7 +11,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as T from '../../src/index.js';
-import { gdeTasks, runGdeTask, type GdeTaskResult, type Vary } from '../../src/eval/index.js';
+import { gdeTasks, runGdeTask, type GdeTaskResult, type Vary } from '../../src/models/gde/index.js';
 import { formatGdeTable, gdeScatter } from '../../src/cli/gde.js';
 import { saveSvg } from '../../src/plot/svg.js';
 

@@ -11,7 +11,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as T from '../../src/index.js';
-import * as mup from '../../src/mup/index.js';
+import * as mup from '../../src/models/mup/index.js';
 import { writeFileAtomic } from '../../src/io/atomic.js';
 
 interface CoordExperiment { model: mup.ModelKind; widths: number[]; steps: number; seeds: number; optimizer: mup.OptimizerKind; lr: number }

@@ -6,8 +6,7 @@ import '../backends-node.js'; // registers cpu (native) and webgpu: the default 
 import { registerCommand } from './commands.js';
 import { Progress } from './progress.js';
 import { setBackend, getBackend } from '../backend/registry.js';
-import { VARY_CHOICES, checkVary, type EnsembleKind } from '../eval/gde.js';
-import { gdeTasks, runGdeTask, type GdeTaskResult } from '../eval/tasks.js';
+import { VARY_CHOICES, checkVary, gdeTasks, runGdeTask, type EnsembleKind, type GdeTaskResult } from '../models/gde/index.js';
 import { saveSvg, scatterPlot } from '../plot/svg.js';
 import { setDataDir } from '../data/paths.js';
 

@@ -1,5 +1,5 @@
 // `tessera mup coord-check` and `tessera mup transfer`: the µP coordinate check
-// and the µTransfer learning-rate sweep (src/mup), writing JSON and SVG files.
+// and the µTransfer learning-rate sweep (src/models/mup), writing JSON and SVG files.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { registerCommand, type CliIO, type ParsedArgs } from './commands.js';
@@ -11,7 +11,7 @@ import { setDataDir } from '../data/paths.js';
 import {
   coordCheck, coordCheckSvg, coordSlopes, summarizeTransfer, taskFor, transferSvg, transferSweep,
   type ModelKind, type OptimizerKind, type Parametrization, type TransferSummary,
-} from '../mup/index.js';
+} from '../models/mup/index.js';
 
 /** "64,128,256" -> [64, 128, 256]. */
 export function parseWidths(text: string): number[] {

@@ -4,3 +4,4 @@ export {
   type CalibrationBin, type CalibrationResult,
 } from './calibration.js';
 export { meanAbsolutePercentageError, pinballLoss, weightedQuantileLoss, meanWeightedQuantileLoss } from './regression.js';
+export { checkProbabilities } from './check.js';

@@ -13,7 +13,7 @@ import { fmtShape } from '../shape.js';
 import { fromArray, ones, zeros } from '../ops/creation.js';
 import { indexSelect, scatterAdd } from '../ops/indexing.js';
 import { expand, reshape } from '../ops/view.js';
-import { addSelfLoops, symmetricNormalize, validateCsr, type CsrGraph } from '../graph/csr.js';
+import { addSelfLoops, symmetricNormalize, type HostCsr } from './host.js';
 
 export type IdArray = Int32Array | readonly number[];
 export type ValuesInput = Tensor | Float32Array | readonly number[];
@@ -128,7 +128,7 @@ export class CsrPattern {
     return this.transposed;
   }
 
-  toGraph(values: Float32Array | null, op: string): CsrGraph {
+  toHost(values: Float32Array | null, op: string): HostCsr {
     if (this.rows !== this.cols) throw new Error(`${op}: needs a square matrix, got ${this.rows} x ${this.cols}`);
     return { n: this.rows, rowPtr: this.rowPtrHost, colIdx: this.colIdxHost, values: values ?? undefined };
   }
@@ -242,10 +242,8 @@ export class Csr {
     return Csr.build('Csr.fromEdges', dst, src, n, opts.cols ?? n, opts, ['dst', 'src'], ['n', 'cols']);
   }
 
-  /** From a host CSR graph (src/graph/csr.ts), validated. */
-  static fromGraph(g: CsrGraph, opts: { backend?: string } = {}): Csr {
-    validateCsr(g, 'Csr.fromGraph');
-    const backend = opts.backend ? backendByName(opts.backend) : getBackend();
+  /** From the host arrays of a structural transform (valid by construction). */
+  private static fromHost(g: HostCsr, backend: Backend): Csr {
     const hostValues = g.values ? Float32Array.from(g.values) : null;
     const pattern = new CsrPattern(g.n, g.n, g.rowPtr.slice(), g.colIdx.slice(), backend);
     return new Csr(pattern, hostValues && upload(hostValues, backend), hostValues, true);
@@ -289,15 +287,23 @@ export class Csr {
 
   /** A + weight * I (square only); an existing diagonal entry grows by `weight`, as scipy's adj + eye. */
   addSelfLoops(weight = 1): Csr {
-    const g = addSelfLoops(this.pattern.toGraph(this.hostValuesFor('addSelfLoops'), 'Csr.addSelfLoops'), weight, 'float32');
-    return Csr.fromGraph(g, { backend: this.backend.name });
+    const g = addSelfLoops(this.pattern.toHost(this.hostValuesFor('addSelfLoops'), 'Csr.addSelfLoops'), weight, 'float32');
+    return Csr.fromHost(g, this.backend);
   }
 
   /** D^-1/2 M D^-1/2 with D the row sums of M; M = A + I when selfLoops (GCN's Â), else A. Zero rows stay zero. */
   symNormalize(opts: { selfLoops?: boolean } = {}): Csr {
-    const g = this.pattern.toGraph(this.hostValuesFor('symNormalize'), 'Csr.symNormalize');
+    const g = this.pattern.toHost(this.hostValuesFor('symNormalize'), 'Csr.symNormalize');
     const m = (opts.selfLoops ?? true) ? addSelfLoops(g, 1, 'float64') : g;
-    return Csr.fromGraph(symmetricNormalize(m, 'float32'), { backend: this.backend.name });
+    return Csr.fromHost(symmetricNormalize(m, 'float32'), this.backend);
+  }
+
+  /**
+   * The matrix as host arrays, for graph algorithms that run on the CPU (PPR, samplers): rowPtr [rows + 1],
+   * colIdx [nnz] and values [nnz] (null: every stored entry is 1). Shared with the matrix: read them, never write.
+   */
+  hostArrays(): { rowPtr: Int32Array; colIdx: Int32Array; values: Float32Array | null } {
+    return { rowPtr: this.pattern.rowPtrHost, colIdx: this.pattern.colIdxHost, values: this.hostValuesFor('hostArrays') };
   }
 
   /** D^-1 A with D the row sums (rows average their entries, as a mean aggregator); zero rows stay zero. */

@@ -4,7 +4,7 @@
 // K steps of P <- (1 - alpha) Â P + alpha Z propagate them, with dropout on
 // the entries of Â in every step. The MLP's hidden layer (after dropout) is
 // what SR-GNN regularizes.
-import * as T from '../../core.js';
+import * as T from '../../index.js';
 import type { GraphInputs } from './data.js';
 import {
   NodeLinear, PassMatrices, activate, dropFeatures, dropValues, resolveOptions,

@@ -5,9 +5,7 @@
 // then an SpMM, about 30x fewer flops than the dense product).
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import * as T from '../../core.js';
-import { loadLinqs, loadOgbNodeProperty, type CsbmGraph } from '../../data/index.js';
-import { csrFromEdges, gcnNormalize, type CsrGraph } from '../../graph/index.js';
+import * as T from '../../index.js';
 
 /** A graph with node features and class labels, as plain host arrays. */
 export interface NodeGraph {
@@ -33,7 +31,7 @@ export function loadGraphFolder(dir: string): NodeGraph {
   if (!existsSync(dir)) throw new Error(`loadGraphFolder: ${dir} does not exist`);
   const name = basename(dir.replace(/[/\\]+$/, ''));
   if (existsSync(join(dir, 'raw'))) {
-    const g = loadOgbNodeProperty(name, { dir });
+    const g = T.data.loadOgbNodeProperty(name, { dir });
     return {
       name, numNodes: g.numNodes, numFeatures: g.numFeatures, numClasses: g.numClasses,
       features: g.features, labels: g.labels, edges: g.edges, publicSplit: g.split,
@@ -43,7 +41,7 @@ export function loadGraphFolder(dir: string): NodeGraph {
   if (!content) {
     throw new Error(`loadGraphFolder: ${dir} is neither an OGB-style folder (no raw/) nor a LINQS folder (no <name>.content[.gz])`);
   }
-  const g = loadLinqs(content.replace(/\.content(\.gz)?$/, ''), { dir });
+  const g = T.data.loadLinqs(content.replace(/\.content(\.gz)?$/, ''), { dir });
   return {
     name, numNodes: g.numNodes, numFeatures: g.numFeatures, numClasses: g.classNames.length,
     features: g.features, labels: g.labels, edges: g.undirectedEdges,
@@ -51,7 +49,7 @@ export function loadGraphFolder(dir: string): NodeGraph {
 }
 
 /** A synthetic CSBM graph (src/data/synthetic.ts) as a NodeGraph. */
-export function csbmGraph(g: CsbmGraph, name = 'csbm'): NodeGraph {
+export function csbmGraph(g: T.data.CsbmGraph, name = 'csbm'): NodeGraph {
   return {
     name, numNodes: g.numNodes, numFeatures: g.featDim, numClasses: g.numClasses,
     features: g.features, labels: g.labels, edges: g.edges,
@@ -69,8 +67,8 @@ export interface GraphInputs {
   /** Â = D^-1/2 (A + I) D^-1/2 (rows are destinations; symmetric). */
   adj: T.Csr;
   features: NodeFeatures;
-  /** The host adjacency A (symmetric, binary, no self loops added), for PPR and samplers. */
-  graph: CsrGraph;
+  /** The adjacency A (symmetric, binary, no self loops added), for PPR and samplers. */
+  graph: T.Csr;
   dispose(): void;
 }
 
@@ -82,11 +80,35 @@ export interface PrepareOptions {
   sparseBelow?: number;
 }
 
+/**
+ * The symmetric binary adjacency of an undirected edge list `edges` = [u0, v0, u1, v1, ...]:
+ * each pair gives A[u][v] = A[v][u] = 1; repeated pairs (in either orientation) are merged,
+ * and a pair (u, u) is a self-loop, the diagonal entry A[u][u] = 1.
+ */
+export function undirectedAdjacency(n: number, edges: Int32Array, opts: { backend?: string } = {}): T.Csr {
+  const op = 'undirectedAdjacency';
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${op}: node count must be a non-negative integer, got ${n}`);
+  if (edges.length % 2 !== 0) throw new Error(`${op}: edge list length ${edges.length} is odd; expected pairs [u0, v0, u1, v1, ...]`);
+  const m = edges.length / 2;
+  const src = new Int32Array(2 * m), dst = new Int32Array(2 * m);
+  for (let e = 0; e < m; e++) {
+    const u = edges[2 * e], v = edges[2 * e + 1];
+    if (!(u >= 0 && u < n && v >= 0 && v < n)) throw new Error(`${op}: edge ${e} = (${u}, ${v}) has a node id outside [0, ${n})`);
+    src[2 * e] = u; dst[2 * e] = v;
+    src[2 * e + 1] = v; dst[2 * e + 1] = u;
+  }
+  // Csr sums duplicate entries (counts here); the adjacency keeps the merged pattern with every entry 1.
+  const counted = T.Csr.fromEdges(src, dst, n, opts);
+  const binary = counted.withValues(null);
+  counted.dispose();
+  return binary;
+}
+
 /** Uploads a NodeGraph's adjacency and features to a backend. */
 export function prepareGraph(g: NodeGraph, opts: PrepareOptions = {}): GraphInputs {
   const backend = opts.backend ?? T.getBackend().name;
-  const graph = csrFromEdges(g.numNodes, g.edges);
-  const adj = T.Csr.fromGraph(gcnNormalize(graph, 'float32'), { backend });
+  const graph = undirectedAdjacency(g.numNodes, g.edges, { backend });
+  const adj = graph.symNormalize();
   const features = rowNormalized(g.features, g.numNodes, g.numFeatures, opts.rowNormalize ?? true);
   let nonzero = 0;
   for (let i = 0; i < features.length; i++) if (features[i] !== 0) nonzero++;
@@ -96,7 +118,7 @@ export function prepareGraph(g: NodeGraph, opts: PrepareOptions = {}): GraphInpu
     : T.fromArray(features, [g.numNodes, g.numFeatures], { backend }).keep();
   return {
     numNodes: g.numNodes, numFeatures: g.numFeatures, numClasses: g.numClasses, adj, features: featureInput, graph,
-    dispose() { adj.dispose(); featureInput.dispose(); },
+    dispose() { graph.dispose(); adj.dispose(); featureInput.dispose(); },
   };
 }
 

@@ -5,7 +5,7 @@
 // logistic regression on the frozen embeddings. The embeddings are the
 // hidden layer SR-GNN measures (they are frozen, so CMD cannot train them;
 // KMM instance weights still apply to the logistic regression).
-import * as T from '../../core.js';
+import * as T from '../../index.js';
 import type { GraphInputs } from './data.js';
 import {
   NodeLinear, PassMatrices, activate, project, resolveOptions,

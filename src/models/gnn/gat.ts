@@ -4,7 +4,7 @@
 // included), a softmax over each node's incoming edges, and the weighted sum
 // of W h_j. The two score halves come from one SDDMM: per head the edge dot
 // product of [a_dst . W h_i, 1] with [1, a_src . W h_j] is their sum.
-import * as T from '../../core.js';
+import * as T from '../../index.js';
 import type { GraphInputs, NodeFeatures } from './data.js';
 import {
   PassMatrices, activate, dropFeatures, project, resolveOptions, zeroBias,

@@ -2,7 +2,7 @@
 // SR-GNN reference's `Net`: graph convolutions with an activation and dropout
 // between them; the input of the last convolution is the hidden layer SR-GNN
 // regularizes (taken after dropout, as the reference does).
-import * as T from '../../core.js';
+import * as T from '../../index.js';
 import type { GraphInputs } from './data.js';
 import {
   NodeLinear, PassMatrices, activate, dropFeatures, resolveOptions,

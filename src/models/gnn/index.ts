@@ -1,5 +1,8 @@
-// GNN node classifiers and Shift-Robust GNN training (SR-GNN, NeurIPS 2021).
-export { loadGraphFolder, csbmGraph, prepareGraph, labelledNodesExcept } from './data.js';
+// tessera-tensor/models/gnn: GNN node classifiers and Shift-Robust GNN training
+// (SR-GNN, NeurIPS 2021) with its preprocessing: PPR, the training-set
+// samplers, KMM instance weights and the QP solver they use. Built on the
+// public API only (src/index.ts); graphs are the library's Csr.
+export { loadGraphFolder, csbmGraph, prepareGraph, labelledNodesExcept, undirectedAdjacency } from './data.js';
 export type { NodeGraph, NodeFeatures, GraphInputs, PrepareOptions } from './data.js';
 export { NodeLinear } from './layers.js';
 export type { GnnModel, GnnOutput, GnnOptions, ActivationName } from './layers.js';
@@ -15,3 +18,11 @@ export {
   BASE_MODELS, MODEL_NAMES,
 } from './srgnn.js';
 export type { BaseModel, ModelName, ModelSpec, SrTerms, SrGnnConfig, RunResult, Summary } from './srgnn.js';
+export { exactPpr, pushPpr, type ExactPprOptions, type SparseVector } from './ppr.js';
+export {
+  sampleBiasedPpr, sampleBiasedPush, sampleIid, SRGNN_CANDIDATE_POOL,
+  type CandidatePool, type PushSamplerOptions, type SamplerOptions,
+} from './samplers.js';
+export { kmmProblem, kmmWeights, type KmmInput, type KmmOptions, type KmmResult } from './kmm.js';
+export { solveQp, type QpProblem, type QpOptions, type QpSolution } from './qp.js';
+export { denseCholesky, denseCholeskySolve, type SpdInverseOptions } from './cholesky.js';

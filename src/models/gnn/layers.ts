@@ -2,7 +2,7 @@
 // hidden layer, which SR-GNN's CMD regularizer reads), a dense-or-sparse
 // input projection, dropout on dense tensors and on sparse matrices' values,
 // and the per-forward sparse matrices that must be freed after backward.
-import * as T from '../../core.js';
+import * as T from '../../index.js';
 import type { GraphInputs, NodeFeatures } from './data.js';
 
 export type ActivationName = 'tanh' | 'relu' | 'elu';

@@ -3,7 +3,7 @@
 // Â^K X W is computed as Â^K (X W): the same product, but K SpMMs of width
 // `hidden` per pass cost less than one dense [n, F] x [F, hidden] product on
 // a precomputed dense Â^K X (Cora: F = 1433).
-import * as T from '../../core.js';
+import * as T from '../../index.js';
 import type { GraphInputs } from './data.js';
 import {
   NodeLinear, PassMatrices, activate, resolveOptions, project,

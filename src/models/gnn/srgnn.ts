@@ -5,7 +5,7 @@
 //    an IID sample of nodes), K = 5, on the last hidden layer; and/or
 //  - KMM instance weights: per-training-node weights matching the training
 //    distribution to the IID sample's in a kernel space on PPR vectors
-//    (src/graph/kmm.ts), used in a weighted cross-entropy.
+//    (kmm.ts), used in a weighted cross-entropy.
 // As the reference (GentleZhu/Shift-Robust-GNNs, main_gnn.py): the IID sample
 // is 20 nodes per class drawn uniformly from the candidate pool (the first
 // 1500 / 1000 nodes of Cora / Citeseer in Planetoid order), a fresh one per
@@ -13,11 +13,10 @@
 // seed of that class in PPR space (alpha = 0.01); the regularized layer is
 // the input of the output layer, after dropout. SR-GCN uses CMD only,
 // SR-APPNP both (the reference's `arch` 2 and 3).
-import * as T from '../../core.js';
-import {
-  exactPpr, kmmWeights, sampleBiasedPpr, sampleIid, SRGNN_CANDIDATE_POOL, type CandidatePool,
-} from '../../graph/index.js';
-import { macroF1, microF1 } from '../../metrics/index.js';
+import * as T from '../../index.js';
+import { exactPpr } from './ppr.js';
+import { sampleBiasedPpr, sampleIid, SRGNN_CANDIDATE_POOL, type CandidatePool } from './samplers.js';
+import { kmmWeights } from './kmm.js';
 import { labelledNodesExcept, prepareGraph, type GraphInputs, type NodeGraph } from './data.js';
 import type { GnnModel, GnnOptions } from './layers.js';
 import { Gcn } from './gcn.js';
@@ -161,7 +160,7 @@ export class SrGnnExperiment {
       const test = testIds ?? labelledNodesExcept(labels, trainIds);
       const truth = Array.from(test, (i) => labels[i]), predicted = Array.from(test, (i) => evaluation.predictions[i]);
       return {
-        microF1: microF1(truth, predicted), macroF1: macroF1(truth, predicted), cmd: evaluation.cmd!, trainIds,
+        microF1: T.metrics.microF1(truth, predicted), macroF1: T.metrics.macroF1(truth, predicted), cmd: evaluation.cmd!, trainIds,
         predictions: evaluation.predictions, trainMs,
       };
     } finally {

@@ -2,7 +2,7 @@
 // training nodes plus, for SR-GNN, lambda * CMD between the last hidden layer
 // of the training nodes and that of an IID sample of the graph's nodes.
 // Adam with L2 weight decay on every parameter, as the SR-GNN reference.
-import * as T from '../../core.js';
+import * as T from '../../index.js';
 import type { GraphInputs } from './data.js';
 import type { GnnModel } from './layers.js';
 

@@ -2,14 +2,11 @@
 // its output is (outputMult / widthMult) x W^T + b, so that logits stay O(1)
 // as width grows although W's entries and updates do not shrink with width.
 // The scale rides in the fused linear's epilogue (alpha), costing nothing.
-import { Tensor } from '../tensor.js';
-import { Module } from '../nn/module.js';
-import { Linear, type LinearLayerOptions } from '../nn/index.js';
-import { uniform } from '../nn/init.js';
-import { linear } from '../ops/matmul.js';
-import { mul } from '../ops/elementwise.js';
-import { zeros } from '../ops/creation.js';
-import { noGrad } from '../autograd.js';
+import { Tensor, linear, mul, nn, noGrad, zeros } from '../../index.js';
+import Module = nn.Module;
+import Linear = nn.Linear;
+type LinearLayerOptions = nn.LinearLayerOptions;
+import uniform = nn.init.uniform;
 import { infShapeOf } from './shapes.js';
 
 export interface MuReadoutOptions extends Omit<LinearLayerOptions, 'activation'> {

@@ -14,10 +14,9 @@
 //              the CLI test runs it).
 
 import { join } from 'node:path';
-import * as T from '../core.js';
-import { DataLoader, datasetDir, gaussianBlobs, loadMnist } from '../data/index.js';
+import * as T from '../../index.js';
 import { checkVary, estimateGde, type EnsembleKind, type GdeModel, type GdeReport, type Vary } from './gde.js';
-import { Gcn, disposeModel, loadGraphFolder, prepareGraph, trainNodeClassifier } from '../models/gnn/index.js';
+import { Gcn, disposeModel, loadGraphFolder, prepareGraph, trainNodeClassifier } from '../gnn/index.js';
 
 export interface GdeTaskOptions {
   /**
@@ -145,7 +144,7 @@ function mlpModel(data: DenseSplit, recipe: MlpRecipe): GdeModel<T.nn.Sequential
     },
     train(model, orderSeed) {
       // The order seed picks the loader's per-epoch permutations of the training rows.
-      const loader = new DataLoader({ dataset: rowIds, batchSize: recipe.batchSize, shuffle: true, seed: orderSeed,
+      const loader = new T.data.DataLoader({ dataset: rowIds, batchSize: recipe.batchSize, shuffle: true, seed: orderSeed,
         collate: (rows: number[]) => Int32Array.from(rows) });
       const opt = new T.optim.SGD(model.parameters(), { lr: recipe.lr, momentum: 0.9 });
       try {
@@ -212,14 +211,14 @@ function mlpTask(name: string, load: (opts: Required<GdeTaskOptions>) => {
 
 /** The first `trainSize` rows of a seeded permutation, and the rest. */
 function randomSplit(n: number, trainSize: number, seed: number): { train: Int32Array; test: Int32Array } {
-  // A stream of its own: generators that shuffle their rows with Rng(seed).permutation (gaussianBlobs)
+  // A stream of its own: generators that shuffle their rows with Rng(seed).permutation (T.data.gaussianBlobs)
   // would otherwise hand over their class-sorted order as the split.
   const order = new T.Rng(Math.imul(seed + 1, 0x9e3779b1) ^ 0x2545f491).permutation(n);
   return { train: order.slice(0, trainSize), test: order.slice(trainSize) };
 }
 
 const mnistMlp = mlpTask('mnist-mlp', ({ dataSeed }) => {
-  const m = loadMnist({ split: 't10k', dir: datasetDir('mnist') });
+  const m = T.data.loadMnist({ split: 't10k', dir: T.data.datasetDir('mnist') });
   const features = m.rows * m.cols;
   return { x: m.images, features, labels: m.labels, numClasses: 10, ...randomSplit(m.count, Math.floor(m.count / 2), dataSeed) };
 }, { batchSize: 64, lr: 0.02 }, ['w8-e1', 'w32-e1', 'w32-e4', 'w128-e2', 'w128-e8', 'w512-e8'],
@@ -228,7 +227,7 @@ const mnistMlp = mlpTask('mnist-mlp', ({ dataSeed }) => {
 const BLOB_CENTERS = [[0, 0], [2.5, 0], [1.25, 2.2]];
 const blobsMlp = mlpTask('blobs-mlp', ({ dataSeed }) => {
   const n = 600;
-  const b = gaussianBlobs(n, BLOB_CENTERS, 2, 1, dataSeed);
+  const b = T.data.gaussianBlobs(n, BLOB_CENTERS, 2, 1, dataSeed);
   return { x: b.x, features: 2, labels: b.y, numClasses: 3, ...randomSplit(n, n / 2, dataSeed) };
 }, { batchSize: 30, lr: 0.05 }, ['w2-e1', 'w8-e4', 'w32-e12'],
 'MLPs 2-w-3 on three overlapping 2-D Gaussian blobs, 300 points to train and 300 to test (for tests); configs w<width>-e<epochs>');
@@ -245,7 +244,7 @@ const cora: GdeTask = {
   prepare(options = {}) {
     const labelNoise = options.labelNoise ?? 0, dataSeed = options.dataSeed ?? 0;
     checkNoise(labelNoise);
-    const graph = loadGraphFolder(datasetDir('planetoid-cora'));
+    const graph = loadGraphFolder(T.data.datasetDir('planetoid-cora'));
     const split = graph.publicSplit;
     if (!split) throw new Error('cora-gcn: planetoid-cora has no split/public folder');
     const inputs = prepareGraph(graph);

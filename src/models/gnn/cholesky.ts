@@ -3,8 +3,15 @@
 // that computes the full inverse of a sparse symmetric positive definite matrix
 // (used by exact personalized PageRank).
 
-import type { CsrGraph, FloatArray } from './csr.js';
-import { entryValue } from './csr.js';
+export type FloatArray = Float32Array | Float64Array;
+
+/** A sparse symmetric matrix with its diagonal stored: row i holds colIdx[rowPtr[i] .. rowPtr[i+1]), ascending. */
+export interface SparseSpd {
+  n: number;
+  rowPtr: Int32Array;
+  colIdx: Int32Array;
+  values: Float64Array;
+}
 
 /** Rows (Cholesky) or right-hand sides (inverse) handled together, so that each row
  *  of L streamed from memory is reused this many times from cache. */
@@ -123,7 +130,7 @@ class MinHeap {
   }
 }
 
-function hybridCholesky(m: CsrGraph, options: SpdInverseOptions, where: string): HybridFactor {
+function hybridCholesky(m: SparseSpd, options: SpdInverseOptions, where: string): HybridFactor {
   const n = m.n;
   const density = options.denseSwitchDensity ?? 0.25;
   // Off-diagonal part of the remaining (Schur complement) matrix as one map per node.
@@ -133,8 +140,8 @@ function hybridCholesky(m: CsrGraph, options: SpdInverseOptions, where: string):
     const row = new Map<number, number>();
     for (let k = m.rowPtr[i]; k < m.rowPtr[i + 1]; k++) {
       const j = m.colIdx[k];
-      if (j === i) diag[i] += entryValue(m, k);
-      else row.set(j, entryValue(m, k));
+      if (j === i) diag[i] += m.values[k];
+      else row.set(j, m.values[k]);
     }
     rest[i] = row;
   }
@@ -214,7 +221,7 @@ function hybridCholesky(m: CsrGraph, options: SpdInverseOptions, where: string):
  * out[outIndex[a] * outStride + outIndex[b]]. M must be symmetric with its diagonal stored.
  * Cost: the factorization, then one forward and one back solve per column.
  */
-export function spdInverseInto(m: CsrGraph, scale: number, out: FloatArray, outStride: number,
+export function spdInverseInto(m: SparseSpd, scale: number, out: FloatArray, outStride: number,
   outIndex: Int32Array, options: SpdInverseOptions = {}, where = 'spdInverseInto'): void {
   const { n, order, sparseCount: s, sparseDiag, colStart, colRow, colVal, dense } = hybridCholesky(m, options, where);
   const r = n - s;

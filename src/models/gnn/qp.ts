@@ -10,7 +10,7 @@
 // so on the feasible set the curvature is tiny): first-order methods crawl there,
 // while Newton steps are unaffected by the scaling.
 
-import { denseCholesky, denseCholeskySolve } from '../graph/cholesky.js';
+import { denseCholesky, denseCholeskySolve } from './cholesky.js';
 
 export interface QpProblem {
   /** Number of variables. */

@@ -1,16 +1,92 @@
-// Personalized PageRank on host CSR graphs: the exact dense matrix (PPNP /
-// SR-GNN's `calc_ppr_exact`) and the Andersen-Chung-Lang push approximation
-// for one seed.
+// Personalized PageRank on a graph's adjacency (a square Csr, read on the
+// host): the exact dense matrix (PPNP / SR-GNN's `calc_ppr_exact`) and the
+// Andersen-Chung-Lang push approximation for one seed.
 
-import type { CsrGraph, FloatArray, FloatDType } from './csr.js';
-import {
-  connectedComponents, degrees, entryValue, gcnNormalize, validateCsr, validateSymmetric,
-} from './csr.js';
-import { spdInverseInto, type SpdInverseOptions } from './cholesky.js';
+import * as T from '../../index.js';
+import { spdInverseInto, type FloatArray, type SpdInverseOptions } from './cholesky.js';
+
+/** A square matrix's host arrays (values null: every stored entry is 1). */
+export interface HostGraph {
+  n: number;
+  rowPtr: Int32Array;
+  colIdx: Int32Array;
+  values: Float32Array | null;
+}
+
+/** The host arrays of a square Csr (rows sorted, no duplicates: Csr's invariants). */
+export function hostGraph(a: T.Csr, where: string): HostGraph {
+  if (!(a instanceof T.Csr)) throw new Error(`${where}: expected the adjacency as a Csr, got ${typeof a === 'object' ? (a as object)?.constructor?.name : typeof a}`);
+  if (a.rows !== a.cols) throw new Error(`${where}: needs a square adjacency, got ${a.rows} x ${a.cols}`);
+  return { n: a.rows, ...a.hostArrays() };
+}
+
+function entryValue(g: HostGraph, k: number): number {
+  return g.values === null ? 1 : g.values[k];
+}
+
+/** Weighted degrees: row sums (entry counts for a binary graph), in float64. */
+export function degrees(g: HostGraph): Float64Array {
+  const d = new Float64Array(g.n);
+  for (let i = 0; i < g.n; i++) {
+    let s = 0;
+    for (let k = g.rowPtr[i]; k < g.rowPtr[i + 1]; k++) s += entryValue(g, k);
+    d[i] = s;
+  }
+  return d;
+}
+
+/** Index of entry (i, j), or -1 (binary search in row i). */
+function findEntry(g: HostGraph, i: number, j: number): number {
+  let lo = g.rowPtr[i], hi = g.rowPtr[i + 1] - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const c = g.colIdx[mid];
+    if (c === j) return mid;
+    if (c < j) lo = mid + 1; else hi = mid - 1;
+  }
+  return -1;
+}
+
+/** Checks that the stored pattern and values are symmetric (A[i][j] == A[j][i]). */
+function validateSymmetric(g: HostGraph, where: string): void {
+  const { n, rowPtr, colIdx } = g;
+  for (let i = 0; i < n; i++) {
+    for (let k = rowPtr[i]; k < rowPtr[i + 1]; k++) {
+      const j = colIdx[k];
+      const kt = findEntry(g, j, i);
+      if (kt < 0) throw new Error(`${where}: graph is not symmetric: entry (${i}, ${j}) has no (${j}, ${i})`);
+      if (entryValue(g, kt) !== entryValue(g, k)) {
+        throw new Error(`${where}: graph is not symmetric: A[${i}][${j}] = ${entryValue(g, k)} but A[${j}][${i}] = ${entryValue(g, kt)}`);
+      }
+    }
+  }
+}
+
+/** Connected components of a symmetric graph: component id per node, ids in order of first node. */
+function connectedComponents(g: HostGraph): { count: number; componentOf: Int32Array } {
+  const componentOf = new Int32Array(g.n).fill(-1);
+  const stack = new Int32Array(g.n);
+  let count = 0;
+  for (let s = 0; s < g.n; s++) {
+    if (componentOf[s] >= 0) continue;
+    let top = 0;
+    stack[top++] = s;
+    componentOf[s] = count;
+    while (top > 0) {
+      const u = stack[--top];
+      for (let k = g.rowPtr[u]; k < g.rowPtr[u + 1]; k++) {
+        const v = g.colIdx[k];
+        if (componentOf[v] < 0) { componentOf[v] = count; stack[top++] = v; }
+      }
+    }
+    count++;
+  }
+  return { count, componentOf };
+}
 
 export interface ExactPprOptions extends SpdInverseOptions {
   /** Element type of the returned n x n matrix (default float32). */
-  dtype?: FloatDType;
+  dtype?: 'float32' | 'float64';
 }
 
 function checkAlpha(alpha: number, where: string): void {
@@ -19,7 +95,9 @@ function checkAlpha(alpha: number, where: string): void {
 
 /**
  * Exact PPR matrix Π = alpha (I - (1 - alpha) Â)^-1 with Â = D^-1/2 (A + I) D^-1/2,
- * for a symmetric adjacency A (self-loops are added here, as in PPNP). Returned
+ * for a symmetric adjacency A (self-loops are added here, as in PPNP). Â is formed
+ * in float64 here rather than by `A.symNormalize()` (float32 values), because the
+ * solve amplifies its rounding by up to 1 / alpha. Returned
  * dense row-major n x n; Π is symmetric, row i is the PPR vector of node i.
  *
  * M = I - (1 - alpha) Â is symmetric positive definite (the eigenvalues of Â lie
@@ -27,15 +105,14 @@ function checkAlpha(alpha: number, where: string): void {
  * component (Π is zero across components), with fill-reducing sparse elimination
  * before a dense tail; see `spdInverseInto`.
  */
-export function exactPpr(graph: CsrGraph, alpha: number, options: ExactPprOptions & { dtype: 'float64' }): Float64Array;
-export function exactPpr(graph: CsrGraph, alpha: number, options?: ExactPprOptions & { dtype?: 'float32' }): Float32Array;
-export function exactPpr(graph: CsrGraph, alpha: number, options?: ExactPprOptions): FloatArray;
-export function exactPpr(graph: CsrGraph, alpha: number, options: ExactPprOptions = {}): FloatArray {
+export function exactPpr(adjacency: T.Csr, alpha: number, options: ExactPprOptions & { dtype: 'float64' }): Float64Array;
+export function exactPpr(adjacency: T.Csr, alpha: number, options?: ExactPprOptions & { dtype?: 'float32' }): Float32Array;
+export function exactPpr(adjacency: T.Csr, alpha: number, options?: ExactPprOptions): FloatArray;
+export function exactPpr(adjacency: T.Csr, alpha: number, options: ExactPprOptions = {}): FloatArray {
   const where = 'exactPpr';
   checkAlpha(alpha, where);
-  validateCsr(graph, where);
-  validateSymmetric(graph, where);
-  const n = graph.n;
+  validateSymmetric(hostGraph(adjacency, where), where);
+  const n = adjacency.rows;
   const cells = n * n;
   let out: FloatArray;
   try {
@@ -44,8 +121,19 @@ export function exactPpr(graph: CsrGraph, alpha: number, options: ExactPprOption
     throw new Error(`${where}: cannot allocate the dense ${n} x ${n} ${options.dtype ?? 'float32'} PPR matrix ` +
       `(${(e as Error).message}); use pushPpr per seed for graphs this large`);
   }
-  const norm = gcnNormalize(graph, 'float64');
-  const { count, componentOf } = connectedComponents(norm);
+  // Â = D^-1/2 (A + I) D^-1/2 in float64 on the pattern of A + I.
+  const withLoops = adjacency.addSelfLoops();
+  const loops = hostGraph(withLoops, where);
+  withLoops.dispose();
+  const d = degrees(loops);
+  const invSqrt = d.map((di) => (di > 0 ? 1 / Math.sqrt(di) : 0));
+  const norm = { ...loops, values: new Float64Array(loops.colIdx.length) };
+  for (let i = 0; i < n; i++) {
+    for (let k = loops.rowPtr[i]; k < loops.rowPtr[i + 1]; k++) {
+      norm.values[k] = invSqrt[i] * entryValue(loops, k) * invSqrt[loops.colIdx[k]];
+    }
+  }
+  const { count, componentOf } = connectedComponents(loops);
   // Bucket nodes by component; local index = rank within the component.
   const compStart = new Int32Array(count + 1);
   for (let i = 0; i < n; i++) compStart[componentOf[i] + 1]++;
@@ -72,7 +160,7 @@ export function exactPpr(graph: CsrGraph, alpha: number, options: ExactPprOption
       for (let k = norm.rowPtr[i], e = rowPtr[a]; k < norm.rowPtr[i + 1]; k++, e++) {
         const j = norm.colIdx[k];
         colIdx[e] = localIndex[j];
-        values[e] = (j === i ? 1 : 0) - (1 - alpha) * entryValue(norm, k);
+        values[e] = (j === i ? 1 : 0) - (1 - alpha) * norm.values[k];
       }
     }
     spdInverseInto({ n: size, rowPtr, colIdx, values }, alpha, out, n, nodes, options, where);
@@ -96,22 +184,22 @@ export interface SparseVector {
  * p = e_seed (as if it had a self-loop).
  * The symmetric-normalized PPR of `exactPpr` relates by Π[i][seed] = π_seed(i) sqrt(d(seed) / d(i)).
  */
-export function pushPpr(graph: CsrGraph, seed: number, alpha: number, epsilon: number): SparseVector {
+export function pushPpr(adjacency: T.Csr, seed: number, alpha: number, epsilon: number): SparseVector {
   const where = 'pushPpr';
-  checkPushArguments(graph, alpha, epsilon, where);
+  const graph = checkPushArguments(adjacency, alpha, epsilon, where);
   if (!Number.isInteger(seed) || seed < 0 || seed >= graph.n) throw new Error(`${where}: seed ${seed} outside [0, ${graph.n})`);
   return pushFromSeed(graph, degrees(graph), seed, alpha, epsilon);
 }
 
-/** Argument checks of `pushPpr`, shared with callers that push from many seeds. */
-export function checkPushArguments(graph: CsrGraph, alpha: number, epsilon: number, where: string): void {
+/** Argument checks of `pushPpr`, shared with callers that push from many seeds; returns the host graph. */
+export function checkPushArguments(adjacency: T.Csr, alpha: number, epsilon: number, where: string): HostGraph {
   checkAlpha(alpha, where);
   if (!(epsilon > 0)) throw new Error(`${where}: epsilon must be positive, got ${epsilon}`);
-  validateCsr(graph, where);
+  return hostGraph(adjacency, where);
 }
 
 /** `pushPpr` without argument checks, for a validated graph and its degrees. */
-export function pushFromSeed(graph: CsrGraph, deg: Float64Array, seed: number, alpha: number, epsilon: number): SparseVector {
+export function pushFromSeed(graph: HostGraph, deg: Float64Array, seed: number, alpha: number, epsilon: number): SparseVector {
   const n = graph.n;
   // An isolated seed keeps its walk: the same vector as with a self-loop.
   if (!(deg[seed] > 0)) return { ids: Int32Array.of(seed), values: Float64Array.of(1) };

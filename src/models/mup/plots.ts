@@ -1,6 +1,9 @@
 // Several line plots in one SVG file: each panel is a complete chart from
 // plot/svg.ts, nested as an <svg> element at its grid position.
-import { linePlot, type LineSeries, type PlotOptions } from '../plot/svg.js';
+import { plot } from '../../index.js';
+import linePlot = plot.linePlot;
+type LineSeries = plot.LineSeries;
+type PlotOptions = plot.PlotOptions;
 
 export interface Panel { series: LineSeries[]; options: PlotOptions }
 

@@ -9,8 +9,8 @@
 // K_ij = mean over gamma of exp(-gamma ||x_i - x_j||^2) over training rows,
 // k_i = sum over the n_te test rows t of the same mean kernel between x_i and x_t.
 
-import type { FloatArray } from './csr.js';
-import { solveQp, type QpOptions, type QpProblem } from '../solvers/qp.js';
+import type { FloatArray } from './cholesky.js';
+import { solveQp, type QpOptions, type QpProblem } from './qp.js';
 
 export interface KmmInput {
   /** Dense row-major feature matrix with `dim` columns (SR-GNN: the exact PPR matrix, dim = n). */

@@ -7,8 +7,7 @@
 // by the ensemble's class-aggregated calibration error, which is why the
 // report carries the ensemble's calibration next to the gap.
 
-import { calibrationBins, classwiseCalibrationError, topLabelCalibration } from '../metrics/calibration.js';
-import { checkProbabilities } from '../metrics/check.js';
+import { metrics } from '../../index.js';
 
 /** Which source of randomness differs between copies: initialization, data order (batches, dropout masks), or both. */
 export type Vary = 'init' | 'order' | 'both';
@@ -141,7 +140,7 @@ export function gdeFromPredictions(
   if (labels && labels.length !== n) throw new Error(`gde: ${labels.length} labels for ${n} points`);
   // Validates probabilities (and labels when given) with the metrics' messages.
   predictions.forEach((p, c) => {
-    try { checkProbabilities('gde', p, labels ?? new Int32Array(n)); }
+    try { metrics.checkProbabilities('gde', p, labels ?? new Int32Array(n)); }
     catch (e) { throw new Error(`${(e as Error).message} (copy ${c})`); }
   });
 
@@ -173,8 +172,8 @@ export function gdeFromPredictions(
   report.calibration = {
     bins,
     ensemble,
-    classwiseEce: classwiseCalibrationError(probs, labels, bins),
-    topLabelEce: topLabelCalibration(probs, labels, bins).ece,
+    classwiseEce: metrics.classwiseCalibrationError(probs, labels, bins),
+    topLabelEce: metrics.topLabelCalibration(probs, labels, bins).ece,
     classAggregatedCe: classAggregatedCalibrationError(probs, labels, bins),
   };
   return report;
@@ -202,10 +201,10 @@ function ensembleProbabilities(kind: EnsembleKind, predictions: ArrayLike<number
  * the bins. calibrationBins weighs bins by count / (n K), hence the factor K.
  */
 export function classAggregatedCalibrationError(probs: ArrayLike<number>, labels: ArrayLike<number>, bins = 15): number {
-  const numClasses = checkProbabilities('classAggregatedCalibrationError', probs, labels);
+  const numClasses = metrics.checkProbabilities('classAggregatedCalibrationError', probs, labels);
   const outcomes = new Float64Array(probs.length);
   for (let i = 0; i < labels.length; i++) outcomes[i * numClasses + labels[i]] = 1;
-  return numClasses * calibrationBins(probs, outcomes, bins).ece;
+  return numClasses * metrics.calibrationBins(probs, outcomes, bins).ece;
 }
 
 /** Trains `copies` copies of `model` one after another and reports their disagreement (and errors, with labels). */

@@ -3,7 +3,9 @@
 // sqrt(d_head)); dividing by d_head keeps attention logits O(1) as width grows.
 // The scale is the alpha of the scores' matmul, so it costs nothing. Zero-init
 // queries (mup's recommendation) make every attention uniform at init.
-import { MultiHeadAttention, type MultiHeadAttentionOptions } from '../nn/index.js';
+import { nn } from '../../index.js';
+import MultiHeadAttention = nn.MultiHeadAttention;
+type MultiHeadAttentionOptions = nn.MultiHeadAttentionOptions;
 import { zeroInPlace } from './readout.js';
 
 /** Score scale of µP attention: attnMult / headDim. */

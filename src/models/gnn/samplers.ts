@@ -4,10 +4,9 @@
 // Labels: class ids 0..C-1, -1 for an unlabelled node (never picked).
 // Every draw comes from the given `Rng`, so a seed reproduces a sample.
 
-import type { Rng } from '../rng.js';
-import type { CsrGraph, FloatArray } from './csr.js';
-import { degrees } from './csr.js';
-import { checkPushArguments, pushFromSeed } from './ppr.js';
+import type * as T from '../../index.js';
+import type { FloatArray } from './cholesky.js';
+import { checkPushArguments, degrees, pushFromSeed } from './ppr.js';
 
 /** Candidate nodes: a count k means nodes 0..k-1, an array lists node ids. */
 export type CandidatePool = number | Int32Array;
@@ -17,7 +16,7 @@ export type CandidatePool = number | Int32Array;
 export const SRGNN_CANDIDATE_POOL = { cora: 1500, citeseer: 1000, pubmed: 10000 } as const;
 
 export interface SamplerOptions {
-  rng: Rng;
+  rng: T.Rng;
   /** Nodes per class (default 20). A class with fewer candidates gives all of them. */
   perClass?: number;
   /** Where training nodes (and biased seeds) may come from (default: every node). */
@@ -127,12 +126,12 @@ export interface PushSamplerOptions extends SamplerOptions {
  * seed fills the class; later seeds only top up classes whose first seed's support
  * was too small. Output grouped by class.
  */
-export function sampleBiasedPush(graph: CsrGraph, labels: Int32Array, options: PushSamplerOptions): Int32Array {
+export function sampleBiasedPush(adjacency: T.Csr, labels: Int32Array, options: PushSamplerOptions): Int32Array {
   const where = 'sampleBiasedPush';
   const k = perClassOf(options, where);
   const alpha = options.alpha ?? 0.1;
   const epsilon = options.epsilon ?? 0.005;
-  checkPushArguments(graph, alpha, epsilon, where);
+  const graph = checkPushArguments(adjacency, alpha, epsilon, where);
   if (graph.n !== labels.length) throw new Error(`${where}: graph has ${graph.n} nodes but ${labels.length} labels`);
   const deg = degrees(graph);
   const byClass = candidatesByClass(labels, options.pool, where);

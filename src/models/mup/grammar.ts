@@ -4,7 +4,7 @@
 // optional adjectives, prepositional phrases and relative clauses. It has
 // structure at several ranges (spelling, agreement, clause nesting), so a
 // wider model can keep lowering the loss; it needs no download.
-import { Rng } from '../rng.js';
+import { Rng } from '../../index.js';
 
 type Num = 'sg' | 'pl';
 

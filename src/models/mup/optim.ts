@@ -12,8 +12,15 @@
 // The weight-decay factor undoes the lr factor in lr * wd (torch-style coupled
 // decay, as Tessera's AdamW and SGD apply it); `decoupledWd` leaves weight decay
 // unscaled, for optimizers whose decay does not multiply the learning rate.
-import { Tensor } from '../tensor.js';
-import { Adam, AdamW, SGD, type Optimizer, type AdamOptions, type GroupOptions, type ParamsArg, type SgdOptions } from '../optim/index.js';
+import { Tensor, optim } from '../../index.js';
+import Adam = optim.Adam;
+import AdamW = optim.AdamW;
+import SGD = optim.SGD;
+import Optimizer = optim.Optimizer;
+type AdamOptions = optim.AdamOptions;
+type GroupOptions = optim.GroupOptions;
+type ParamsArg = optim.ParamsArg;
+type SgdOptions = optim.SgdOptions;
 import { infShapeOf } from './shapes.js';
 
 export type MuRule = 'adam' | 'sgd';

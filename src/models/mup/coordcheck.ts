@@ -4,13 +4,8 @@
 // flat in width; in SP (with an lr large enough to move the features) they
 // grow, because an update of the same size per entry moves a wider layer's
 // output further. The slope of log mean|x| against log width measures it.
-import { scope } from '../tensor.js';
-import { noGrad } from '../autograd.js';
-import { abs } from '../ops/elementwise.js';
-import { mean } from '../ops/reduce.js';
-import { detach } from '../ops/view.js';
-import { Rng } from '../rng.js';
-import type { LineSeries } from '../plot/svg.js';
+import { Rng, abs, detach, mean, noGrad, plot, scope } from '../../index.js';
+type LineSeries = plot.LineSeries;
 import { disposeModule, type Parametrization, type Task } from './models.js';
 import { disposeOptimizerState, optimizerFor, type OptimizerKind } from './optim.js';
 import { panelGrid } from './plots.js';

@@ -1,6 +1,7 @@
-// µP (maximal update parametrization) and µTransfer, after microsoft/mup:
-// base shapes, readouts, init, optimizers, attention, coordinate checks and the
-// learning-rate transfer experiment.
+// tessera-tensor/models/mup: µP (maximal update parametrization) and µTransfer, after
+// microsoft/mup: base shapes, readouts, init, optimizers and attention (reusable
+// with any nn.Module), and the experiments: width families, coordinate checks and
+// the learning-rate transfer sweep. Built on the public API only (src/index.ts).
 export { InfDim, InfShape, BaseShapes, shapesOf, makeBaseShapes, zipInfShapes, attachInfShape, hasInfShape, infShapeOf } from './shapes.js';
 export type { ShapeDict } from './shapes.js';
 export { MuReadout, MuSharedReadout, muReadout } from './readout.js';

@@ -4,8 +4,8 @@
 // differs between a base model and a delta model of another width; the width
 // multiplier of a dimension is dim / base dim. The µP rules (readout scale,
 // init, per-parameter learning rates) all read these multipliers.
-import { Tensor } from '../tensor.js';
-import { Module } from '../nn/module.js';
+import { Tensor, nn } from '../../index.js';
+import Module = nn.Module;
 
 /** One dimension: finite (base null) or a width dimension with its base size. */
 export class InfDim {

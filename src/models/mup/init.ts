@@ -6,13 +6,10 @@
 // constant. The initializers below re-draw one parameter the way mup.init does:
 // the torch initializer's draw, times a width correction that makes the result
 // equal to torch's at base shapes and scale correctly away from them.
-import { Tensor } from '../tensor.js';
-import { Module } from '../nn/module.js';
-import { Linear } from '../nn/index.js';
-import * as nnInit from '../nn/init.js';
-import { mul } from '../ops/elementwise.js';
-import { noGrad } from '../autograd.js';
-import { Rng } from '../rng.js';
+import { Rng, Tensor, mul, nn, noGrad } from '../../index.js';
+import Module = nn.Module;
+import Linear = nn.Linear;
+import nnInit = nn.init;
 import { BaseShapes, attachInfShape, infShapeOf, makeBaseShapes, zipInfShapes, type InfShape, type ShapeDict } from './shapes.js';
 import { MuReadout, MuSharedReadout, rescaleOnce, scaleInPlace } from './readout.js';
 

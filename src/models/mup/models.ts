@@ -5,15 +5,14 @@
 // bias init and the per-parameter learning rates. A Task bundles a model family
 // with its data and loss, so that the coordinate check and the transfer sweep
 // run unchanged on the MNIST MLP, the character Transformer or a test problem.
-import { Tensor } from '../tensor.js';
-import { Module } from '../nn/module.js';
-import { Embedding, LayerNorm, Linear, ModuleList, MultiHeadAttention } from '../nn/index.js';
-import { add } from '../ops/elementwise.js';
-import { fromArray } from '../ops/creation.js';
-import { reshape, slice } from '../ops/view.js';
-import { crossEntropy } from '../ops/loss.js';
-import { Rng } from '../rng.js';
-import { loadMnist } from '../data/idx.js';
+import { Rng, Tensor, add, crossEntropy, data, fromArray, nn, reshape, slice } from '../../index.js';
+import Module = nn.Module;
+import Embedding = nn.Embedding;
+import LayerNorm = nn.LayerNorm;
+import Linear = nn.Linear;
+import ModuleList = nn.ModuleList;
+import MultiHeadAttention = nn.MultiHeadAttention;
+import loadMnist = data.loadMnist;
 import { MuReadout } from './readout.js';
 import { MuMultiHeadAttention } from './attention.js';
 import { setBaseShapes } from './init.js';

@@ -4,10 +4,8 @@
 // transferred; under SP it drifts with width. Every run of one seed sees the
 // same data order and starts from the same generator, so widths and lrs differ
 // only in what they are meant to.
-import { scope } from '../tensor.js';
-import { noGrad } from '../autograd.js';
-import { Rng } from '../rng.js';
-import type { LineSeries } from '../plot/svg.js';
+import { Rng, noGrad, plot, scope } from '../../index.js';
+type LineSeries = plot.LineSeries;
 import { disposeModule, type Batch, type Parametrization, type Task } from './models.js';
 import { disposeOptimizerState, optimizerFor, type OptimizerKind } from './optim.js';
 import { panelGrid } from './plots.js';
