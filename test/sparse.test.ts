@@ -142,6 +142,19 @@ s('symNormalize, rowNormalize, addSelfLoops and degrees match dense formulas', a
   throwsMatching(() => build().withValues(ref64([6], undefined, true)).rowNormalize(), /Csr\.rowNormalize: the values require grad/);
 });
 
+s('hostArrays gives the sorted, merged pattern and the values on the host', () => {
+  const a = Csr.fromCoo([2, 0, 2, 0], [1, 3, 1, 0], [1, 2, 3, 4], [3, 4], { backend: 'reference' });
+  const h = a.hostArrays();
+  assert.equal(Array.from(h.rowPtr), [0, 2, 2, 3]);
+  assert.equal(Array.from(h.colIdx), [0, 3, 1]);
+  assert.equal(Array.from(h.values ?? []), [4, 2, 4]);
+  assert.is(Csr.fromCoo([0], [1], undefined, [2, 2], { backend: 'reference' }).hostArrays().values, null);
+  const perHead = a.withValues(T.ones([3, 2], { backend: 'reference' }));
+  throwsMatching(() => perHead.hostArrays(), /Csr\.hostArrays: needs \[nnz\] values, got per-head values \[3, 2\]/);
+  a.dispose();
+  throwsMatching(() => a.hostArrays(), /Csr\.hostArrays: the matrix was used after dispose\(\)/);
+});
+
 s('shape, dtype and backend mismatches are refused with the op named', () => {
   const a = build();
   throwsMatching(() => spmm(a, ref64([4, 3])), /^spmm: X must have 5 rows \(the columns of Csr \[5, 5\] nnz 6 on reference64\)/);
