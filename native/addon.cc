@@ -1,5 +1,6 @@
 // The N-API module: every kernel family registered through families.h, the optional CUDA
-// bindings, info()/setSimd() for diagnostics and tests, and captureStderr()/releaseStderr().
+// bindings, info()/setSimd() for diagnostics and tests, captureStderr()/releaseStderr(), and the
+// schema the addon was built with.
 #include <napi.h>
 #include <unistd.h>
 
@@ -85,6 +86,24 @@ Napi::Value ReleaseStderr(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), text);
 }
 
+// schema: {codes: {unary: [...], ...}, records: {conv: 'iii...', ...}} from kernels/schema.h, which the
+// backends compare with src/schema.ts to catch an addon built from another schema.
+Napi::Object Schema(Napi::Env env) {
+  Napi::Object codes = Napi::Object::New(env);
+#define TESSERA_EXPORT_CODES(key, names) \
+  codes.Set(#key, string_array(env, names, static_cast<int>(sizeof(names) / sizeof(names[0]))));
+  TSR_CODE_LISTS(TESSERA_EXPORT_CODES)
+#undef TESSERA_EXPORT_CODES
+  Napi::Object records = Napi::Object::New(env);
+#define TESSERA_EXPORT_RECORD(key, type, slots) records.Set(#key, slots);
+  TSR_RECORDS(TESSERA_EXPORT_RECORD)
+#undef TESSERA_EXPORT_RECORD
+  Napi::Object schema = Napi::Object::New(env);
+  schema.Set("codes", codes);
+  schema.Set("records", records);
+  return schema;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   for (const auto& family : family_registry()) family.second(env, exports);
 #ifdef TESSERA_HAVE_CUDA
@@ -94,6 +113,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setSimd", Napi::Function::New(env, SetSimd, "setSimd"));
   exports.Set("captureStderr", Napi::Function::New(env, CaptureStderr, "captureStderr"));
   exports.Set("releaseStderr", Napi::Function::New(env, ReleaseStderr, "releaseStderr"));
+  exports.Set("schema", Schema(env));
   return exports;
 }
 

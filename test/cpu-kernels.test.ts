@@ -11,6 +11,7 @@ import { ReferenceBackend } from '../src/backend/reference/index.js';
 import { CpuBackend } from '../src/backend/cpu/index.js';
 import { loadAddon } from '../src/backend/cpu/addon.js';
 import { Rng } from '../src/rng.js';
+import { CODES } from '../src/schema.js';
 
 const seed = Number(process.env.TESSERA_TEST_SEED ?? (Date.now() % 1e9));
 const rng = new Rng(seed);
@@ -212,7 +213,7 @@ if (!loaded.addon) {
   });
 
   // ---- binary ----
-  const binaryOps: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'minimum', 'maximum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'];
+  const binaryOps: readonly BinaryOp[] = CODES.binary.names;
   // Values from a small set make ties and NaNs common, which is where comparisons and min/max differ.
   const tieGen: Gen = () => (rng.uniform() < 0.1 ? NaN : rng.uniform() < 0.5 ? rng.int(3) - 1 : 3 * rng.normal());
 
@@ -274,7 +275,7 @@ if (!loaded.addon) {
   });
 
   // ---- reduce ----
-  const reduceOps: ReduceOp[] = ['sum', 'prod', 'max', 'min', 'argmax', 'argmin'];
+  const reduceOps: readonly ReduceOp[] = CODES.reduce.names;
   function checkReduce(level: string, op: ReduceOp, outer: number, size: number, inner: number, gen: Gen): void {
     const x = buffer(outer * size * inner, 'float32', gen);
     const outType: DType = op === 'argmax' || op === 'argmin' ? 'int32' : 'float32';
@@ -327,7 +328,7 @@ if (!loaded.addon) {
   });
 
   // ---- matmul ----
-  const acts: Activation[] = ['none', 'relu', 'gelu', 'tanh', 'sigmoid'];
+  const acts: readonly Activation[] = CODES.activation.names;
 
   /** a [batch, M, K] or b [batch, K, N] laid out as given: 'T' stores the last two axes swapped,
    *  'shared' is one matrix for every batch (batch stride 0). */
@@ -455,6 +456,10 @@ if (!loaded.addon) {
     assert.throws(() => cpu.addon.unary(0, new Float64Array(3) as never, [3], [1], 0, new Float32Array(3), 0),
       /unary: x must be a Float32Array or an Int32Array/);
     assert.throws(() => cpu.addon.reduce(99, new Float32Array(3), 1, 3, 1, new Float32Array(1)), /reduce: unknown op code 99/);
+    const x = new Float32Array(16), y = new Float32Array(16), argmax = new Int32Array(16);
+    assert.throws(() => cpu.addon.maxPool(x, y, argmax, new Float64Array(3)), /maxPool: the parameter record holds 3 numbers, kernels\/schema.h has 17/);
+    assert.throws(() => cpu.addon.maxPool(x, y, argmax, [1, 1] as never), /maxPool: the parameter record must be a Float64Array/);
+    assert.throws(() => cpu.addon.maxPool(x, y, argmax, new Float64Array(17).fill(1.5)), /maxPool: an integer field of the parameter record must be an integer/);
     assert.throws(() => cpu.gather(makeView([3, 3], 'dense'), 0, makeView([2, 4], 'dense', 'int32', () => 0), out, [2, 4]),
       /gather: out shape \[2, 4\] exceeds x shape \[3, 3\]/);
   });

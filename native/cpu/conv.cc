@@ -30,26 +30,28 @@ struct ConvShape {
   int64_t in_plane, out_plane, kvol;
 };
 
-/** params = [N, C, D, H, W, O, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, groups, oD, oH, oW]. */
-ConvShape conv_shape_arg(const Napi::CallbackInfo& info, size_t i, const char* kernel) {
-  std::vector<int64_t> v = int_list_arg(info, i, kernel, "params");
+/** The geometry of a tsr_conv_params record, checked where a bad value would take a kernel outside
+ *  its buffers or divide by zero (the op has validated what users can get wrong). */
+ConvShape conv_shape(const tsr_conv_params& p, const char* kernel) {
   const std::string where = std::string(kernel) + ": ";
-  if (v.size() != 22) fail(where + "params must hold 22 integers, got " + std::to_string(v.size()) + " (cpu backend)");
   ConvShape s;
-  s.N = v[0];
-  s.C = v[1];
-  s.O = v[5];
-  s.groups = v[18];
+  s.N = p.N;
+  s.C = p.C;
+  s.O = p.O;
+  s.groups = p.groups;
+  const int64_t in[3] = {p.D, p.H, p.W}, k[3] = {p.kd, p.kh, p.kw}, out[3] = {p.oD, p.oH, p.oW};
   for (int a = 0; a < 3; a++) {
-    s.in[a] = v[2 + a];
-    s.k[a] = v[6 + a];
-    s.stride[a] = v[9 + a];
-    s.pad[a] = v[12 + a];
-    s.dil[a] = v[15 + a];
-    s.out[a] = v[19 + a];
+    s.in[a] = in[a];
+    s.k[a] = k[a];
+    s.stride[a] = p.stride[a];
+    s.pad[a] = p.padding[a];
+    s.dil[a] = p.dilation[a];
+    s.out[a] = out[a];
   }
   const int64_t limit = int64_t{1} << 31;
-  for (int64_t x : v)
+  for (int64_t x : {s.N, s.C, s.O, s.groups, s.in[0], s.in[1], s.in[2], s.k[0], s.k[1], s.k[2], s.stride[0],
+                    s.stride[1], s.stride[2], s.pad[0], s.pad[1], s.pad[2], s.dil[0], s.dil[1], s.dil[2], s.out[0],
+                    s.out[1], s.out[2]})
     if (x < 0 || x >= limit) fail(where + "params must be integers in [0, 2^31) (cpu backend)");
   for (int a = 0; a < 3; a++)
     if (s.in[a] < 1 || s.k[a] < 1 || s.stride[a] < 1 || s.dil[a] < 1)
@@ -323,7 +325,7 @@ Napi::Value Conv(const Napi::CallbackInfo& info) {
   Span<float> w = f32_arg(info, 1, kernel, "w");
   Span<float> bias = optional_f32_arg(info, 2, kernel, "bias");
   Span<float> out = f32_arg(info, 3, kernel, "out");
-  const ConvShape s = conv_shape_arg(info, 4, kernel);
+  const ConvShape s = conv_shape(record_arg<tsr_conv_params>(info, 4, kernel), kernel);
   require_conv_buffers(s, kernel, x, "x", w, "w", out, "out");
   if (bias.data) require_length(kernel, "bias", bias.size, s.O);
   conv_forward(s, x.data, w.data, bias.data, out.data);
@@ -335,7 +337,7 @@ Napi::Value ConvBackwardInput(const Napi::CallbackInfo& info) {
   Span<float> gy = f32_arg(info, 0, kernel, "gy");
   Span<float> w = f32_arg(info, 1, kernel, "w");
   Span<float> gx = f32_arg(info, 2, kernel, "gx");
-  const ConvShape s = conv_shape_arg(info, 3, kernel);
+  const ConvShape s = conv_shape(record_arg<tsr_conv_params>(info, 3, kernel), kernel);
   require_conv_buffers(s, kernel, gx, "gx", w, "w", gy, "gy");
   conv_backward_input(s, gy.data, w.data, gx.data);
   return info.Env().Undefined();
@@ -346,7 +348,7 @@ Napi::Value ConvBackwardWeight(const Napi::CallbackInfo& info) {
   Span<float> x = f32_arg(info, 0, kernel, "x");
   Span<float> gy = f32_arg(info, 1, kernel, "gy");
   Span<float> gw = f32_arg(info, 2, kernel, "gw");
-  const ConvShape s = conv_shape_arg(info, 3, kernel);
+  const ConvShape s = conv_shape(record_arg<tsr_conv_params>(info, 3, kernel), kernel);
   require_conv_buffers(s, kernel, x, "x", gw, "gw", gy, "gy");
   conv_backward_weight(s, x.data, gy.data, gw.data);
   return info.Env().Undefined();

@@ -12,19 +12,7 @@
 namespace tessera {
 namespace {
 
-// Op codes: index into the name lists the addon exports (src/backend/cpu/index.ts maps names
-// to codes from those lists, so this order is the only definition).
-enum UnaryOp : int {
-  kNeg, kExp, kLog, kLog1p, kSqrt, kRsqrt, kAbs, kSign, kTanh, kSigmoid, kRelu, kLeakyRelu, kElu,
-  kGelu, kGeluGrad, kSoftplus, kSin, kCos, kSquare, kReciprocal, kFloor, kUnaryOpCount
-};
-const char* const kUnaryOpNames[kUnaryOpCount] = {
-  "neg", "exp", "log", "log1p", "sqrt", "rsqrt", "abs", "sign", "tanh", "sigmoid", "relu", "leakyRelu", "elu",
-  "gelu", "geluGrad", "softplus", "sin", "cos", "square", "reciprocal", "floor"};
-
-enum BinaryOp : int { kAdd, kSub, kMul, kDiv, kPow, kMinimum, kMaximum, kEq, kNe, kLt, kLe, kGt, kGe, kBinaryOpCount };
-const char* const kBinaryOpNames[kBinaryOpCount] = {
-  "add", "sub", "mul", "div", "pow", "minimum", "maximum", "eq", "ne", "lt", "le", "gt", "ge"};
+// Op codes (TSR_NEG, ...) and their names come from kernels/schema.h.
 
 /** Math.pow: unlike C's pow, a NaN exponent always gives NaN and (+-1) ** (+-inf) is NaN. */
 inline double js_pow(double a, double b) {
@@ -38,38 +26,39 @@ template <int W, int OP>
 TESSERA_INLINE typename Vec<W>::F unary_apply(typename Vec<W>::F x, float alpha) {
   using V = Vec<W>;
   // Comparisons against NaN are false, so relu/sign map NaN to 0 exactly like the reference backend.
-  if constexpr (OP == kNeg) return -x;
-  else if constexpr (OP == kExp) return vexp<W>(x);
-  else if constexpr (OP == kLog) return vlog<W>(x);
-  else if constexpr (OP == kLog1p) return vlog1p<W>(x);
-  else if constexpr (OP == kSqrt) return V::each(x, [](float v) TESSERA_LAMBDA_INLINE { return std::sqrt(v); });
-  else if constexpr (OP == kRsqrt) return 1.f / V::each(x, [](float v) TESSERA_LAMBDA_INLINE { return std::sqrt(v); });
-  else if constexpr (OP == kAbs) return V::abs(x);
-  else if constexpr (OP == kSign) return V::select(x > 0.f, V::splat(1.f), V::select(x < 0.f, V::splat(-1.f), V::splat(0.f)));
-  else if constexpr (OP == kTanh) return vtanh<W>(x);
-  else if constexpr (OP == kSigmoid) return vsigmoid<W>(x);
-  else if constexpr (OP == kRelu) return V::select(x > 0.f, x, V::splat(0.f));
-  else if constexpr (OP == kLeakyRelu) return V::select(x > 0.f, x, alpha * x);
-  else if constexpr (OP == kElu) return V::select(x > 0.f, x, alpha * vexpm1<W>(x));
-  else if constexpr (OP == kGelu) return vgelu<W>(x);
-  else if constexpr (OP == kGeluGrad) return vgelu_grad<W>(x);
-  else if constexpr (OP == kSoftplus) return V::select(x > 20.f, x, vlog1p<W>(vexp<W>(x)));
-  else if constexpr (OP == kSin) return vsincos<W, false>(x);
-  else if constexpr (OP == kCos) return vsincos<W, true>(x);
-  else if constexpr (OP == kSquare) return x * x;
-  else if constexpr (OP == kReciprocal) return 1.f / x;
-  else return V::each(x, [](float v) TESSERA_LAMBDA_INLINE { return std::floor(v); });
+  if constexpr (OP == TSR_NEG) return -x;
+  else if constexpr (OP == TSR_EXP) return vexp<W>(x);
+  else if constexpr (OP == TSR_LOG) return vlog<W>(x);
+  else if constexpr (OP == TSR_LOG1P) return vlog1p<W>(x);
+  else if constexpr (OP == TSR_SQRT) return V::each(x, [](float v) TESSERA_LAMBDA_INLINE { return std::sqrt(v); });
+  else if constexpr (OP == TSR_RSQRT) return 1.f / V::each(x, [](float v) TESSERA_LAMBDA_INLINE { return std::sqrt(v); });
+  else if constexpr (OP == TSR_ABS) return V::abs(x);
+  else if constexpr (OP == TSR_SIGN) return V::select(x > 0.f, V::splat(1.f), V::select(x < 0.f, V::splat(-1.f), V::splat(0.f)));
+  else if constexpr (OP == TSR_TANH) return vtanh<W>(x);
+  else if constexpr (OP == TSR_SIGMOID) return vsigmoid<W>(x);
+  else if constexpr (OP == TSR_RELU) return V::select(x > 0.f, x, V::splat(0.f));
+  else if constexpr (OP == TSR_LEAKY_RELU) return V::select(x > 0.f, x, alpha * x);
+  else if constexpr (OP == TSR_ELU) return V::select(x > 0.f, x, alpha * vexpm1<W>(x));
+  else if constexpr (OP == TSR_GELU) return vgelu<W>(x);
+  else if constexpr (OP == TSR_GELU_GRAD) return vgelu_grad<W>(x);
+  else if constexpr (OP == TSR_SOFTPLUS) return V::select(x > 20.f, x, vlog1p<W>(vexp<W>(x)));
+  else if constexpr (OP == TSR_SIN) return vsincos<W, false>(x);
+  else if constexpr (OP == TSR_COS) return vsincos<W, true>(x);
+  else if constexpr (OP == TSR_SQUARE) return x * x;
+  else if constexpr (OP == TSR_RECIPROCAL) return 1.f / x;
+  else if constexpr (OP == TSR_FLOOR) return V::each(x, [](float v) TESSERA_LAMBDA_INLINE { return std::floor(v); });
+  else static_assert(OP < 0, "a unary op of kernels/schema.h has no float32 body here");
 }
 
 template <int W, int OP>
 TESSERA_INLINE typename Vec<W>::F binary_apply(typename Vec<W>::F a, typename Vec<W>::F b) {
   using V = Vec<W>;
   const typename V::F one = V::splat(1.f), zero = V::splat(0.f);
-  if constexpr (OP == kAdd) return a + b;
-  else if constexpr (OP == kSub) return a - b;
-  else if constexpr (OP == kMul) return a * b;
-  else if constexpr (OP == kDiv) return a / b;
-  else if constexpr (OP == kPow) {
+  if constexpr (OP == TSR_ADD) return a + b;
+  else if constexpr (OP == TSR_SUB) return a - b;
+  else if constexpr (OP == TSR_MUL) return a * b;
+  else if constexpr (OP == TSR_DIV) return a / b;
+  else if constexpr (OP == TSR_POW) {
     float la[W], lb[W];
     V::store(la, a);
     V::store(lb, b);
@@ -77,14 +66,15 @@ TESSERA_INLINE typename Vec<W>::F binary_apply(typename Vec<W>::F a, typename Ve
     return V::load(la);
   }
   // minimum/maximum propagate NaN (a + b is NaN when either is).
-  else if constexpr (OP == kMinimum) return V::select((a != a) | (b != b), a + b, V::select(a < b, a, b));
-  else if constexpr (OP == kMaximum) return V::select((a != a) | (b != b), a + b, V::select(a > b, a, b));
-  else if constexpr (OP == kEq) return V::select(a == b, one, zero);
-  else if constexpr (OP == kNe) return V::select(a != b, one, zero);
-  else if constexpr (OP == kLt) return V::select(a < b, one, zero);
-  else if constexpr (OP == kLe) return V::select(a <= b, one, zero);
-  else if constexpr (OP == kGt) return V::select(a > b, one, zero);
-  else return V::select(a >= b, one, zero);
+  else if constexpr (OP == TSR_MINIMUM) return V::select((a != a) | (b != b), a + b, V::select(a < b, a, b));
+  else if constexpr (OP == TSR_MAXIMUM) return V::select((a != a) | (b != b), a + b, V::select(a > b, a, b));
+  else if constexpr (OP == TSR_EQ) return V::select(a == b, one, zero);
+  else if constexpr (OP == TSR_NE) return V::select(a != b, one, zero);
+  else if constexpr (OP == TSR_LT) return V::select(a < b, one, zero);
+  else if constexpr (OP == TSR_LE) return V::select(a <= b, one, zero);
+  else if constexpr (OP == TSR_GT) return V::select(a > b, one, zero);
+  else if constexpr (OP == TSR_GE) return V::select(a >= b, one, zero);
+  else static_assert(OP < 0, "a binary op of kernels/schema.h has no float32 body here");
 }
 
 /** fn(arg(0), ..., arg(N-1)). */
@@ -125,7 +115,7 @@ struct UnaryDense {
             }), true)) || ...);
   }
   static TESSERA_INLINE void run(int op, const float* x, float* y, int64_t n, float alpha) {
-    pick(std::make_integer_sequence<int, kUnaryOpCount>(), op, x, y, n, alpha);
+    pick(std::make_integer_sequence<int, TSR_UNARY_OP_COUNT>(), op, x, y, n, alpha);
   }
 };
 
@@ -139,54 +129,58 @@ struct BinaryDense {
             }), true)) || ...);
   }
   static TESSERA_INLINE void run(int op, const float* a, const float* b, float* y, int64_t n) {
-    pick(std::make_integer_sequence<int, kBinaryOpCount>(), op, a, b, y, n);
+    pick(std::make_integer_sequence<int, TSR_BINARY_OP_COUNT>(), op, a, b, y, n);
   }
 };
 
 // ---- int32 inputs: computed in double like the reference backend (exact for int32 values) ----
 
 double unary_double(int op, double x, double alpha) {
-  switch (op) {
-    case kNeg: return -x;
-    case kExp: return std::exp(x);
-    case kLog: return std::log(x);
-    case kLog1p: return std::log1p(x);
-    case kSqrt: return std::sqrt(x);
-    case kRsqrt: return 1 / std::sqrt(x);
-    case kAbs: return std::fabs(x);
-    case kSign: return x > 0 ? 1 : x < 0 ? -1 : 0;
-    case kTanh: return std::tanh(x);
-    case kSigmoid: return 1 / (1 + std::exp(-x));
-    case kRelu: return x > 0 ? x : 0;
-    case kLeakyRelu: return x > 0 ? x : alpha * x;
-    case kElu: return x > 0 ? x : alpha * std::expm1(x);
-    case kGelu: return 0.5 * x * std::erfc(-x * M_SQRT1_2);
-    case kGeluGrad: return 0.5 * std::erfc(-x * M_SQRT1_2) + x * 0.3989422804014327 * std::exp(-0.5 * x * x);
-    case kSoftplus: return x > 20 ? x : std::log1p(std::exp(x));
-    case kSin: return std::sin(x);
-    case kCos: return std::cos(x);
-    case kSquare: return x * x;
-    case kReciprocal: return 1 / x;
-    default: return std::floor(x);
+  switch (static_cast<tsr_unary_op>(op)) {
+    case TSR_NEG: return -x;
+    case TSR_EXP: return std::exp(x);
+    case TSR_LOG: return std::log(x);
+    case TSR_LOG1P: return std::log1p(x);
+    case TSR_SQRT: return std::sqrt(x);
+    case TSR_RSQRT: return 1 / std::sqrt(x);
+    case TSR_ABS: return std::fabs(x);
+    case TSR_SIGN: return x > 0 ? 1 : x < 0 ? -1 : 0;
+    case TSR_TANH: return std::tanh(x);
+    case TSR_SIGMOID: return 1 / (1 + std::exp(-x));
+    case TSR_RELU: return x > 0 ? x : 0;
+    case TSR_LEAKY_RELU: return x > 0 ? x : alpha * x;
+    case TSR_ELU: return x > 0 ? x : alpha * std::expm1(x);
+    case TSR_GELU: return 0.5 * x * std::erfc(-x * M_SQRT1_2);
+    case TSR_GELU_GRAD: return 0.5 * std::erfc(-x * M_SQRT1_2) + x * 0.3989422804014327 * std::exp(-0.5 * x * x);
+    case TSR_SOFTPLUS: return x > 20 ? x : std::log1p(std::exp(x));
+    case TSR_SIN: return std::sin(x);
+    case TSR_COS: return std::cos(x);
+    case TSR_SQUARE: return x * x;
+    case TSR_RECIPROCAL: return 1 / x;
+    case TSR_FLOOR: return std::floor(x);
+    case TSR_UNARY_OP_COUNT: break;  // -Wswitch flags an op of kernels/schema.h without a body here
   }
+  return NAN;
 }
 
 double binary_double(int op, double a, double b) {
-  switch (op) {
-    case kAdd: return a + b;
-    case kSub: return a - b;
-    case kMul: return a * b;
-    case kDiv: return a / b;
-    case kPow: return js_pow(a, b);
-    case kMinimum: return std::isnan(a) || std::isnan(b) ? NAN : std::min(a, b);
-    case kMaximum: return std::isnan(a) || std::isnan(b) ? NAN : std::max(a, b);
-    case kEq: return a == b;
-    case kNe: return a != b;
-    case kLt: return a < b;
-    case kLe: return a <= b;
-    case kGt: return a > b;
-    default: return a >= b;
+  switch (static_cast<tsr_binary_op>(op)) {
+    case TSR_ADD: return a + b;
+    case TSR_SUB: return a - b;
+    case TSR_MUL: return a * b;
+    case TSR_DIV: return a / b;
+    case TSR_POW: return js_pow(a, b);
+    case TSR_MINIMUM: return std::isnan(a) || std::isnan(b) ? NAN : std::min(a, b);
+    case TSR_MAXIMUM: return std::isnan(a) || std::isnan(b) ? NAN : std::max(a, b);
+    case TSR_EQ: return a == b;
+    case TSR_NE: return a != b;
+    case TSR_LT: return a < b;
+    case TSR_LE: return a <= b;
+    case TSR_GT: return a > b;
+    case TSR_GE: return a >= b;
+    case TSR_BINARY_OP_COUNT: break;  // -Wswitch flags an op of kernels/schema.h without a body here
   }
+  return NAN;
 }
 
 /** Stores a double into an output element: float32 rounds, int32 follows JS ToInt32. */
@@ -277,7 +271,7 @@ void Copy(const Napi::CallbackInfo& info) {
 // unary(op, x, shape, strides, offset, out, alpha)
 void Unary(const Napi::CallbackInfo& info) {
   const char* k = "unary";
-  int op = op_arg(info, 0, k, kUnaryOpCount);
+  int op = op_arg(info, 0, k, TSR_UNARY_OP_COUNT);
   AnyArray x = any_array_arg(info, 1, k, "x");
   auto shape = int_list_arg(info, 2, k, "shape");
   auto strides = int_list_arg(info, 3, k, "strides");
@@ -288,7 +282,7 @@ void Unary(const Napi::CallbackInfo& info) {
   StridedLoop<1> loop(shape, {&strides}, {offset});
   require_length(k, "out", out.size, loop.numel());
   if (x.dtype == DType::f32 && out.dtype != DType::f32) {
-    fail(std::string("unary: ") + kUnaryOpNames[op] + " of float32 x into an int32 out is not supported (cpu backend)");
+    fail(std::string("unary: ") + tsr_unary_op_names[op] + " of float32 x into an int32 out is not supported (cpu backend)");
   }
   parallel_for(loop.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
     if (x.dtype == DType::f32) {
@@ -306,7 +300,7 @@ void Unary(const Napi::CallbackInfo& info) {
 // binary(op, shape, a, aStrides, aOffset, b, bStrides, bOffset, out)
 void Binary(const Napi::CallbackInfo& info) {
   const char* k = "binary";
-  int op = op_arg(info, 0, k, kBinaryOpCount);
+  int op = op_arg(info, 0, k, TSR_BINARY_OP_COUNT);
   auto shape = int_list_arg(info, 1, k, "shape");
   AnyArray a = any_array_arg(info, 2, k, "a");
   auto sa = int_list_arg(info, 3, k, "a strides");
@@ -316,14 +310,14 @@ void Binary(const Napi::CallbackInfo& info) {
   int64_t ob = int_arg(info, 7, k, "b offset");
   AnyArray out = any_array_arg(info, 8, k, "out");
   if (a.dtype != b.dtype || (a.dtype == DType::f32 && out.dtype != DType::f32)) {
-    fail(std::string("binary: ") + kBinaryOpNames[op] + " of " + dtype_name(a.dtype) + " and " + dtype_name(b.dtype) +
+    fail(std::string("binary: ") + tsr_binary_op_names[op] + " of " + dtype_name(a.dtype) + " and " + dtype_name(b.dtype) +
          " into " + dtype_name(out.dtype) + " is not supported (cpu backend)");
   }
   check_view(k, "a", a.size, shape, sa, oa);
   check_view(k, "b", b.size, shape, sb, ob);
   StridedLoop<2> loop(shape, {&sa, &sb}, {oa, ob});
   require_length(k, "out", out.size, loop.numel());
-  const bool truncate = out.dtype == DType::i32 && (op == kDiv || op == kPow);  // int32 math rounds toward zero
+  const bool truncate = out.dtype == DType::i32 && (op == TSR_DIV || op == TSR_POW);  // int32 math rounds toward zero
   parallel_for(loop.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
     if (a.dtype == DType::f32) {
       for_dense_tiles<2, float>(loop, {a.f32(), b.f32()}, begin, end, [&](const std::array<const float*, 2>& in, int64_t pos, int64_t n) {
@@ -387,8 +381,6 @@ void InitElementwise(Napi::Env env, Napi::Object exports) {
   exports.Set("unary", Napi::Function::New(env, Unary, "unary"));
   exports.Set("binary", Napi::Function::New(env, Binary, "binary"));
   exports.Set("where", Napi::Function::New(env, Where, "where"));
-  exports.Set("unaryOps", string_array(env, kUnaryOpNames, kUnaryOpCount));
-  exports.Set("binaryOps", string_array(env, kBinaryOpNames, kBinaryOpCount));
 }
 
 }  // namespace

@@ -16,11 +16,15 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <type_traits>
 #include <vector>
+
+#include "kernels/schema.h"
 
 namespace tessera {
 
@@ -138,6 +142,44 @@ inline void require_length(const char* kernel, const char* what, int64_t have, i
     fail(std::string(kernel) + ": " + what + " has " + std::to_string(have) + " elements, needs " +
          std::to_string(need) + " (cpu backend)");
   }
+}
+
+/** The slot layout string of each record struct of kernels/schema.h. */
+template <class Record> struct RecordSlots;
+#define TESSERA_RECORD_SLOTS(key, type, slots) \
+  template <> struct RecordSlots<type> { static constexpr const char* value = slots; };
+TSR_RECORDS(TESSERA_RECORD_SLOTS)
+#undef TESSERA_RECORD_SLOTS
+
+/** Argument i: a record packed by packSlots (src/schema.ts), a Float64Array with one number per 8-byte
+ *  slot of the struct, unpacked into the struct. Pointer slots stay null: buffers travel as arguments
+ *  of their own. Integer slots must hold integers; what they mean is the kernel's to check. */
+template <class Record>
+Record record_arg(const Napi::CallbackInfo& info, size_t i, const char* kernel) {
+  static_assert(std::is_trivially_copyable_v<Record>, "records are plain C structs");
+  const char* slots = RecordSlots<Record>::value;
+  const size_t n = std::strlen(slots);
+  if (i >= info.Length() || !info[i].IsTypedArray() ||
+      info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+    fail(std::string(kernel) + ": the parameter record must be a Float64Array (cpu backend)");
+  }
+  auto values = info[i].As<Napi::Float64Array>();
+  if (values.ElementLength() != n) {
+    fail(std::string(kernel) + ": the parameter record holds " + std::to_string(values.ElementLength()) +
+         " numbers, kernels/schema.h has " + std::to_string(n) + " (rebuild the addon: npm run build:native)");
+  }
+  Record record{};
+  char* bytes = reinterpret_cast<char*>(&record);
+  for (size_t k = 0; k < n; k++) {
+    const double v = values[k];
+    if (slots[k] == 'i') {
+      const int64_t integer = detail::to_int(v, kernel, "an integer field of the parameter record", false);
+      std::memcpy(bytes + 8 * k, &integer, 8);
+    } else if (slots[k] == 'f') {
+      std::memcpy(bytes + 8 * k, &v, 8);
+    }
+  }
+  return record;
 }
 
 /** A JavaScript array of strings (op name lists exported next to the kernels that use the codes). */

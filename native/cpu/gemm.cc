@@ -72,10 +72,10 @@ template <int W>
 TESSERA_INLINE typename Vec<W>::F activate(typename Vec<W>::F v, int act) {
   using V = Vec<W>;
   switch (act) {
-    case 1: return V::select(v > 0.f, v, V::splat(0.f));
-    case 2: return vgelu<W>(v);
-    case 3: return vtanh<W>(v);
-    case 4: return vsigmoid<W>(v);
+    case TSR_ACT_RELU: return V::select(v > 0.f, v, V::splat(0.f));
+    case TSR_ACT_GELU: return vgelu<W>(v);
+    case TSR_ACT_TANH: return vtanh<W>(v);
+    case TSR_ACT_SIGMOID: return vsigmoid<W>(v);
     default: return v;
   }
 }
@@ -205,7 +205,7 @@ struct TileKernel {
                                         int64_t col0, const GemmEpilogue& ep, bool first, bool last) {
     const bool add_c = !first || ep.accumulate;
     const float* bias = last ? ep.bias : nullptr;
-    const int act = last ? ep.act : 0;
+    const int act = last ? ep.act : TSR_ACT_NONE;
     for (int r = 0; r < rows; r++) {
       float* crow = C + r * ldc;
       for (int c = 0; c < cols; c += W) {
@@ -219,7 +219,7 @@ struct TileKernel {
         F v = ep.alpha * V::load(tile + r * NR + c);
         if (add_c) v += load(crow + c);
         if (bias) v += ep.bias_per_row ? V::splat(bias[row0 + r]) : load(bias + col0 + c);
-        if (act) v = activate<W>(v, act);
+        if (act != TSR_ACT_NONE) v = activate<W>(v, act);
         if (n == W) {
           V::store(crow + c, v);
         } else {
@@ -291,10 +291,10 @@ void epilogue_only(int64_t M, int64_t N, float* C, int64_t ldc, const GemmEpilog
       for (int64_t j = 0; j < N; j++) {
         float v = ep.bias ? ep.bias[ep.bias_per_row ? i : j] : 0.f;
         switch (ep.act) {
-          case 1: v = v > 0 ? v : 0; break;
-          case 2: v = 0.5f * v * std::erfc(-v * 0.70710678118654752f); break;
-          case 3: v = std::tanh(v); break;
-          case 4: v = 1 / (1 + std::exp(-v)); break;
+          case TSR_ACT_RELU: v = v > 0 ? v : 0; break;
+          case TSR_ACT_GELU: v = 0.5f * v * std::erfc(-v * 0.70710678118654752f); break;
+          case TSR_ACT_TANH: v = std::tanh(v); break;
+          case TSR_ACT_SIGMOID: v = 1 / (1 + std::exp(-v)); break;
           default: break;
         }
         C[i * ldc + j] = v;
@@ -306,8 +306,8 @@ void epilogue_only(int64_t M, int64_t N, float* C, int64_t ldc, const GemmEpilog
 
 void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t rsA, int64_t csA, const float* B, int64_t rsB,
            int64_t csB, float* C, int64_t ldc, const GemmEpilogue& ep) {
-  if (ep.accumulate && ep.act != 0) throw std::invalid_argument("sgemm: an activation cannot follow accumulation");
-  if (ep.act < 0 || ep.act > 4) throw std::invalid_argument("sgemm: unknown activation code " + std::to_string(ep.act));
+  if (ep.accumulate && ep.act != TSR_ACT_NONE) throw std::invalid_argument("sgemm: an activation cannot follow accumulation");
+  if (ep.act < 0 || ep.act >= TSR_ACT_COUNT) throw std::invalid_argument("sgemm: unknown activation code " + std::to_string(ep.act));
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     epilogue_only(M, N, C, ldc, ep);

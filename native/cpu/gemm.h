@@ -2,14 +2,16 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/schema.h"
+
 namespace tessera {
 
 struct GemmEpilogue {
   float alpha = 1.f;
   const float* bias = nullptr;  // [N] (or [M] when bias_per_row)
   bool bias_per_row = false;
-  int act = 0;                  // 0 none, 1 relu, 2 gelu (erf), 3 tanh, 4 sigmoid
-  bool accumulate = false;      // C += ...; then act must be 0
+  int act = TSR_ACT_NONE;       // a tsr_activation code; gelu is the erf form
+  bool accumulate = false;      // C += ...; then act must be TSR_ACT_NONE
 };
 
 /** C[i*ldc + j] (=, or += when accumulate) act(alpha * sum_k A[i*rsA + k*csA] * B[k*rsB + j*csB] + bias).

@@ -9,38 +9,31 @@
 namespace tessera {
 namespace {
 
-const char* const kActivationNames[] = {"none", "relu", "gelu", "tanh", "sigmoid"};  // GemmEpilogue::act codes
-
-// matmul(a, aStrides[3], aOffset, b, bStrides[3], bOffset, out, batch, M, N, K, alpha, bias | undefined, act)
-// a is [batch, M, K] and b [batch, K, N] with any strides (batch strides may be 0); out is dense [batch, M, N].
+// matmul(a, b, out, bias | undefined, record): the record is tsr_matmul_params (kernels/schema.h);
+// a is [batch, M, K] and b [batch, K, N] through its strides and offsets (batch strides may be 0);
+// out is dense [batch, M, N]. The cpu multiplies in float32 whatever `precision` says.
 void Matmul(const Napi::CallbackInfo& info) {
   const char* k = "matmul";
   Span<float> a = f32_arg(info, 0, k, "a");
-  auto sa = int_list_arg(info, 1, k, "a strides");
-  int64_t oa = int_arg(info, 2, k, "a offset");
-  Span<float> b = f32_arg(info, 3, k, "b");
-  auto sb = int_list_arg(info, 4, k, "b strides");
-  int64_t ob = int_arg(info, 5, k, "b offset");
-  Span<float> out = f32_arg(info, 6, k, "out");
-  int64_t batch = size_arg(info, 7, k, "batch"), M = size_arg(info, 8, k, "M"), N = size_arg(info, 9, k, "N"),
-          K = size_arg(info, 10, k, "K");
-  double alpha = number_arg(info, 11, k, "alpha");
-  Span<float> bias = optional_f32_arg(info, 12, k, "bias");
-  int64_t act = int_arg(info, 13, k, "act");
-  if (act < 0 || act >= static_cast<int64_t>(std::size(kActivationNames))) fail("matmul: unknown activation code " + std::to_string(act) + " (cpu backend)");
-  if (sa.size() != 3 || sb.size() != 3) fail("matmul: a and b need 3 strides ([batch, rows, cols]) (cpu backend)");
-  check_view(k, "a", a.size, {batch, M, K}, sa, oa);
-  check_view(k, "b", b.size, {batch, K, N}, sb, ob);
+  Span<float> b = f32_arg(info, 1, k, "b");
+  Span<float> out = f32_arg(info, 2, k, "out");
+  Span<float> bias = optional_f32_arg(info, 3, k, "bias");
+  const tsr_matmul_params p = record_arg<tsr_matmul_params>(info, 4, k);
+  const int64_t batch = p.batch, M = p.M, N = p.N, K = p.K;
+  const std::vector<int64_t> sa(p.a_strides, p.a_strides + 3), sb(p.b_strides, p.b_strides + 3);
+  if (p.act < 0 || p.act >= TSR_ACT_COUNT) fail("matmul: unknown activation code " + std::to_string(p.act) + " (cpu backend)");
+  check_view(k, "a", a.size, {batch, M, K}, sa, p.a_offset);
+  check_view(k, "b", b.size, {batch, K, N}, sb, p.b_offset);
   require_length(k, "out", out.size, checked_product({batch, M, N}, k));
   if (bias.data) require_length(k, "bias", bias.size, N);
 
   GemmEpilogue ep;
-  ep.alpha = static_cast<float>(alpha);
+  ep.alpha = static_cast<float>(p.alpha);
   ep.bias = bias.data;
-  ep.act = static_cast<int>(act);
+  ep.act = static_cast<int>(p.act);
   auto one = [&](int64_t i) {
-    sgemm(M, N, K, a.data + oa + i * sa[0], sa[1], sa[2], b.data + ob + i * sb[0], sb[1], sb[2], out.data + i * M * N,
-          N, ep);
+    sgemm(M, N, K, a.data + p.a_offset + i * sa[0], sa[1], sa[2], b.data + p.b_offset + i * sb[0], sb[1], sb[2],
+          out.data + i * M * N, N, ep);
   };
   // Enough matrices to go round: one per thread (each sgemm then runs single-threaded inside);
   // otherwise one after the other, each threaded over its tiles.
@@ -55,7 +48,6 @@ void Matmul(const Napi::CallbackInfo& info) {
 
 void InitMatmul(Napi::Env env, Napi::Object exports) {
   exports.Set("matmul", Napi::Function::New(env, Matmul, "matmul"));
-  exports.Set("activations", string_array(env, kActivationNames, static_cast<int>(std::size(kActivationNames))));
 }
 
 }  // namespace

@@ -18,25 +18,27 @@ struct PoolShape {
   int64_t in_plane, out_plane, window;
 };
 
-/** params = [N, C, D, H, W, kd, kh, kw, sd, sh, sw, pd, ph, pw, oD, oH, oW]. */
-PoolShape pool_shape_arg(const Napi::CallbackInfo& info, size_t i, const char* kernel) {
-  std::vector<int64_t> v = int_list_arg(info, i, kernel, "params");
+/** The geometry of a tsr_pool_params record, checked where a bad value would take a kernel outside
+ *  its buffers or divide by zero (the op has validated what users can get wrong). */
+PoolShape pool_shape(const tsr_pool_params& p, const char* kernel) {
   const std::string where = std::string(kernel) + ": ";
-  if (v.size() != 17) fail(where + "params must hold 17 integers, got " + std::to_string(v.size()) + " (cpu backend)");
-  for (int64_t x : v)
-    if (x < 0 || x >= (int64_t{1} << 31)) fail(where + "params must be integers in [0, 2^31) (cpu backend)");
   PoolShape s;
-  s.N = v[0];
-  s.C = v[1];
+  s.N = p.N;
+  s.C = p.C;
+  const int64_t in[3] = {p.D, p.H, p.W}, k[3] = {p.kd, p.kh, p.kw}, out[3] = {p.oD, p.oH, p.oW};
   for (int a = 0; a < 3; a++) {
-    s.in[a] = v[2 + a];
-    s.k[a] = v[5 + a];
-    s.stride[a] = v[8 + a];
-    s.pad[a] = v[11 + a];
-    s.out[a] = v[14 + a];
+    s.in[a] = in[a];
+    s.k[a] = k[a];
+    s.stride[a] = p.stride[a];
+    s.pad[a] = p.padding[a];
+    s.out[a] = out[a];
+  }
+  for (int64_t x : {s.N, s.C, s.in[0], s.in[1], s.in[2], s.k[0], s.k[1], s.k[2], s.stride[0], s.stride[1],
+                    s.stride[2], s.pad[0], s.pad[1], s.pad[2], s.out[0], s.out[1], s.out[2]})
+    if (x < 0 || x >= (int64_t{1} << 31)) fail(where + "params must be integers in [0, 2^31) (cpu backend)");
+  for (int a = 0; a < 3; a++)
     if (s.in[a] < 1 || s.k[a] < 1 || s.stride[a] < 1)
       fail(where + "input sizes, kernel sizes and strides must be >= 1 (cpu backend)");
-  }
   s.in_plane = checked_product({s.in[0], s.in[1], s.in[2]}, kernel);
   s.out_plane = checked_product({s.out[0], s.out[1], s.out[2]}, kernel);
   s.window = checked_product({s.k[0], s.k[1], s.k[2]}, kernel);
@@ -82,7 +84,7 @@ Napi::Value MaxPool(const Napi::CallbackInfo& info) {
   Span<float> x = f32_arg(info, 0, kernel, "x");
   Span<float> out = f32_arg(info, 1, kernel, "out");
   Span<int32_t> argmax = i32_arg(info, 2, kernel, "argmax");
-  const PoolShape s = pool_shape_arg(info, 3, kernel);
+  const PoolShape s = pool_shape(record_arg<tsr_pool_params>(info, 3, kernel), kernel);
   require_pool_buffers(s, kernel, x.size, "x", out.size, "out");
   require_length(kernel, "argmax", argmax.size, checked_product({s.N, s.C, s.out_plane}, kernel));
   if (s.in_plane > INT32_MAX)
@@ -113,7 +115,7 @@ Napi::Value AvgPool(const Napi::CallbackInfo& info) {
   const char* kernel = "avgPool";
   Span<float> x = f32_arg(info, 0, kernel, "x");
   Span<float> out = f32_arg(info, 1, kernel, "out");
-  const PoolShape s = pool_shape_arg(info, 2, kernel);
+  const PoolShape s = pool_shape(record_arg<tsr_pool_params>(info, 2, kernel), kernel);
   require_pool_buffers(s, kernel, x.size, "x", out.size, "out");
   const int64_t H = s.in[1], W = s.in[2];
   const float inv = 1.f / static_cast<float>(s.window);
@@ -133,7 +135,7 @@ Napi::Value AvgPoolBackward(const Napi::CallbackInfo& info) {
   const char* kernel = "avgPoolBackward";
   Span<float> gy = f32_arg(info, 0, kernel, "gy");
   Span<float> gx = f32_arg(info, 1, kernel, "gx");
-  const PoolShape s = pool_shape_arg(info, 2, kernel);
+  const PoolShape s = pool_shape(record_arg<tsr_pool_params>(info, 2, kernel), kernel);
   require_pool_buffers(s, kernel, gx.size, "gx", gy.size, "gy");
   const int64_t H = s.in[1], W = s.in[2];
   const float inv = 1.f / static_cast<float>(s.window);

@@ -15,18 +15,17 @@
 namespace tessera {
 namespace {
 
-enum ReduceOp : int { kSum, kProd, kMax, kMin, kArgmax, kArgmin, kReduceOpCount };
-const char* const kReduceOpNames[kReduceOpCount] = {"sum", "prod", "max", "min", "argmax", "argmin"};
+// Op codes (TSR_SUM, ...) and their names come from kernels/schema.h.
 
-constexpr bool is_arg(int op) { return op == kArgmax || op == kArgmin; }
+constexpr bool is_arg(int op) { return op == TSR_ARGMAX || op == TSR_ARGMIN; }
 
 /** The value reducing nothing gives, and what pads partial vectors (it never changes a result). */
 constexpr float identity(int op) {
   const float inf = std::numeric_limits<float>::infinity();
   switch (op) {
-    case kSum: return 0.f;
-    case kProd: return 1.f;
-    case kMax: case kArgmax: return -inf;
+    case TSR_SUM: return 0.f;
+    case TSR_PROD: return 1.f;
+    case TSR_MAX: case TSR_ARGMAX: return -inf;
     default: return inf;
   }
 }
@@ -35,7 +34,7 @@ constexpr float identity(int op) {
  *  Scanning in index order with this rule keeps the first index on ties. */
 inline bool better(int op, float v, float best) {
   bool nan_first = v != v && best == best;
-  return (op == kMax || op == kArgmax) ? (v > best || nan_first) : (v < best || nan_first);
+  return (op == TSR_MAX || op == TSR_ARGMAX) ? (v > best || nan_first) : (v < best || nan_first);
 }
 
 // Inner positions one task reduces together (64 KB of each row): wide enough that rows are read
@@ -113,7 +112,7 @@ struct ReduceSimd {
 
   /** Reduces x[0, n) into value (and index, for arg ops). n may be 0. */
   static TESSERA_INLINE void row(int op, const float* x, int64_t n, float* value, int32_t* index) {
-    if (op == kSum) {
+    if (op == TSR_SUM) {
       float levels[kMaxLevels];
       PairwiseStack<float> stack{levels};
       for (int64_t i = 0; i < n; i += kSumBlock) {
@@ -124,7 +123,7 @@ struct ReduceSimd {
       return;
     }
     const float pad = identity(op);
-    if (op == kProd) {
+    if (op == TSR_PROD) {
       F acc[2] = {V::splat(1.f), V::splat(1.f)};
       int64_t i = 0;
       for (; i + 2 * W <= n; i += 2 * W) {
@@ -139,7 +138,7 @@ struct ReduceSimd {
       *value = p;
       return;
     }
-    if (op == kMax || op == kArgmax) extreme_row<true>(op, x, n, value, index);
+    if (op == TSR_MAX || op == TSR_ARGMAX) extreme_row<true>(op, x, n, value, index);
     else extreme_row<false>(op, x, n, value, index);
   }
 
@@ -207,7 +206,7 @@ struct ReduceSimd {
   static TESSERA_INLINE void cols_for(const float* x, int64_t size, int64_t inner, int64_t jw, float* values,
                                       int32_t* indices, float* levels) {
     const float pad = identity(OP);
-    if constexpr (OP == kSum) {
+    if constexpr (OP == TSR_SUM) {
       struct Tile { float* v; };
       Tile tiles[kMaxLevels];
       for (int l = 0; l < levels_for(size); l++) tiles[l].v = levels + l * jw;
@@ -236,12 +235,12 @@ struct ReduceSimd {
       }
       if (stack.finish(add)) std::memcpy(values, tiles[0].v, jw * sizeof(float));
       else std::fill(values, values + jw, 0.f);
-    } else if constexpr (OP == kProd) {
+    } else if constexpr (OP == TSR_PROD) {
       std::fill(values, values + jw, 1.f);
       for (int64_t s = 0; s < size; s++)
         along_tile(values, x + s * inner, jw, 1.f, [](F a, F b, int64_t, int64_t) TESSERA_LAMBDA_INLINE { return a * b; });
     } else {
-      constexpr bool is_max = OP == kMax || OP == kArgmax;
+      constexpr bool is_max = OP == TSR_MAX || OP == TSR_ARGMAX;
       std::fill(values, values + jw, pad);
       if constexpr (is_arg(OP)) std::fill(indices, indices + jw, 0);
       for (int64_t s = 0; s < size; s++) {
@@ -267,12 +266,12 @@ struct ReduceSimd {
   static TESSERA_INLINE void cols(int op, const float* x, int64_t size, int64_t inner, int64_t jw, float* values,
                                   int32_t* indices, float* levels) {
     switch (op) {
-      case kSum: return cols_for<kSum>(x, size, inner, jw, values, indices, levels);
-      case kProd: return cols_for<kProd>(x, size, inner, jw, values, indices, levels);
-      case kMax: return cols_for<kMax>(x, size, inner, jw, values, indices, levels);
-      case kMin: return cols_for<kMin>(x, size, inner, jw, values, indices, levels);
-      case kArgmax: return cols_for<kArgmax>(x, size, inner, jw, values, indices, levels);
-      default: return cols_for<kArgmin>(x, size, inner, jw, values, indices, levels);
+      case TSR_SUM: return cols_for<TSR_SUM>(x, size, inner, jw, values, indices, levels);
+      case TSR_PROD: return cols_for<TSR_PROD>(x, size, inner, jw, values, indices, levels);
+      case TSR_MAX: return cols_for<TSR_MAX>(x, size, inner, jw, values, indices, levels);
+      case TSR_MIN: return cols_for<TSR_MIN>(x, size, inner, jw, values, indices, levels);
+      case TSR_ARGMAX: return cols_for<TSR_ARGMAX>(x, size, inner, jw, values, indices, levels);
+      default: return cols_for<TSR_ARGMIN>(x, size, inner, jw, values, indices, levels);
     }
   }
 };
@@ -328,7 +327,7 @@ void reduce_f32(int op, const float* x, int64_t outer, int64_t size, int64_t inn
     thread_local std::vector<int32_t> indices_buf;
     const size_t width = static_cast<size_t>(row_width);
     if (values_buf.size() < width) { values_buf.resize(width); indices_buf.resize(width); }
-    if (op == kSum && !rows) {
+    if (op == TSR_SUM && !rows) {
       const size_t need = ReduceSimd<4>::levels_for(std::min(chunk, size)) * width;
       if (levels.size() < need) levels.resize(need);
     }
@@ -352,11 +351,11 @@ void reduce_f32(int op, const float* x, int64_t outer, int64_t size, int64_t inn
     int64_t best[kBlock];  // chunk holding the extreme so far
     for (int64_t p0 = b; p0 < e; p0 += kBlock) {
       const int64_t n = std::min(kBlock, e - p0);
-      if (op == kSum || op == kProd) {
-        std::fill(acc, acc + n, op == kSum ? 0.0 : 1.0);
+      if (op == TSR_SUM || op == TSR_PROD) {
+        std::fill(acc, acc + n, op == TSR_SUM ? 0.0 : 1.0);
         for (int64_t c = 0; c < chunks; c++) {
           const float* row = &part[c * positions + p0];
-          for (int64_t i = 0; i < n; i++) acc[i] = op == kSum ? acc[i] + row[i] : acc[i] * row[i];
+          for (int64_t i = 0; i < n; i++) acc[i] = op == TSR_SUM ? acc[i] + row[i] : acc[i] * row[i];
         }
         for (int64_t i = 0; i < n; i++) store_result(op, out, p0 + i, acc[i], 0);
       } else {
@@ -380,13 +379,13 @@ void reduce_i32(int op, const int32_t* x, int64_t outer, int64_t size, int64_t i
   parallel_for(outer * inner, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(size, 1)), [&](int64_t b, int64_t e) {
     for (int64_t u = b; u < e; u++) {
       const int32_t* p = x + (u / inner) * size * inner + u % inner;
-      double acc = op == kSum ? 0.0 : op == kProd ? 1.0 : identity(op);
+      double acc = op == TSR_SUM ? 0.0 : op == TSR_PROD ? 1.0 : identity(op);
       int32_t best = 0;
       for (int64_t s = 0; s < size; s++) {
         double v = p[s * inner];
-        if (op == kSum) acc += v;
-        else if (op == kProd) acc *= v;
-        else if ((op == kMax || op == kArgmax) ? v > acc : v < acc) { acc = v; best = static_cast<int32_t>(s); }
+        if (op == TSR_SUM) acc += v;
+        else if (op == TSR_PROD) acc *= v;
+        else if ((op == TSR_MAX || op == TSR_ARGMAX) ? v > acc : v < acc) { acc = v; best = static_cast<int32_t>(s); }
       }
       store_result(op, out, u, acc, best);
     }
@@ -397,11 +396,11 @@ void reduce_i32(int op, const int32_t* x, int64_t outer, int64_t size, int64_t i
 void Reduce(const Napi::CallbackInfo& info) {
   const char* k = "reduce";
   int64_t op = int_arg(info, 0, k, "op code");
-  if (op < 0 || op >= kReduceOpCount) fail("reduce: unknown op code " + std::to_string(op) + " (cpu backend)");
+  if (op < 0 || op >= TSR_REDUCE_OP_COUNT) fail("reduce: unknown op code " + std::to_string(op) + " (cpu backend)");
   AnyArray x = any_array_arg(info, 1, k, "x");
   int64_t outer = size_arg(info, 2, k, "outer"), size = size_arg(info, 3, k, "size"), inner = size_arg(info, 4, k, "inner");
   AnyArray out = any_array_arg(info, 5, k, "out");
-  const char* name = kReduceOpNames[op];
+  const char* name = tsr_reduce_op_names[op];
   require_length(k, "x", x.size, checked_product({outer, size, inner}, k));
   require_length(k, "out", out.size, checked_product({outer, inner}, k));
   if (is_arg(static_cast<int>(op)) && out.dtype != DType::i32) fail(std::string("reduce: ") + name + " writes int32, got a float32 out (cpu backend)");
@@ -414,7 +413,6 @@ void Reduce(const Napi::CallbackInfo& info) {
 
 void InitReduce(Napi::Env env, Napi::Object exports) {
   exports.Set("reduce", Napi::Function::New(env, Reduce, "reduce"));
-  exports.Set("reduceOps", string_array(env, kReduceOpNames, kReduceOpCount));
 }
 
 }  // namespace

@@ -10,7 +10,9 @@
 //    indices. Comparisons produce float32 0/1.
 //  - A backend that lacks a kernel throws; there is no silent fallback.
 
-export type DType = 'float32' | 'int32';
+import type { CodeName, OpParams } from '../schema.js';
+
+export type DType = CodeName<'dtype'>;
 
 /** Opaque per-backend storage handle. */
 export interface Buf {
@@ -25,29 +27,16 @@ export interface View {
   offset: number;
 }
 
-export type UnaryOp =
-  | 'neg' | 'exp' | 'log' | 'log1p' | 'sqrt' | 'rsqrt' | 'abs' | 'sign'
-  | 'tanh' | 'sigmoid' | 'relu' | 'leakyRelu' | 'elu' | 'gelu' | 'geluGrad'
-  | 'softplus' | 'sin' | 'cos' | 'square' | 'reciprocal' | 'floor';
-// leakyRelu and elu read `alpha`; geluGrad is d gelu(x)/dx (tanh approximation
-// is NOT used: gelu is the exact erf form, as torch's default).
+// Op codes and parameter records come from the schema (src/schema.ts), which every backend shares.
+export type UnaryOp = CodeName<'unary'>;
+export type BinaryOp = CodeName<'binary'>;
+export type ReduceOp = CodeName<'reduce'>;
+export type Activation = CodeName<'activation'>;
+export type Precision = CodeName<'precision'>;
 
-export type BinaryOp =
-  | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'minimum' | 'maximum'
-  | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
-
-export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'argmax' | 'argmin';
-
-export type Activation = 'none' | 'relu' | 'gelu' | 'tanh' | 'sigmoid';
-
-export interface MatmulParams {
-  /** a is viewed as [batch, M, K], b as [batch, K, N] (batch strides may be 0). */
-  batch: number; M: number; N: number; K: number;
-  /** out = act(alpha * a@b + bias), bias a dense float32 [N] buffer. */
-  alpha: number;
-  bias?: Buf;
-  act: Activation;
-}
+/** out = act(alpha * a@b + bias): a viewed as [batch, M, K], b as [batch, K, N] (batch strides may be 0);
+ *  bias a dense float32 [N] buffer. */
+export type MatmulParams = OpParams<'matmul', Buf>;
 
 export interface Csr {
   rows: number; cols: number; nnz: number;
@@ -56,24 +45,10 @@ export interface Csr {
   values?: Buf;  // float32 [nnz]; absent means all ones
 }
 
-export interface ConvParams {
-  // Always 3D (NCDHW); conv2d is D = 1, kd = 1, pad/stride/dilation 0/1/1 on depth.
-  N: number; C: number; D: number; H: number; W: number;
-  O: number; kd: number; kh: number; kw: number;
-  stride: [number, number, number];
-  padding: [number, number, number];
-  dilation: [number, number, number];
-  groups: number;
-  oD: number; oH: number; oW: number;
-}
+/** Always 3D (NCDHW); conv2d is D = 1, kd = 1, pad/stride/dilation 0/1/1 on depth. */
+export type ConvParams = OpParams<'conv', Buf>;
 
-export interface PoolParams {
-  N: number; C: number; D: number; H: number; W: number;
-  kd: number; kh: number; kw: number;
-  stride: [number, number, number];
-  padding: [number, number, number];
-  oD: number; oH: number; oW: number;
-}
+export type PoolParams = OpParams<'pool', Buf>;
 
 export interface Backend {
   readonly name: string;

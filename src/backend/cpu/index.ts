@@ -2,15 +2,18 @@
 // (native/cpu/*.cc) that use SIMD and a thread pool. The addon validates every size, stride and
 // index before touching memory and throws an Error naming the kernel.
 import type {
-  Activation, Backend, BinaryOp, Buf, ConvParams, Csr, DType, MatmulParams, PoolParams, ReduceOp, UnaryOp, View,
+  Backend, BinaryOp, Buf, ConvParams, Csr, DType, MatmulParams, PoolParams, ReduceOp, UnaryOp, View,
 } from '../interface.js';
+import { CODES, RECORDS, cSlots, codeOf, packSlots } from '../../schema.js';
 import { HostBuf, hostData, type HostArray } from '../hostbuf.js';
+import { matmulRecord } from '../records.js';
 import { loadAddon } from './addon.js';
 import * as sig from './signature.js';
 
 /** The core kernels' native entry points (argument order as in native/cpu/*.cc). */
 export interface CoreAddon {
-  unaryOps: string[]; binaryOps: string[]; reduceOps: string[]; activations: string[];
+  /** The schema the addon was built with (kernels/schema.h): code lists and record slot layouts. */
+  schema: { codes: Record<string, string[]>; records: Record<string, string> };
   copy(x: HostArray, shape: readonly number[], strides: readonly number[], offset: number, out: HostArray): void;
   unary(op: number, x: HostArray, shape: readonly number[], strides: readonly number[], offset: number,
     out: HostArray, alpha: number): void;
@@ -20,9 +23,8 @@ export interface CoreAddon {
     a: HostArray, aStrides: readonly number[], aOffset: number,
     b: HostArray, bStrides: readonly number[], bOffset: number, out: HostArray): void;
   reduce(op: number, x: HostArray, outer: number, size: number, inner: number, out: HostArray): void;
-  matmul(a: HostArray, aStrides: readonly number[], aOffset: number, b: HostArray, bStrides: readonly number[],
-    bOffset: number, out: HostArray, batch: number, M: number, N: number, K: number, alpha: number,
-    bias: HostArray | undefined, act: number): void;
+  /** record: the tsr_matmul_params record as packSlots (src/schema.ts) packs it. */
+  matmul(a: HostArray, b: HostArray, out: HostArray, bias: HostArray | undefined, record: Float64Array): void;
   gather(x: HostArray, xShape: readonly number[], xStrides: readonly number[], xOffset: number, axis: number,
     idx: HostArray, idxStrides: readonly number[], idxOffset: number, out: HostArray,
     outShape: readonly number[]): void;
@@ -35,23 +37,18 @@ export interface CoreAddon {
 
 export type CpuAddon = CoreAddon & sig.SignatureAddon;
 
-/** Name -> code from the list the addon exports, checked against every name the interface uses. */
-function codes<T extends string>(kind: string, native: string[], wanted: readonly T[]): Map<T, number> {
-  const m = new Map<T, number>();
-  for (const name of wanted) {
-    const code = native.indexOf(name);
-    if (code < 0) throw new Error(`cpu backend: the native addon lacks ${kind} '${name}'; rebuild it (npm run build:native)`);
-    m.set(name, code);
+/** Why an addon built from another schema than src/schema.ts cannot be used, or undefined. */
+export function schemaMismatch(built: CoreAddon['schema'] | undefined): string | undefined {
+  const differs = (what: string) => `the native addon was built with other ${what} than src/schema.ts; ` +
+    'rebuild it (npm run build:native)';
+  for (const [list, { names }] of Object.entries(CODES)) {
+    if (built?.codes[list]?.join() !== names.join()) return differs(`${list} codes`);
   }
-  return m;
+  for (const [name, def] of Object.entries(RECORDS)) {
+    if (built?.records[name] !== cSlots(def).join('')) return differs(`a ${name} record`);
+  }
+  return undefined;
 }
-
-const UNARY: readonly UnaryOp[] = ['neg', 'exp', 'log', 'log1p', 'sqrt', 'rsqrt', 'abs', 'sign', 'tanh', 'sigmoid',
-  'relu', 'leakyRelu', 'elu', 'gelu', 'geluGrad', 'softplus', 'sin', 'cos', 'square', 'reciprocal', 'floor'];
-const BINARY: readonly BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'minimum', 'maximum',
-  'eq', 'ne', 'lt', 'le', 'gt', 'ge'];
-const REDUCE: readonly ReduceOp[] = ['sum', 'prod', 'max', 'min', 'argmax', 'argmin'];
-const ACTIVATION: readonly Activation[] = ['none', 'relu', 'gelu', 'tanh', 'sigmoid'];
 
 const data = hostData;
 
@@ -59,20 +56,14 @@ export class CpuBackend implements Backend {
   readonly name = 'cpu';
   readonly syncRead = true;
   readonly addon: CpuAddon;
-  private readonly unaryCode: Map<UnaryOp, number>;
-  private readonly binaryCode: Map<BinaryOp, number>;
-  private readonly reduceCode: Map<ReduceOp, number>;
-  private readonly actCode: Map<Activation, number>;
 
   /** Throws (with how to rebuild) when the native addon is missing. */
   constructor() {
     const { addon, error } = loadAddon();
     if (!addon) throw new Error(`cpu backend unavailable: ${error}`);
     this.addon = addon as CpuAddon;
-    this.unaryCode = codes('unary op', this.addon.unaryOps, UNARY);
-    this.binaryCode = codes('binary op', this.addon.binaryOps, BINARY);
-    this.reduceCode = codes('reduce op', this.addon.reduceOps, REDUCE);
-    this.actCode = codes('activation', this.addon.activations, ACTIVATION);
+    const mismatch = schemaMismatch(this.addon.schema);
+    if (mismatch) throw new Error(`cpu backend unavailable: ${mismatch}`);
   }
 
   /** SIMD level, thread count, CUDA support and compiler flags of the loaded addon. */
@@ -121,11 +112,11 @@ export class CpuBackend implements Backend {
   }
 
   unary(op: UnaryOp, x: View, out: Buf, alpha: number): void {
-    this.addon.unary(this.code(this.unaryCode, op, 'unary'), data(x.buf), x.shape, x.strides, x.offset, data(out), alpha);
+    this.addon.unary(codeOf('unary', op), data(x.buf), x.shape, x.strides, x.offset, data(out), alpha);
   }
 
   binary(op: BinaryOp, a: View, b: View, out: Buf): void {
-    this.addon.binary(this.code(this.binaryCode, op, 'binary'), a.shape, data(a.buf), a.strides, a.offset,
+    this.addon.binary(codeOf('binary', op), a.shape, data(a.buf), a.strides, a.offset,
       data(b.buf), b.strides, b.offset, data(out));
   }
 
@@ -135,13 +126,12 @@ export class CpuBackend implements Backend {
   }
 
   reduce(op: ReduceOp, x: Buf, outer: number, size: number, inner: number, out: Buf): void {
-    this.addon.reduce(this.code(this.reduceCode, op, 'reduce'), data(x), outer, size, inner, data(out));
+    this.addon.reduce(codeOf('reduce', op), data(x), outer, size, inner, data(out));
   }
 
   matmul(a: View, b: View, out: Buf, p: MatmulParams): void {
-    this.addon.matmul(data(a.buf), batchStrides(a, 'a'), a.offset, data(b.buf), batchStrides(b, 'b'), b.offset,
-      data(out), p.batch, p.M, p.N, p.K, p.alpha, p.bias ? data(p.bias) : undefined,
-      this.code(this.actCode, p.act, 'matmul'));
+    this.addon.matmul(data(a.buf), data(b.buf), data(out), p.bias ? data(p.bias) : undefined,
+      packSlots('matmul', matmulRecord(this.name, a, b, p)));
   }
 
   gather(x: View, axis: number, idx: View, out: Buf, outShape: readonly number[]): void {
@@ -174,17 +164,4 @@ export class CpuBackend implements Backend {
   maxPool(x: Buf, out: Buf, argmax: Buf, p: PoolParams): void { sig.maxPool(this.addon, x, out, argmax, p); }
   avgPool(x: Buf, out: Buf, p: PoolParams): void { sig.avgPool(this.addon, x, out, p); }
   avgPoolBackward(gy: Buf, gx: Buf, p: PoolParams): void { sig.avgPoolBackward(this.addon, gy, gx, p); }
-
-  private code<T>(table: Map<T, number>, op: T, kernel: string): number {
-    const c = table.get(op);
-    if (c === undefined) throw new Error(`${kernel}: unknown op '${String(op)}' (cpu backend)`);
-    return c;
-  }
-}
-
-/** [batch, rows, cols] strides of a matmul operand; a 2-D view is one matrix shared by every batch. */
-function batchStrides(v: View, which: string): readonly number[] {
-  if (v.strides.length === 3) return v.strides;
-  if (v.strides.length === 2) return [0, v.strides[0], v.strides[1]];
-  throw new Error(`matmul: ${which} must be viewed as [batch, rows, cols], got shape [${v.shape.join(', ')}] (cpu backend)`);
 }

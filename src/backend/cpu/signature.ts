@@ -3,13 +3,14 @@
 // first, then exactly the Backend method's parameters. The native side checks
 // every size and index before it touches memory.
 import type { Buf, ConvParams, Csr, PoolParams } from '../interface.js';
+import { packSlots } from '../../schema.js';
 import { hostData, type HostArray } from '../hostbuf.js';
 
 type Values = HostArray | null;
 
 /** The native functions behind this file. A CSR matrix travels as
- *  (rows, cols, nnz, rowPtr, colIdx, values | null); conv and pool shapes as
- *  the integer lists that convParamList / poolParamList build. */
+ *  (rows, cols, nnz, rowPtr, colIdx, values | null); conv and pool parameters as
+ *  their schema records (tsr_conv_params, tsr_pool_params) packed by packSlots. */
 export interface SignatureAddon {
   spmm(rows: number, cols: number, nnz: number, rowPtr: HostArray, colIdx: HostArray, values: Values,
     F: number, x: HostArray, out: HostArray): void;
@@ -22,12 +23,12 @@ export interface SignatureAddon {
   cmdMoments(x: HostArray, n: number, d: number, k: number, mean: HostArray, moments: HostArray): void;
   cmdMomentsBackward(x: HostArray, n: number, d: number, k: number, mean: HostArray, moments: HostArray,
     gMean: HostArray, gMoments: HostArray, out: HostArray): void;
-  conv(x: HostArray, w: HostArray, bias: Values, out: HostArray, params: number[]): void;
-  convBackwardInput(gy: HostArray, w: HostArray, gx: HostArray, params: number[]): void;
-  convBackwardWeight(x: HostArray, gy: HostArray, gw: HostArray, params: number[]): void;
-  maxPool(x: HostArray, out: HostArray, argmax: HostArray, params: number[]): void;
-  avgPool(x: HostArray, out: HostArray, params: number[]): void;
-  avgPoolBackward(gy: HostArray, gx: HostArray, params: number[]): void;
+  conv(x: HostArray, w: HostArray, bias: Values, out: HostArray, record: Float64Array): void;
+  convBackwardInput(gy: HostArray, w: HostArray, gx: HostArray, record: Float64Array): void;
+  convBackwardWeight(x: HostArray, gy: HostArray, gw: HostArray, record: Float64Array): void;
+  maxPool(x: HostArray, out: HostArray, argmax: HostArray, record: Float64Array): void;
+  avgPool(x: HostArray, out: HostArray, record: Float64Array): void;
+  avgPoolBackward(gy: HostArray, gx: HostArray, record: Float64Array): void;
 }
 
 /** The CSR structure as the native calls take it; values only where the kernel uses them. */
@@ -36,14 +37,9 @@ function csrArgs(a: Csr, withValues: boolean): [number, number, number, HostArra
     withValues && a.values ? hostData(a.values) : null];
 }
 
-export function convParamList(p: ConvParams): number[] {
-  return [p.N, p.C, p.D, p.H, p.W, p.O, p.kd, p.kh, p.kw, ...p.stride, ...p.padding, ...p.dilation,
-    p.groups, p.oD, p.oH, p.oW];
-}
-
-export function poolParamList(p: PoolParams): number[] {
-  return [p.N, p.C, p.D, p.H, p.W, p.kd, p.kh, p.kw, ...p.stride, ...p.padding, p.oD, p.oH, p.oW];
-}
+/** The conv record; the cpu multiplies in float32. */
+const convRecord = (p: ConvParams): Float64Array => packSlots('conv', { ...p, precision: 'float32' });
+const poolRecord = (p: PoolParams): Float64Array => packSlots('pool', p);
 
 export function spmm(addon: SignatureAddon, a: Csr, x: Buf, F: number, out: Buf): void {
   addon.spmm(...csrArgs(a, true), F, hostData(x), hostData(out));
@@ -73,25 +69,25 @@ export function cmdMomentsBackward(addon: SignatureAddon, x: Buf, n: number, d: 
 }
 
 export function conv(addon: SignatureAddon, x: Buf, w: Buf, bias: Buf | undefined, out: Buf, p: ConvParams): void {
-  addon.conv(hostData(x), hostData(w), bias ? hostData(bias) : null, hostData(out), convParamList(p));
+  addon.conv(hostData(x), hostData(w), bias ? hostData(bias) : null, hostData(out), convRecord(p));
 }
 
 export function convBackwardInput(addon: SignatureAddon, gy: Buf, w: Buf, gx: Buf, p: ConvParams): void {
-  addon.convBackwardInput(hostData(gy), hostData(w), hostData(gx), convParamList(p));
+  addon.convBackwardInput(hostData(gy), hostData(w), hostData(gx), convRecord(p));
 }
 
 export function convBackwardWeight(addon: SignatureAddon, x: Buf, gy: Buf, gw: Buf, p: ConvParams): void {
-  addon.convBackwardWeight(hostData(x), hostData(gy), hostData(gw), convParamList(p));
+  addon.convBackwardWeight(hostData(x), hostData(gy), hostData(gw), convRecord(p));
 }
 
 export function maxPool(addon: SignatureAddon, x: Buf, out: Buf, argmax: Buf, p: PoolParams): void {
-  addon.maxPool(hostData(x), hostData(out), hostData(argmax), poolParamList(p));
+  addon.maxPool(hostData(x), hostData(out), hostData(argmax), poolRecord(p));
 }
 
 export function avgPool(addon: SignatureAddon, x: Buf, out: Buf, p: PoolParams): void {
-  addon.avgPool(hostData(x), hostData(out), poolParamList(p));
+  addon.avgPool(hostData(x), hostData(out), poolRecord(p));
 }
 
 export function avgPoolBackward(addon: SignatureAddon, gy: Buf, gx: Buf, p: PoolParams): void {
-  addon.avgPoolBackward(hostData(gy), hostData(gx), poolParamList(p));
+  addon.avgPoolBackward(hostData(gy), hostData(gx), poolRecord(p));
 }
