@@ -12,6 +12,7 @@ import { ReferenceBackend } from '../src/backend/reference/index.js';
 import { createWebGpuBackend, type WebGpuBackend, type WebGpuBuf } from '../src/backend/webgpu/index.js';
 import { Params } from '../src/backend/webgpu/runtime.js';
 import { Rng } from '../src/rng.js';
+import { CODES } from '../src/schema.js';
 
 const test = suite('webgpu-kernels');
 const ref = new ReferenceBackend();
@@ -166,8 +167,7 @@ const UNARY_DOMAIN: Partial<Record<UnaryOp, () => number>> = {
   reciprocal: () => (rng.uniform() < 0.5 ? -1 : 1) * (0.05 + 5 * rng.uniform()),
   sin: uniform(-Math.PI, Math.PI), cos: uniform(-Math.PI, Math.PI),
 };
-const UNARY_OPS: UnaryOp[] = ['neg', 'exp', 'log', 'log1p', 'sqrt', 'rsqrt', 'abs', 'sign', 'tanh', 'sigmoid',
-  'relu', 'leakyRelu', 'elu', 'gelu', 'geluGrad', 'softplus', 'sin', 'cos', 'square', 'reciprocal', 'floor'];
+const UNARY_OPS: readonly UnaryOp[] = CODES.unary.names;
 
 test('unary ops on float32 views', async () => {
   const shapes = elementwiseShapes();
@@ -311,7 +311,7 @@ test('sum of many floats stays accurate; NaN wins max and argmax', async () => {
 test('matmul: tiles, tails, strided and broadcast batches, epilogue', async () => {
   const cases: [number, number, number, number][] = [[1, 1, 1, 1], [2, 67, 65, 33], [3, 5, 130, 17], [1, 64, 64, 64],
     [2, 1, 9, 70], [1, 4, 5, 0], [0, 3, 3, 3], [1, 0, 4, 2]];
-  const acts: Activation[] = ['none', 'relu', 'gelu', 'tanh', 'sigmoid'];
+  const acts: readonly Activation[] = CODES.activation.names;
   for (const [batch, M, N, K] of cases) {
     for (const act of acts) {
       const a = randomView([batch, M, K], normal(), 'float32', { broadcast: (d) => d === 0 });

@@ -1,9 +1,10 @@
-// Shared by every Tessera kernel module. The host puts a prelude before this
-// file (type aliases and `const` values that pick the kernel variant, and the
-// op codes UNARY_*, BINARY_*, REDUCE_*), then appends one or more family files.
+// Shared by every Tessera kernel module. The host puts a prelude (type aliases
+// and `const` values that pick the kernel variant) and schema.wgsl (op codes,
+// record structs) before this file, then appends one or more family files.
 //
-// Every dispatch gets its own parameter block P (shapes, strides, scalars):
-// shapes never appear in shader text, so one pipeline serves all shapes.
+// Every dispatch gets its own parameter block P (sizes, strides, scalars), and
+// families that take a schema record (matmul, conv, pool) get it as a uniform
+// struct: shapes never appear in shader text, so one pipeline serves all shapes.
 
 @group(0) @binding(0) var<storage, read> P: array<u32>;
 
@@ -44,6 +45,15 @@ fn strided_offsets(i: u32) -> vec3<i32> {
   }
   return offsets;
 }
+
+// ---- 3-D positions (conv, pool) -------------------------------------------
+
+fn volume3(v: vec3<i32>) -> i32 { return v.x * v.y * v.z; }
+// Row-major position p in a [extent.x, extent.y, extent.z] box, and back.
+fn unflatten3(i: i32, extent: vec3<i32>) -> vec3<i32> {
+  return vec3(i / (extent.y * extent.z), (i / extent.z) % extent.y, i % extent.z);
+}
+fn flatten3(p: vec3<i32>, extent: vec3<i32>) -> i32 { return (p.x * extent.y + p.y) * extent.z + p.z; }
 
 // ---- math ----------------------------------------------------------------
 
@@ -120,6 +130,6 @@ fn unary_f32(op: u32, x: f32, alpha: f32) -> f32 {
     case UNARY_SQUARE: { return x * x; }
     case UNARY_RECIPROCAL: { return 1.0 / x; }
     case UNARY_FLOOR: { return floor(x); }
-    default: { return x; } // UNARY_IDENTITY
+    default: { return x; } // unreachable: every UNARY_* code has a case
   }
 }

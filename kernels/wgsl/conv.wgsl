@@ -2,117 +2,90 @@
 // the core of gemm.wgsl, one GEMM per group (z = group). Nothing is
 // unfolded in memory: the loaders compute im2col addresses on the fly.
 //   forward:         C = out: A = w [Og, Cg*taps],  B = im2col(x) [Cg*taps, N*outVol]
-//   backward input:  C = gx:            A = w^T [Cg, Og*taps], B = col2im(gy) [Og*taps, N*inVol]
-//   backward weight: C = gw:            A = gy [Og, N*outVol], B = im2col(x)^T [N*outVol, Cg*taps]
+//   backward input:  C = gx:  A = w^T [Cg, Og*taps], B = col2im(gy) [Og*taps, N*inVol]
+//   backward weight: C = gw:  A = gy [Og, N*outVol], B = im2col(x)^T [N*outVol, Cg*taps]
 // backward input gathers (each gx element sums the taps that reach it), so
 // every output element is written once and no atomics are needed.
-// Parameters after M, N, K: P[3] N, P[4] C, P[5..8) D H W, P[8] O,
-// P[9..12) kernel, P[12..15) stride, P[15..18) padding, P[18..21) dilation,
-// P[21] groups, P[22..25) output D H W, P[25] 1 when GEMM_BIAS holds a bias.
+// Prelude: const VARIANT (a CONV_* pass). The record (schema.wgsl) binds at 5;
+// P[3] is 1 when GEMM_BIAS holds a bias (forward).
 
-struct ConvShape {
-  batch: u32,
-  channels: u32,
-  input: vec3<u32>,
-  out_channels: u32,
-  kernel: vec3<u32>,
-  stride: vec3<u32>,
-  padding: vec3<u32>,
-  dilation: vec3<u32>,
-  groups: u32,
-  output: vec3<u32>,
-}
+@group(0) @binding(5) var<uniform> CONV: ConvParams;
 
-fn conv_shape() -> ConvShape {
-  return ConvShape(P[3], P[4], vec3(P[5], P[6], P[7]), P[8], vec3(P[9], P[10], P[11]),
-    vec3(P[12], P[13], P[14]), vec3(P[15], P[16], P[17]), vec3(P[18], P[19], P[20]),
-    P[21], vec3(P[22], P[23], P[24]));
-}
-
-fn volume(v: vec3<u32>) -> u32 { return v.x * v.y * v.z; }
-fn unflatten(i: u32, extent: vec3<u32>) -> vec3<u32> {
-  return vec3(i / (extent.y * extent.z), (i / extent.z) % extent.y, i % extent.z);
-}
-fn flatten(p: vec3<u32>, extent: vec3<u32>) -> u32 { return (p.x * extent.y + p.y) * extent.z + p.z; }
+const CONV_FORWARD: u32 = 0u;
+const CONV_BACKWARD_INPUT: u32 = 1u;
+const CONV_BACKWARD_WEIGHT: u32 = 2u;
 
 // x[n, channel] at output position `at` seen through kernel tap `tap`; 0 in the padding.
-fn conv_input(s: ConvShape, n: u32, channel: u32, at: vec3<u32>, tap: vec3<u32>) -> f32 {
-  let p = vec3<i32>(at * s.stride + tap * s.dilation) - vec3<i32>(s.padding);
-  if (any(p < vec3(0)) || any(p >= vec3<i32>(s.input))) { return 0.0; }
-  return GEMM_B[(n * s.channels + channel) * volume(s.input) + flatten(vec3<u32>(p), s.input)];
+fn conv_input(n: i32, channel: i32, at: vec3<i32>, tap: vec3<i32>) -> f32 {
+  let p = at * CONV.stride + tap * CONV.dilation - CONV.padding;
+  if (any(p < vec3(0)) || any(p >= CONV.input)) { return 0.0; }
+  return GEMM_B[(n * CONV.C + channel) * volume3(CONV.input) + flatten3(p, CONV.input)];
 }
 
-fn conv_forward_load_a(g: u32, m: u32, k: u32) -> f32 {
-  // w is dense [O, Cg * taps]; row g * Og + m.
-  return GEMM_A[(g * P[0] + m) * P[2] + k];
-}
+// Channels per group: in (C) and out (O).
+fn conv_cg() -> i32 { return CONV.C / CONV.groups; }
+fn conv_og() -> i32 { return CONV.O / CONV.groups; }
 
-fn conv_forward_load_b(g: u32, k: u32, col: u32) -> f32 {
-  let s = conv_shape();
-  let taps = volume(s.kernel);
-  let out_volume = volume(s.output);
-  let cg = s.channels / s.groups;
-  return conv_input(s, col / out_volume, g * cg + k / taps, unflatten(col % out_volume, s.output),
-    unflatten(k % taps, s.kernel));
-}
-
-fn conv_forward_store(g: u32, m: u32, col: u32, value: f32) {
-  let s = conv_shape();
-  let out_volume = volume(s.output);
-  let o = g * P[0] + m;
-  var y = value;
-  if (P[25] != 0u) { y += GEMM_BIAS[o]; }
-  GEMM_C[((col / out_volume) * s.out_channels + o) * out_volume + col % out_volume] = y;
-}
-
-fn conv_backward_input_load_a(g: u32, m: u32, k: u32) -> f32 {
-  let s = conv_shape();
-  let taps = volume(s.kernel);
-  let og = s.out_channels / s.groups;
-  let cg = P[0];
-  return GEMM_A[((g * og + k / taps) * cg + m) * taps + k % taps];
+fn load_a(g: u32, m: u32, k: u32) -> f32 {
+  let taps = volume3(CONV.kernel);
+  switch VARIANT {
+    // w is dense [O, Cg * taps]; row g * Og + m.
+    case CONV_FORWARD: { return GEMM_A[(i32(g) * conv_og() + i32(m)) * i32(P[2]) + i32(k)]; }
+    case CONV_BACKWARD_INPUT: {
+      return GEMM_A[((i32(g) * conv_og() + i32(k) / taps) * conv_cg() + i32(m)) * taps + i32(k) % taps];
+    }
+    default: { // CONV_BACKWARD_WEIGHT: gy
+      let out_volume = volume3(CONV.output);
+      return GEMM_A[((i32(k) / out_volume) * CONV.O + i32(g) * conv_og() + i32(m)) * out_volume + i32(k) % out_volume];
+    }
+  }
 }
 
 // gy at the output position whose window puts tap `k % taps` on input
 // position `col`, or 0 where no output position does (stride gaps, borders).
-fn conv_backward_input_load_b(g: u32, k: u32, col: u32) -> f32 {
-  let s = conv_shape();
-  let taps = volume(s.kernel);
-  let in_volume = volume(s.input);
-  let tap = unflatten(k % taps, s.kernel);
-  let at = unflatten(col % in_volume, s.input);
-  let reach = vec3<i32>(at + s.padding) - vec3<i32>(tap * s.dilation);
-  let stride = vec3<i32>(s.stride);
-  if (any(reach < vec3(0)) || any(reach % stride != vec3(0))) { return 0.0; }
-  let out_at = vec3<u32>(reach / stride);
-  if (any(out_at >= s.output)) { return 0.0; }
-  let og = s.out_channels / s.groups;
-  let channel = g * og + k / taps;
-  return GEMM_B[((col / in_volume) * s.out_channels + channel) * volume(s.output) + flatten(out_at, s.output)];
+fn conv_backward_input_load_b(g: i32, k: i32, col: i32) -> f32 {
+  let taps = volume3(CONV.kernel);
+  let in_volume = volume3(CONV.input);
+  let tap = unflatten3(k % taps, CONV.kernel);
+  let at = unflatten3(col % in_volume, CONV.input);
+  let reach = at + CONV.padding - tap * CONV.dilation;
+  if (any(reach < vec3(0)) || any(reach % CONV.stride != vec3(0))) { return 0.0; }
+  let out_at = reach / CONV.stride;
+  if (any(out_at >= CONV.output)) { return 0.0; }
+  let channel = g * conv_og() + k / taps;
+  return GEMM_B[((col / in_volume) * CONV.O + channel) * volume3(CONV.output) + flatten3(out_at, CONV.output)];
 }
 
-fn conv_backward_input_store(g: u32, m: u32, col: u32, value: f32) {
-  let s = conv_shape();
-  let in_volume = volume(s.input);
-  let channel = g * P[0] + m;
-  GEMM_C[((col / in_volume) * s.channels + channel) * in_volume + col % in_volume] = value;
+fn load_b(g: u32, k: u32, col: u32) -> f32 {
+  let taps = volume3(CONV.kernel);
+  let out_volume = volume3(CONV.output);
+  switch VARIANT {
+    case CONV_FORWARD: {
+      return conv_input(i32(col) / out_volume, i32(g) * conv_cg() + i32(k) / taps,
+        unflatten3(i32(col) % out_volume, CONV.output), unflatten3(i32(k) % taps, CONV.kernel));
+    }
+    case CONV_BACKWARD_INPUT: { return conv_backward_input_load_b(i32(g), i32(k), i32(col)); }
+    default: { // CONV_BACKWARD_WEIGHT: im2col(x)^T
+      return conv_input(i32(k) / out_volume, i32(g) * conv_cg() + i32(col) / taps,
+        unflatten3(i32(k) % out_volume, CONV.output), unflatten3(i32(col) % taps, CONV.kernel));
+    }
+  }
 }
 
-fn conv_backward_weight_load_a(g: u32, m: u32, k: u32) -> f32 {
-  let s = conv_shape();
-  let out_volume = volume(s.output);
-  return GEMM_A[((k / out_volume) * s.out_channels + g * P[0] + m) * out_volume + k % out_volume];
-}
-
-fn conv_backward_weight_load_b(g: u32, k: u32, col: u32) -> f32 {
-  let s = conv_shape();
-  let taps = volume(s.kernel);
-  let out_volume = volume(s.output);
-  let cg = s.channels / s.groups;
-  return conv_input(s, k / out_volume, g * cg + col / taps, unflatten(k % out_volume, s.output),
-    unflatten(col % taps, s.kernel));
-}
-
-fn conv_backward_weight_store(g: u32, m: u32, col: u32, value: f32) {
-  GEMM_C[(g * P[0] + m) * P[1] + col] = value;
+fn store_c(g: u32, m: u32, col: u32, value: f32) {
+  switch VARIANT {
+    case CONV_FORWARD: {
+      let out_volume = volume3(CONV.output);
+      let o = i32(g) * conv_og() + i32(m);
+      var y = value;
+      if (P[3] != 0u) { y += GEMM_BIAS[o]; }
+      GEMM_C[((i32(col) / out_volume) * CONV.O + o) * out_volume + i32(col) % out_volume] = y;
+    }
+    case CONV_BACKWARD_INPUT: {
+      let in_volume = volume3(CONV.input);
+      let channel = i32(g) * conv_cg() + i32(m);
+      GEMM_C[((i32(col) / in_volume) * CONV.C + channel) * in_volume + i32(col) % in_volume] = value;
+    }
+    default: { GEMM_C[(g * P[0] + m) * P[1] + col] = value; } // CONV_BACKWARD_WEIGHT
+  }
 }

@@ -32,24 +32,22 @@ fn unary_float(t: Thread) {
   OUT[i] = TO(unary_f32(OP, x, param_f32(STRIDED_EXTRA)));
 }
 
-// Integer inputs keep exact integer arithmetic for the ops that are closed
-// over the integers; the host routes every other op to unary_float.
-fn unary_i32(x: i32) -> i32 {
-  switch OP {
-    case UNARY_NEG: { return -x; }
-    case UNARY_ABS: { return abs(x); }
-    case UNARY_SIGN: { return sign(x); }
-    case UNARY_SQUARE: { return x * x; }
-    case UNARY_RELU: { return max(x, 0); }
-    default: { return x; } // floor, identity
-  }
-}
-
+// int32 input: exact integer arithmetic for the ops that are closed over the
+// integers, float32 (unary_f32) for every other.
 @compute @workgroup_size(WG)
 fn unary_int(t: Thread) {
   let i = thread_index(t);
   if (i >= P[0]) { return; }
-  OUT[i] = TO(unary_i32(i32(XA[strided_offsets(i).x])));
+  let x = i32(XA[strided_offsets(i).x]);
+  switch OP {
+    case UNARY_NEG: { OUT[i] = TO(-x); }
+    case UNARY_ABS: { OUT[i] = TO(abs(x)); }
+    case UNARY_SIGN: { OUT[i] = TO(sign(x)); }
+    case UNARY_SQUARE: { OUT[i] = TO(x * x); }
+    case UNARY_RELU: { OUT[i] = TO(max(x, 0)); }
+    case UNARY_FLOOR: { OUT[i] = TO(x); }
+    default: { OUT[i] = TO(unary_f32(OP, f32(x), param_f32(STRIDED_EXTRA))); }
+  }
 }
 
 fn binary_f32(a: f32, b: f32) -> f32 {

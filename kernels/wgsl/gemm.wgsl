@@ -4,15 +4,11 @@
 // tile of C, each invocation a 4 x 4 register block; 64 x 16 slabs of A and
 // 16 x 64 slabs of B are staged in workgroup memory (8 KiB, within the 16 KiB
 // every WebGPU adapter offers).
-// Prelude: const VARIANT (a GEMM_* code). The variant's loaders decide how A
-// and B are read (strides, im2col) and how C is stored (epilogue); loads
-// outside A and B return 0, which zero-pads the slabs.
-// Parameters: P[0] M, P[1] N, P[2] K, variant-specific words from P[3].
-
-const GEMM_MATMUL: u32 = 0u;
-const GEMM_CONV_FORWARD: u32 = 1u;
-const GEMM_CONV_BACKWARD_INPUT: u32 = 2u;
-const GEMM_CONV_BACKWARD_WEIGHT: u32 = 3u;
+// The module appends one loader family (matmul.wgsl or conv.wgsl) that defines
+// load_a(z, m, k), load_b(z, k, n) and store_c(z, m, n, value): how A and B are
+// read (strides, im2col) and how C is stored (epilogue). Loads outside A and B
+// return 0 here, which zero-pads the slabs.
+// Parameters: P[0] M, P[1] N, P[2] K; the loaders take their own from P[3].
 
 const TILE: u32 = 64u;
 const TILE_K: u32 = 16u;
@@ -29,31 +25,12 @@ var<workgroup> tile_b: array<array<f32, TILE>, TILE_K>; // [k][n]
 
 fn gemm_load_a(z: u32, m: u32, k: u32) -> f32 {
   if (m >= P[0] || k >= P[2]) { return 0.0; }
-  switch VARIANT {
-    case GEMM_MATMUL: { return matmul_load_a(z, m, k); }
-    case GEMM_CONV_FORWARD: { return conv_forward_load_a(z, m, k); }
-    case GEMM_CONV_BACKWARD_INPUT: { return conv_backward_input_load_a(z, m, k); }
-    default: { return conv_backward_weight_load_a(z, m, k); }
-  }
+  return load_a(z, m, k);
 }
 
 fn gemm_load_b(z: u32, k: u32, n: u32) -> f32 {
   if (k >= P[2] || n >= P[1]) { return 0.0; }
-  switch VARIANT {
-    case GEMM_MATMUL: { return matmul_load_b(z, k, n); }
-    case GEMM_CONV_FORWARD: { return conv_forward_load_b(z, k, n); }
-    case GEMM_CONV_BACKWARD_INPUT: { return conv_backward_input_load_b(z, k, n); }
-    default: { return conv_backward_weight_load_b(z, k, n); }
-  }
-}
-
-fn gemm_store(z: u32, m: u32, n: u32, value: f32) {
-  switch VARIANT {
-    case GEMM_MATMUL: { matmul_store(z, m, n, value); }
-    case GEMM_CONV_FORWARD: { conv_forward_store(z, m, n, value); }
-    case GEMM_CONV_BACKWARD_INPUT: { conv_backward_input_store(z, m, n, value); }
-    default: { conv_backward_weight_store(z, m, n, value); }
-  }
+  return load_b(z, k, n);
 }
 
 // Loop bounds come from the parameters (the live part of the last K slab,
@@ -103,7 +80,7 @@ fn gemm(@builtin(workgroup_id) group: vec3<u32>,
   let cols = select(0u, min(BLOCK, (P[1] - n + SIDE - 1u) / SIDE), n < P[1]);
   for (var i = 0u; i < rows; i++) {
     for (var j = 0u; j < cols; j++) {
-      gemm_store(z, m + i * SIDE, n + j * SIDE, acc[i][j]);
+      store_c(z, m + i * SIDE, n + j * SIDE, acc[i][j]);
     }
   }
 }

@@ -1,40 +1,20 @@
 // Max and average pooling over NCDHW planes, one invocation per output
 // element (per input element for the average-pool gradient, which gathers the
 // windows covering it, so no atomics are needed).
-// Parameters: P[0] count, P[1] planes (N * C), P[2..5) input D H W,
-// P[5..8) kernel, P[8..11) stride, P[11..14) padding, P[14..17) output D H W.
+// Parameters: P[0] count; the record (schema.wgsl) binds at 4.
 
 @group(0) @binding(1) var<storage, read_write> POOL_OUT: array<f32>;
 @group(0) @binding(2) var<storage, read> POOL_IN: array<f32>;
 @group(0) @binding(3) var<storage, read_write> POOL_ARGMAX: array<i32>;
-
-struct PoolShape {
-  input: vec3<i32>,
-  kernel: vec3<i32>,
-  stride: vec3<i32>,
-  padding: vec3<i32>,
-  output: vec3<i32>,
-}
-
-fn pool_shape() -> PoolShape {
-  return PoolShape(vec3(param_i32(2u), param_i32(3u), param_i32(4u)),
-    vec3(param_i32(5u), param_i32(6u), param_i32(7u)), vec3(param_i32(8u), param_i32(9u), param_i32(10u)),
-    vec3(param_i32(11u), param_i32(12u), param_i32(13u)), vec3(param_i32(14u), param_i32(15u), param_i32(16u)));
-}
-
-fn pool_volume(v: vec3<i32>) -> i32 { return v.x * v.y * v.z; }
-fn pool_unflatten(i: i32, extent: vec3<i32>) -> vec3<i32> {
-  return vec3(i / (extent.y * extent.z), (i / extent.z) % extent.y, i % extent.z);
-}
-fn pool_flatten(p: vec3<i32>, extent: vec3<i32>) -> i32 { return (p.x * extent.y + p.y) * extent.z + p.z; }
+@group(0) @binding(4) var<uniform> POOL: PoolParams;
 
 // The window of output element i clipped to the input ([lo, hi) in input coordinates; the padding is
 // outside), and the offset of i's plane in the input.
 struct Window { lo: vec3<i32>, hi: vec3<i32>, base: i32 }
-fn pool_window(s: PoolShape, i: u32) -> Window {
-  let out_volume = pool_volume(s.output);
-  let start = pool_unflatten(i32(i) % out_volume, s.output) * s.stride - s.padding;
-  return Window(max(start, vec3(0)), min(start + s.kernel, s.input), (i32(i) / out_volume) * pool_volume(s.input));
+fn pool_window(i: u32) -> Window {
+  let out_volume = volume3(POOL.output);
+  let start = unflatten3(i32(i) % out_volume, POOL.output) * POOL.stride - POOL.padding;
+  return Window(max(start, vec3(0)), min(start + POOL.kernel, POOL.input), (i32(i) / out_volume) * volume3(POOL.input));
 }
 
 // Ties keep the first position in (d, h, w) order; the padding never wins.
@@ -42,14 +22,13 @@ fn pool_window(s: PoolShape, i: u32) -> Window {
 fn max_pool(t: Thread) {
   let i = thread_index(t);
   if (i >= P[0]) { return; }
-  let s = pool_shape();
-  let w = pool_window(s, i);
+  let w = pool_window(i);
   var best = -infinity();
   var best_at = -1;
   for (var z = w.lo.x; z < w.hi.x; z++) {
     for (var y = w.lo.y; y < w.hi.y; y++) {
       for (var x = w.lo.z; x < w.hi.z; x++) {
-        let at = pool_flatten(vec3(z, y, x), s.input);
+        let at = flatten3(vec3(z, y, x), POOL.input);
         let v = POOL_IN[w.base + at];
         if (best_at < 0 || v > best) { best = v; best_at = at; }
       }
@@ -60,23 +39,22 @@ fn max_pool(t: Thread) {
 }
 
 // count_include_pad: padded cells count, so the divisor is the kernel volume.
-fn pool_divisor(s: PoolShape) -> f32 { return f32(pool_volume(s.kernel)); }
+fn pool_divisor() -> f32 { return f32(volume3(POOL.kernel)); }
 
 @compute @workgroup_size(WG)
 fn avg_pool(t: Thread) {
   let i = thread_index(t);
   if (i >= P[0]) { return; }
-  let s = pool_shape();
-  let w = pool_window(s, i);
+  let w = pool_window(i);
   var sum = 0.0;
   for (var z = w.lo.x; z < w.hi.x; z++) {
     for (var y = w.lo.y; y < w.hi.y; y++) {
       for (var x = w.lo.z; x < w.hi.z; x++) {
-        sum += POOL_IN[w.base + pool_flatten(vec3(z, y, x), s.input)];
+        sum += POOL_IN[w.base + flatten3(vec3(z, y, x), POOL.input)];
       }
     }
   }
-  POOL_OUT[i] = sum / pool_divisor(s);
+  POOL_OUT[i] = sum / pool_divisor();
 }
 
 // gx at input position p sums gy / divisor over the output positions whose
@@ -85,21 +63,20 @@ fn avg_pool(t: Thread) {
 fn avg_pool_backward(t: Thread) {
   let i = thread_index(t);
   if (i >= P[0]) { return; }
-  let s = pool_shape();
-  let in_volume = pool_volume(s.input);
+  let in_volume = volume3(POOL.input);
   let plane = i32(i) / in_volume;
-  let p = pool_unflatten(i32(i) % in_volume, s.input) + s.padding;
+  let p = unflatten3(i32(i) % in_volume, POOL.input) + POOL.padding;
   // First o with o * stride + kernel > p, last o with o * stride <= p.
-  let first = max((p - s.kernel + s.stride) / s.stride, vec3(0));
-  let last = min(p / s.stride, s.output - 1);
-  let base = plane * pool_volume(s.output);
+  let first = max((p - POOL.kernel + POOL.stride) / POOL.stride, vec3(0));
+  let last = min(p / POOL.stride, POOL.output - 1);
+  let base = plane * volume3(POOL.output);
   var sum = 0.0;
   for (var z = first.x; z <= last.x; z++) {
     for (var y = first.y; y <= last.y; y++) {
       for (var x = first.z; x <= last.z; x++) {
-        sum += POOL_IN[base + pool_flatten(vec3(z, y, x), s.output)];
+        sum += POOL_IN[base + flatten3(vec3(z, y, x), POOL.output)];
       }
     }
   }
-  POOL_OUT[i] = sum / pool_divisor(s);
+  POOL_OUT[i] = sum / pool_divisor();
 }

@@ -15,8 +15,10 @@
 import type {
   Backend, BinaryOp, Buf, ConvParams, Csr, DType, MatmulParams, PoolParams, ReduceOp, UnaryOp, View,
 } from '../interface.js';
+import { codeOf, packWgsl } from '../../schema.js';
+import { matmulRecord } from '../records.js';
 import { GpuRuntime, Params, type Dispatch } from './runtime.js';
-import { BINARY_CODES, REDUCE_CODES, UNARY_CODES, prelude, type Kernel } from './shaders.js';
+import { prelude, type Kernel } from './shaders.js';
 
 export class WebGpuBuf implements Buf {
   freed = false;
@@ -30,11 +32,8 @@ const CMD_MAX_ORDER = 8;
 const MAX_RANK = 8;          // strided maps (common.wgsl)
 const SPMM_MAX_LANES = 64;
 
-const GEMM_VARIANT = { matmul: 0, convForward: 1, convBackwardInput: 2, convBackwardWeight: 3 } as const;
-const GEMM_FAMILIES = ['gemm', 'matmul', 'conv'] as const;
-
-// Unary ops that are closed over the integers run in integer arithmetic on int32 input.
-const INTEGER_UNARY = new Set<UnaryOp>(['neg', 'abs', 'sign', 'square', 'relu', 'floor']);
+const CONV_PASS = { forward: 0, backwardInput: 1, backwardWeight: 2 } as const; // CONV_* in conv.wgsl
+const RECORD_BINDING = { matmul: 5, conv: 5, pool: 4 } as const;                // where the families bind their record
 
 const product = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
@@ -152,16 +151,15 @@ export class WebGpuBackend implements Backend {
   }
 
   unary(op: UnaryOp, x: View, out: Buf, alpha: number): void {
-    const integer = x.buf.dtype === 'int32' && INTEGER_UNARY.has(op);
-    this.strided(`unary ${op}`, integer ? 'unary_int' : 'unary_float', out, [x], { XA: x.buf.dtype },
-      UNARY_CODES[op], (p) => p.f32(alpha));
+    this.strided(`unary ${op}`, x.buf.dtype === 'int32' ? 'unary_int' : 'unary_float', out, [x], { XA: x.buf.dtype },
+      codeOf('unary', op), (p) => p.f32(alpha));
   }
 
   binary(op: BinaryOp, a: View, b: View, out: Buf): void {
     // Integer arithmetic (truncating div) only when the result is int32 too, as the reference.
     const integer = a.buf.dtype === 'int32' && b.buf.dtype === 'int32' && out.dtype === 'int32';
     this.strided(`binary ${op}`, integer ? 'binary_int' : 'binary_float', out, [a, b],
-      { XA: a.buf.dtype, XB: b.buf.dtype }, BINARY_CODES[op]);
+      { XA: a.buf.dtype, XB: b.buf.dtype }, codeOf('binary', op));
   }
 
   where(cond: View, a: View, b: View, out: Buf): void {
@@ -179,7 +177,7 @@ export class WebGpuBackend implements Backend {
     const isArg = op === 'argmax' || op === 'argmin';
     const kernel: Kernel = {
       families: ['reduce'],
-      prelude: prelude({ T: xs.dtype, TO: isArg ? 'int32' : xs.dtype }, { OP: REDUCE_CODES[op] }),
+      prelude: prelude({ T: xs.dtype, TO: isArg ? 'int32' : xs.dtype }, { OP: codeOf('reduce', op) }),
       // Long rows with a small inner extent get a workgroup each; otherwise
       // one invocation per output reads coalesced along inner.
       entry: inner < 16 && size > 64 ? 'reduce_by_workgroup' : 'reduce_by_invocation',
@@ -197,22 +195,17 @@ export class WebGpuBackend implements Backend {
 
   matmul(a: View, b: View, out: Buf, mp: MatmulParams): void {
     const name = 'matmul';
-    const { batch, M, N, K } = mp;
+    const { batch, M, N } = mp;
     const o = this.storage(out, name);
     this.expectSize(name, 'out', o, batch * M * N);
-    const [sab, sam, sak] = this.matrixStrides(name, 'a', a, M, K);
-    const [sbb, sbk, sbn] = this.matrixStrides(name, 'b', b, K, N);
+    const record = matmulRecord(this.name, a, b, mp);
     if (a.buf.dtype !== 'float32' || b.buf.dtype !== 'float32' || o.dtype !== 'float32') {
       throw new Error(`webgpu matmul: float32 only (got ${a.buf.dtype} @ ${b.buf.dtype} -> ${o.dtype})`);
     }
     if (o.size === 0) return;
     const bias = mp.bias ? this.storage(mp.bias, name) : null;
     if (bias) this.expectSize(name, 'bias', bias, N);
-    const p = new Params().u32(M, N, K)
-      .i32(a.offset, sab, sam, sak, b.offset, sbb, sbk, sbn)
-      .f32(mp.alpha)
-      .u32(bias ? 1 : 0, mp.act === 'none' ? UNARY_CODES.identity : UNARY_CODES[mp.act]);
-    this.gemm(name, GEMM_VARIANT.matmul, p, M, N, batch, o.gpu,
+    this.gemm(name, 'matmul', '', new Params().u32(M, N, mp.K), packWgsl('matmul', record), M, N, batch, o.gpu,
       this.storage(a.buf, name).gpu, this.storage(b.buf, name).gpu, bias?.gpu);
   }
 
@@ -319,7 +312,7 @@ export class WebGpuBackend implements Backend {
     const M = cp.O / cp.groups;
     const N = cp.N * cp.oD * cp.oH * cp.oW;
     const K = (cp.C / cp.groups) * cp.kd * cp.kh * cp.kw;
-    this.gemm(name, GEMM_VARIANT.convForward, this.convParams(M, N, K, cp).u32(b ? 1 : 0), M, N, cp.groups,
+    this.convGemm(name, CONV_PASS.forward, cp, new Params().u32(M, N, K, b ? 1 : 0), M, N,
       o.gpu, this.storage(w, name).gpu, this.storage(x, name).gpu, b?.gpu);
   }
 
@@ -330,7 +323,7 @@ export class WebGpuBackend implements Backend {
     const M = cp.C / cp.groups;
     const N = cp.N * cp.D * cp.H * cp.W;
     const K = (cp.O / cp.groups) * cp.kd * cp.kh * cp.kw;
-    this.gemm(name, GEMM_VARIANT.convBackwardInput, this.convParams(M, N, K, cp).u32(0), M, N, cp.groups,
+    this.convGemm(name, CONV_PASS.backwardInput, cp, new Params().u32(M, N, K, 0), M, N,
       o.gpu, this.storage(w, name).gpu, this.storage(gy, name).gpu);
   }
 
@@ -341,7 +334,7 @@ export class WebGpuBackend implements Backend {
     const M = cp.O / cp.groups;
     const N = (cp.C / cp.groups) * cp.kd * cp.kh * cp.kw;
     const K = cp.N * cp.oD * cp.oH * cp.oW;
-    this.gemm(name, GEMM_VARIANT.convBackwardWeight, this.convParams(M, N, K, cp).u32(0), M, N, cp.groups,
+    this.convGemm(name, CONV_PASS.backwardWeight, cp, new Params().u32(M, N, K, 0), M, N,
       o.gpu, this.storage(gy, name).gpu, this.storage(x, name).gpu);
   }
 
@@ -418,21 +411,13 @@ export class WebGpuBackend implements Backend {
   }
 
   private launch1d(op: string, threads: number, kernel: Kernel, params: Params,
-    bindings: Dispatch['bindings']): void {
-    this.gpu.run(op, [{ kernel, params, bindings, workgroups: this.gpu.grid(Math.ceil(threads / WG), op) }]);
+    bindings: Dispatch['bindings'], record?: Dispatch['record']): void {
+    this.gpu.run(op, [{ kernel, params, bindings, record, workgroups: this.gpu.grid(Math.ceil(threads / WG), op) }]);
   }
 
-  /** Strides (batch, rows, cols) of a [batch, rows, cols] or [rows, cols] matmul operand. */
-  private matrixStrides(op: string, role: string, v: View, rows: number, cols: number): [number, number, number] {
-    const r = v.shape.length;
-    if ((r !== 2 && r !== 3) || v.shape[r - 2] !== rows || v.shape[r - 1] !== cols) {
-      throw new Error(`webgpu ${op}: ${role} has shape [${v.shape.join(', ')}], expected [batch, ${rows}, ${cols}]`);
-    }
-    return [r === 3 ? v.strides[0] : 0, v.strides[r - 2], v.strides[r - 1]];
-  }
-
-  private gemm(op: string, variant: number, params: Params, M: number, N: number, batches: number,
-    c: GPUBuffer, a: GPUBuffer, b: GPUBuffer, bias?: GPUBuffer): void {
+  /** The GEMM core (gemm.wgsl) with loader family `loaders`, over `batches` products of M x N. */
+  private gemm(op: string, loaders: 'matmul' | 'conv', variant: string, params: Params, record: ArrayBuffer, M: number,
+    N: number, batches: number, c: GPUBuffer, a: GPUBuffer, b: GPUBuffer, bias?: GPUBuffer): void {
     if (M === 0 || N === 0 || batches === 0) return;
     const workgroups: [number, number, number] = [Math.ceil(N / GEMM_TILE), Math.ceil(M / GEMM_TILE), batches];
     const limit = this.gpu.limits.maxComputeWorkgroupsPerDimension;
@@ -441,23 +426,25 @@ export class WebGpuBackend implements Backend {
         `[${workgroups.join(', ')}] workgroups; the device allows ${limit} per dimension`);
     }
     this.gpu.run(op, [{
-      kernel: { families: GEMM_FAMILIES, prelude: prelude({}, { VARIANT: variant }), entry: 'gemm' },
+      kernel: { families: ['gemm', loaders], prelude: variant, entry: 'gemm' },
       params,
+      record: [RECORD_BINDING[loaders], record],
       bindings: [[1, c], [2, a], [3, b], [4, bias ?? this.gpu.ones]],
       workgroups,
     }]);
   }
 
-  private convParams(M: number, N: number, K: number, cp: ConvParams): Params {
-    return new Params().u32(M, N, K, cp.N, cp.C, cp.D, cp.H, cp.W, cp.O, cp.kd, cp.kh, cp.kw,
-      ...cp.stride, ...cp.padding, ...cp.dilation, cp.groups, cp.oD, cp.oH, cp.oW);
+  /** One pass of the convolution (a CONV_PASS) on the GEMM core, one product per group. */
+  private convGemm(op: string, pass: number, cp: ConvParams, params: Params, M: number, N: number,
+    c: GPUBuffer, a: GPUBuffer, b: GPUBuffer, bias?: GPUBuffer): void {
+    this.gemm(op, 'conv', prelude({}, { VARIANT: pass }), params, packWgsl('conv', { ...cp, precision: 'float32' }),
+      M, N, cp.groups, c, a, b, bias);
   }
 
   private pool(op: string, entry: string, count: number, pp: PoolParams, bindings: Dispatch['bindings']): void {
     if (count === 0) return;
-    const p = new Params().u32(count, pp.N * pp.C, pp.D, pp.H, pp.W, pp.kd, pp.kh, pp.kw,
-      ...pp.stride, ...pp.padding, pp.oD, pp.oH, pp.oW);
-    this.launch1d(op, count, { families: ['pool'], prelude: '', entry }, p, bindings);
+    this.launch1d(op, count, { families: ['pool'], prelude: '', entry }, new Params().u32(count), bindings,
+      [RECORD_BINDING.pool, packWgsl('pool', pp)]);
   }
 
   private csrBindings(op: string, a: Csr): [number, GPUBuffer][] {

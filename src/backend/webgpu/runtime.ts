@@ -21,11 +21,13 @@ import { kernelKey, moduleSource, type Kernel } from './shaders.js';
 const USAGE_MAP_READ = 0x0001;
 const USAGE_COPY_SRC = 0x0004;
 const USAGE_COPY_DST = 0x0008;
+const USAGE_UNIFORM = 0x0040;
 const USAGE_STORAGE = 0x0080;
 const MAP_MODE_READ = 0x0001;
 
 const MAX_OPS_PER_BATCH = 128;
-const ARENA_BYTES = 64 * 1024;
+// A dispatch takes one or two aligned slots (parameters, record), typically 256 bytes each.
+const ARENA_BYTES = 128 * 1024;
 const MAX_PARAM_WORDS = 64;
 
 /** Limits requested at the adapter's values (the defaults are far lower). */
@@ -93,6 +95,8 @@ export interface Dispatch {
   readonly params: Params;
   /** [binding number, buffer] for every binding the entry point uses, besides 0 (the parameters). */
   readonly bindings: readonly (readonly [number, GPUBuffer])[];
+  /** [binding number, bytes] of the family's schema record (packWgsl), bound as a uniform. */
+  readonly record?: readonly [number, ArrayBuffer];
   readonly workgroups: readonly [number, number, number];
 }
 
@@ -122,7 +126,7 @@ export class GpuRuntime {
   private readonly pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
   private readonly arenaHost = new Uint8Array(ARENA_BYTES);
   private readonly arena: GPUBuffer;
-  private readonly paramAlignment: number;
+  private readonly slotAlignment: number;
   private arenaUsed = 0;
 
   private encoder: GPUCommandEncoder | null = null;
@@ -145,14 +149,17 @@ export class GpuRuntime {
     const limits: Record<string, number> = {};
     for (const name of REQUESTED_LIMITS) limits[name] = device.limits[name];
     this.limits = limits as GpuRuntime['limits'];
-    this.paramAlignment = device.limits.minStorageBufferOffsetAlignment;
+    this.slotAlignment = Math.max(device.limits.minStorageBufferOffsetAlignment,
+      device.limits.minUniformBufferOffsetAlignment);
     void device.lost.then((info) => {
       if (!this.destroyed) this.lostMessage = `webgpu device lost (${info.reason}): ${info.message}`;
     });
     device.addEventListener('uncapturederror', (event) => {
       this.recordError('an unscoped call', (event as GPUUncapturedErrorEvent).error);
     });
-    this.arena = device.createBuffer({ label: 'tessera params', size: ARENA_BYTES, usage: USAGE_STORAGE | USAGE_COPY_DST });
+    this.arena = device.createBuffer({
+      label: 'tessera params', size: ARENA_BYTES, usage: USAGE_STORAGE | USAGE_UNIFORM | USAGE_COPY_DST,
+    });
     this.ones = device.createBuffer({ label: 'tessera ones', size: 4, usage: USAGE_STORAGE, mappedAtCreation: true });
     new Float32Array(this.ones.getMappedRange()).fill(1);
     this.ones.unmap();
@@ -241,17 +248,22 @@ export class GpuRuntime {
   run(op: string, dispatches: readonly Dispatch[]): void {
     this.checkUsable(op);
     if (dispatches.length === 0) return;
-    const needed = dispatches.reduce((sum, d) => sum + this.paramSlotBytes(d.params), 0);
+    const needed = dispatches.reduce((sum, d) =>
+      sum + this.slotBytes(d.params.length * 4) + (d.record ? this.slotBytes(d.record[1].byteLength) : 0), 0);
     if (needed > ARENA_BYTES) throw new Error(`webgpu ${op}: ${dispatches.length} dispatches do not fit one batch`);
     if (this.arenaUsed + needed > ARENA_BYTES) this.flush();
     this.scoped(op, () => {
       const pass = this.recorder().beginComputePass({ label: op });
       for (const d of dispatches) {
         const { pipeline, layout } = this.pipeline(d.kernel, op);
-        const offset = this.placeParams(d.params);
+        const paramBytes = new Uint8Array(d.params.words.buffer, 0, d.params.length * 4);
         const entries: GPUBindGroupEntry[] = [
-          { binding: 0, resource: { buffer: this.arena, offset, size: d.params.length * 4 } },
+          { binding: 0, resource: { buffer: this.arena, offset: this.place(paramBytes), size: paramBytes.byteLength } },
         ];
+        if (d.record) {
+          const [binding, bytes] = d.record;
+          entries.push({ binding, resource: { buffer: this.arena, offset: this.place(new Uint8Array(bytes)), size: bytes.byteLength } });
+        }
         for (const [binding, buffer] of d.bindings) {
           entries.push({ binding, resource: { buffer } });
           this.batchBuffers.add(buffer);
@@ -330,14 +342,15 @@ export class GpuRuntime {
     return entry;
   }
 
-  private paramSlotBytes(params: Params): number {
-    return Math.ceil(Math.max(params.length, 1) * 4 / this.paramAlignment) * this.paramAlignment;
+  private slotBytes(bytes: number): number {
+    return Math.ceil(Math.max(bytes, 4) / this.slotAlignment) * this.slotAlignment;
   }
 
-  private placeParams(params: Params): number {
+  /** Copies bytes into the next arena slot; returns its offset. */
+  private place(bytes: Uint8Array): number {
     const offset = this.arenaUsed;
-    this.arenaHost.set(new Uint8Array(params.words.buffer, 0, params.length * 4), offset);
-    this.arenaUsed += this.paramSlotBytes(params);
+    this.arenaHost.set(bytes, offset);
+    this.arenaUsed += this.slotBytes(bytes.byteLength);
     return offset;
   }
 
