@@ -1,5 +1,6 @@
-// No import circles in src/: reads every source file's relative imports and re-exports (type-only ones too,
-// since a type circle still ties two layers together) and fails naming each cycle it finds.
+// No import circles in src/, between files or between folders (the layers): reads every source file's relative
+// imports and re-exports (type-only ones too, since a type circle still ties two layers together) and fails
+// naming each circle it finds.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
@@ -138,6 +139,26 @@ s('backward works from the ops and the engine alone (nothing is wired at load ti
   const grad = JSON.parse(out) as number[];
   // d/dx x e^x = (x + 1) e^x
   [1, 2].forEach((x, i) => assert.ok(Math.abs(grad[i] - (x + 1) * Math.exp(x)) < 1e-4, `grad ${grad[i]} at ${x}`));
+});
+
+// The layers are src's folders (ops, sparse, nn, graph, ...; a file directly in src is a layer of its own): a
+// folder must not import, through any of its files, a folder that imports it back.
+function folderGraph(graph: Map<string, string[]>): Map<string, string[]> {
+  const folderOf = (file: string) => file.split('/')[0].replace(/\.ts$/, '') + (file.includes('/') ? '/' : '.ts');
+  const folders = new Map<string, Set<string>>();
+  for (const [from, targets] of graph) {
+    const f = folderOf(from);
+    if (!folders.has(f)) folders.set(f, new Set());
+    for (const t of targets) if (folderOf(t) !== f) folders.get(f)!.add(folderOf(t));
+  }
+  return new Map([...folders].map(([f, ts]) => [f, [...ts].sort()]));
+}
+
+s('no import circles between the folders of src/', () => {
+  const graph = folderGraph(importGraph(sourceFiles(srcDir)));
+  const circles = importComponents(graph);
+  const described = circles.map((comp) => `${shortestCycle(graph, new Set(comp)).join(' -> ')}  (${comp.length} layers in this circle: ${comp.join(', ')})`);
+  assert.ok(circles.length === 0, `${circles.length} import circle(s) between folders of src/:\n  ${described.join('\n  ')}`);
 });
 
 s.run();
