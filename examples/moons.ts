@@ -28,6 +28,6 @@ export function trainMoons(opts: { backend?: string; steps?: number; hidden?: nu
   const accuracy = T.scope(() => T.noGrad(() => T.mean(T.eq(T.argmax(model.forward(x), 1), y)).item()));
   const backend = x.backend.name;
   x.dispose(); y.dispose();
-  for (const p of model.parameters()) { p.grad?.dispose(); p.dispose(); }
+  opt.dispose(); model.dispose();
   return { loss, accuracy, steps, backend };
 }

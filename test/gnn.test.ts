@@ -8,7 +8,7 @@ import { T, backendsUnderTest, gradcheck, makeInput, randomValues, values } from
 import { csbm } from '../src/data/synthetic.js';
 import { accuracy } from '../src/metrics/index.js';
 import {
-  BASE_MODELS, SrGnnExperiment, cmdBetween, createModel, csbmGraph, disposeModel, evaluateNodeClassifier,
+  BASE_MODELS, SrGnnExperiment, cmdBetween, createModel, csbmGraph, evaluateNodeClassifier,
   labelledNodesExcept, parseModel, prepareGraph, repeatGenerators, sampleIid, trainNodeClassifier,
 } from '../src/models/gnn/index.js';
 
@@ -61,7 +61,7 @@ for (const base of BASE_MODELS) {
       const acc = accuracy(Array.from(test, (i) => synthetic.labels[i]), Array.from(test, (i) => predictions[i]));
       assert.ok(acc > 0.7, `${base}: test accuracy ${acc.toFixed(3)}`);
     } finally {
-      disposeModel(model);
+      model.dispose();
       inputs.dispose();
     }
   });
@@ -106,7 +106,7 @@ s('training refuses unlabelled or out-of-range training nodes, naming them', () 
     assert.throws(() => trainNodeClassifier(model, inputs, labels, [1, 4], { epochs: 1 }), /training node 4 has label -1/);
     assert.throws(() => trainNodeClassifier(model, inputs, labels, [1, 240], { epochs: 1 }), /trainIds\[1\] = 240 is not a node id/);
   } finally {
-    disposeModel(model);
+    model.dispose();
     inputs.dispose();
   }
 });

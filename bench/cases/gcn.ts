@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import * as T from '../../src/index.js';
 import { dataDir } from '../../src/data/index.js';
 import {
-  Gcn, evaluateNodeClassifier, disposeModel, loadGraphFolder, prepareGraph, trainNodeClassifier,
+  Gcn, evaluateNodeClassifier, loadGraphFolder, prepareGraph, trainNodeClassifier,
 } from '../../src/models/gnn/index.js';
 import { type BenchCase, type CaseResult, Exchange, medianMs, pythonTorch, runCases } from '../peers/signature_peers.js';
 
@@ -34,7 +34,7 @@ async function runGcn(repeats: number): Promise<CaseResult> {
     trainNodeClassifier(model, inputs, graph.labels, train, { epochs: EPOCHS });
     const { predictions } = evaluateNodeClassifier(model, inputs);
     accuracy = test.reduce((hits, i) => hits + (predictions[i] === graph.labels[i] ? 1 : 0), 0) / test.length;
-    disposeModel(model);
+    model.dispose();
   }, repeats, 0);
 
   const adj = inputs.adj, features = inputs.features as T.Csr;

@@ -22,8 +22,8 @@ function stepper(task: mup.Task, width: number, parametrization: mup.Parametriza
     }),
     dispose: () => {
       batch.input.dispose(); batch.target.dispose();
-      mup.disposeOptimizerState(opt);
-      mup.disposeModule(model);
+      opt.dispose();
+      model.dispose();
     },
   };
 }

@@ -108,7 +108,7 @@ async function train(steps: number): Promise<MoonsPageResult> {
   const accuracy = await scalar(T.scope(() => T.noGrad(() => T.mean(T.eq(T.argmax(model.forward(x), 1), y)))));
   draw(await probabilityGrid(model), data);
   x.dispose(); y.dispose();
-  for (const p of model.parameters()) { p.grad?.dispose(); p.dispose(); }
+  opt.dispose(); model.dispose();
   return { backend, accuracy, loss, steps, ms: Math.round(performance.now() - started) };
 }
 

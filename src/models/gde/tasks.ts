@@ -16,7 +16,7 @@
 import { join } from 'node:path';
 import * as T from '../../index.js';
 import { checkVary, estimateGde, type EnsembleKind, type GdeModel, type GdeReport, type Vary } from './gde.js';
-import { Gcn, disposeModel, loadGraphFolder, prepareGraph, trainNodeClassifier } from '../gnn/index.js';
+import { Gcn, loadGraphFolder, prepareGraph, trainNodeClassifier } from '../gnn/index.js';
 
 export interface GdeTaskOptions {
   /**
@@ -103,16 +103,6 @@ function probabilities(logits: T.Tensor): Float32Array {
   return T.softmax(logits, 1).dataSync() as Float32Array;
 }
 
-/** Frees a model's parameters and their gradients. */
-function disposeModule(model: T.nn.Module): void {
-  for (const p of model.parameters()) { p.grad?.dispose(); p.dispose(); }
-}
-
-/** Frees an optimizer's state tensors (momentum buffers, Adam moments): they are kept out of scopes. */
-function disposeOptimizerState(opt: T.optim.Optimizer): void {
-  for (const t of Object.values(opt.stateDict().tensors)) t.dispose();
-}
-
 // ---- MLPs on a dense design matrix (mnist-mlp, blobs-mlp) ----
 
 interface DenseSplit {
@@ -160,14 +150,14 @@ function mlpModel(data: DenseSplit, recipe: MlpRecipe): GdeModel<T.nn.Sequential
         }
       } finally {
         model.zeroGrad();
-        disposeOptimizerState(opt);
+        opt.dispose();
       }
     },
     predict(model) {
       model.eval();
       return T.noGrad(() => T.scope(() => probabilities(model.forward(data.xTest))));
     },
-    dispose: disposeModule,
+    dispose: (model) => model.dispose(),
   };
 }
 
@@ -274,7 +264,7 @@ const cora: GdeTask = {
           return p;
         }));
       },
-      dispose(m) { disposeModel(m.gcn); },
+      dispose(m) { m.gcn.dispose(); },
     });
     return {
       task: 'cora-gcn', numClasses: graph.numClasses, trainSize: split.train.length, testSize: split.test.length, labelNoise,

@@ -69,7 +69,7 @@ export class Dgi extends T.nn.Module implements GnnModel {
       }
     } finally {
       for (const p of params) { p.grad?.dispose(); p.grad = null; }
-      for (const t of Object.values(optimizer.stateDict().tensors)) t.dispose();
+      optimizer.dispose();
       targets.dispose();
     }
     this.embeddings?.dispose();
@@ -88,5 +88,6 @@ export class Dgi extends T.nn.Module implements GnnModel {
   }
 
   /** Frees the frozen embeddings. */
-  releaseState(): void { this.embeddings?.dispose(); this.embeddings = null; }
+  /** Frees the frozen embeddings too (neither a parameter nor a buffer). */
+  override dispose(): void { this.embeddings?.dispose(); this.embeddings = null; super.dispose(); }
 }

@@ -11,7 +11,7 @@ export { Gat, GatConv, type GatOptions } from './gat.js';
 export { Sgc, type SgcOptions } from './sgc.js';
 export { Appnp, type AppnpOptions } from './appnp.js';
 export { Dgi, type DgiPretrainOptions } from './dgi.js';
-export { trainNodeClassifier, evaluateNodeClassifier, cmdBetween, disposeModel } from './train.js';
+export { trainNodeClassifier, evaluateNodeClassifier, cmdBetween } from './train.js';
 export type { TrainOptions, CmdRegularizer, Evaluation } from './train.js';
 export {
   SrGnnExperiment, parseModel, modelLabel, createModel, defaultPool, repeatGenerators, summarize,

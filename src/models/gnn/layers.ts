@@ -30,8 +30,6 @@ export interface GnnModel extends T.nn.Module {
   forward(inputs: GraphInputs): GnnOutput;
   /** Unsupervised training before the supervised loop (DGI). */
   pretrain?(inputs: GraphInputs, opts?: { epochs?: number }): number;
-  /** Frees state that is neither a parameter nor a buffer (DGI's frozen embeddings). */
-  releaseState?(): void;
 }
 
 /** Hyperparameters common to the models (SR-GNN paper defaults). */

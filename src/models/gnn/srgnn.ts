@@ -24,7 +24,7 @@ import { Gat } from './gat.js';
 import { Sgc } from './sgc.js';
 import { Appnp } from './appnp.js';
 import { Dgi } from './dgi.js';
-import { disposeModel, evaluateNodeClassifier, trainNodeClassifier } from './train.js';
+import { evaluateNodeClassifier, trainNodeClassifier } from './train.js';
 
 export const BASE_MODELS = ['gcn', 'gat', 'sgc', 'appnp', 'dgi'] as const;
 export type BaseModel = typeof BASE_MODELS[number];
@@ -164,7 +164,7 @@ export class SrGnnExperiment {
         predictions: evaluation.predictions, trainMs,
       };
     } finally {
-      disposeModel(model);
+      model.dispose();
     }
   }
 

@@ -121,8 +121,3 @@ export function evaluateNodeClassifier(model: GnnModel, inputs: GraphInputs,
   }));
 }
 
-/** Frees a model's parameters and other state. */
-export function disposeModel(model: GnnModel): void {
-  model.releaseState?.();
-  for (const p of model.parameters()) { p.grad?.dispose(); p.dispose(); }
-}

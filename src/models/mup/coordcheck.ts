@@ -6,8 +6,8 @@
 // output further. The slope of log mean|x| against log width measures it.
 import { Rng, abs, detach, mean, noGrad, plot, scope } from '../../index.js';
 type LineSeries = plot.LineSeries;
-import { disposeModule, type Parametrization, type Task } from './models.js';
-import { disposeOptimizerState, optimizerFor, type OptimizerKind } from './optim.js';
+import { type Parametrization, type Task } from './models.js';
+import { optimizerFor, type OptimizerKind } from './optim.js';
 import { panelGrid } from './plots.js';
 
 export interface CoordCheckOptions {
@@ -57,8 +57,8 @@ export function coordCheck(task: Task, o: CoordCheckOptions): CoordRecord[] {
         });
       }
       batch.input.dispose(); batch.target.dispose();
-      disposeOptimizerState(opt);
-      disposeModule(model);
+      opt.dispose();
+      model.dispose();
       o.onRun?.(++done, o.seeds * o.widths.length);
     }
   }

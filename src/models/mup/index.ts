@@ -9,12 +9,12 @@ export type { MuReadoutOptions } from './readout.js';
 export { setBaseShapes } from './init.js';
 export type { SetBaseShapesOptions, MuInitOptions } from './init.js';
 export * as init from './init.js';
-export { MuSGD, MuAdam, MuAdamW, muFactors, muParamGroups, optimizerFor, disposeOptimizerState } from './optim.js';
+export { MuSGD, MuAdam, MuAdamW, muFactors, muParamGroups, optimizerFor } from './optim.js';
 export type { MuRule, MuOptions, OptimizerKind } from './optim.js';
 export { MuMultiHeadAttention, muAttentionScale } from './attention.js';
 export type { MuAttentionOptions } from './attention.js';
 export {
-  Mlp, TransformerLM, familyBaseShapes, disposeModule, classificationTask, mnistTask, gaussianTask, languageTask, taskFor,
+  Mlp, TransformerLM, familyBaseShapes, classificationTask, mnistTask, gaussianTask, languageTask, taskFor,
 } from './models.js';
 export type {
   ModelKind, TaskSettings, Parametrization, Tap, WidthModel, MlpConfig, TransformerConfig, Batch, Task, LabelledRows, ClassificationTaskOptions, LanguageTaskOptions,

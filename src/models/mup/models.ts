@@ -156,7 +156,7 @@ export function familyBaseShapes(make: (width: number, generator: Rng) => WidthM
   const shapesAt = (w: number) => {
     const m = make(w, new Rng(0));
     const s = shapesOf(m);
-    disposeModule(m);
+    m.dispose();
     return s;
   };
   return makeBaseShapes(shapesAt(baseWidth), shapesAt(2 * baseWidth));
@@ -171,11 +171,6 @@ function familyBuilder(make: (parametrization: Parametrization) => (width: numbe
     base ??= familyBaseShapes(make('mup'), baseWidth);
     return setBaseShapes(model, base);
   };
-}
-
-export function disposeModule(m: Module): void {
-  for (const p of m.parameters()) { p.grad?.dispose(); p.grad = null; p.dispose(); }
-  for (const [, b] of m.namedBuffers()) b.dispose();
 }
 
 export interface Batch { input: Tensor; target: Tensor }

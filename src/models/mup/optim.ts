@@ -108,7 +108,3 @@ export function optimizerFor(parametrization: 'mup' | 'sp', kind: OptimizerKind,
   }
 }
 
-/** Frees the optimizer's state tensors (moments, momentum buffers) at the end of its life: it must not step again. */
-export function disposeOptimizerState(opt: Optimizer): void {
-  for (const t of Object.values(opt.stateDict().tensors)) t.dispose();
-}

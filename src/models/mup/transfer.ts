@@ -6,8 +6,8 @@
 // only in what they are meant to.
 import { Rng, noGrad, plot, scope } from '../../index.js';
 type LineSeries = plot.LineSeries;
-import { disposeModule, type Batch, type Parametrization, type Task } from './models.js';
-import { disposeOptimizerState, optimizerFor, type OptimizerKind } from './optim.js';
+import { type Batch, type Parametrization, type Task } from './models.js';
+import { optimizerFor, type OptimizerKind } from './optim.js';
 import { panelGrid } from './plots.js';
 
 export interface TrainOptions {
@@ -57,8 +57,8 @@ export function trainRun(task: Task, o: TrainOptions): RunResult {
   const trainLoss = finite ? evaluate(model, task, task.trainEvalBatches()) : NaN;
   const diverged = !Number.isFinite(trainLoss) || trainLoss > firstLoss;
   const valLoss = diverged ? NaN : evaluate(model, task, task.validationBatches());
-  disposeOptimizerState(opt);
-  disposeModule(model);
+  opt.dispose();
+  model.dispose();
   return { width: o.width, parametrization: o.parametrization, lr: o.lr, seed: o.seed, trainLoss, valLoss, diverged, seconds: (performance.now() - started) / 1000 };
 }
 
