@@ -5,3 +5,4 @@ export {
 } from './calibration.js';
 export { meanAbsolutePercentageError, pinballLoss, weightedQuantileLoss, meanWeightedQuantileLoss } from './regression.js';
 export { checkProbabilities } from './check.js';
+export { meanAveragePrecision, COCO_IOU_THRESHOLDS, type Detections, type GroundTruth, type MeanAveragePrecision, type MeanAveragePrecisionOptions } from './detection.js';
