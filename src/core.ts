@@ -40,3 +40,4 @@ export { maxPool2d, maxPool3d, avgPool2d, avgPool3d, adaptiveAvgPool2d, adaptive
 export type { PoolOptions } from './ops/pool.js';
 export { batchNorm } from './ops/batchnorm.js';
 export type { BatchNormOptions } from './ops/batchnorm.js';
+export * as vision from './vision/index.js';

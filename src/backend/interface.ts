@@ -108,4 +108,11 @@ export interface Backend {
   /** average pooling; padded cells count in the divisor (torch count_include_pad=True). */
   avgPool(x: Buf, out: Buf, p: PoolParams): void;
   avgPoolBackward(gy: Buf, gx: Buf, p: PoolParams): void;
+
+  // ---- detection ----
+  /** Class-aware greedy non-maximum suppression over `count` boxes [count, 4] xyxy with scores [count]
+   *  and int32 groups [count]: visiting boxes by descending score (ties by index, NaN scores last), a box
+   *  is kept unless a kept box of its group has IoU > iouThreshold with it. Writes keep (int32
+   *  [count + 1]): keep[0] = number kept, then their indices in visiting order, then -1. */
+  nms(boxes: Buf, scores: Buf, groups: Buf, count: number, iouThreshold: number, keep: Buf): void;
 }

@@ -10,3 +10,4 @@ export {
   type Dataset, type DataLoaderOptions, type Shaped, type Collated, type NumericArray,
 } from './loader.js';
 export { toTensors, tensorCollate, type Tensorized, type ToTensorsOptions } from './tensors.js';
+export { mnistDetection, shapesDetection, type DetectionSet, type MnistDetectionOptions, type ShapesDetectionOptions } from './detection.js';

@@ -31,6 +31,7 @@ export interface CoreAddon {
   scatterAdd(out: HostArray, outShape: readonly number[], axis: number, idx: HostArray,
     idxStrides: readonly number[], idxOffset: number, src: HostArray, srcShape: readonly number[],
     srcStrides: readonly number[], srcOffset: number): void;
+  nms(boxes: HostArray, scores: HostArray, groups: HostArray, iouThreshold: number, keep: HostArray): void;
   info(): { simd: 'avx512' | 'avx2' | 'scalar'; threads: number; cuda: boolean; buildFlags: string };
   setSimd(level: 'avx512' | 'avx2' | 'scalar'): string;
 }
@@ -164,4 +165,8 @@ export class CpuBackend implements Backend {
   maxPool(x: Buf, out: Buf, argmax: Buf, p: PoolParams): void { sig.maxPool(this.addon, x, out, argmax, p); }
   avgPool(x: Buf, out: Buf, p: PoolParams): void { sig.avgPool(this.addon, x, out, p); }
   avgPoolBackward(gy: Buf, gx: Buf, p: PoolParams): void { sig.avgPoolBackward(this.addon, gy, gx, p); }
+
+  nms(boxes: Buf, scores: Buf, groups: Buf, count: number, iouThreshold: number, keep: Buf): void {
+    this.addon.nms(data(boxes), data(scores), data(groups), iouThreshold, data(keep));
+  }
 }

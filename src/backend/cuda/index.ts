@@ -195,4 +195,5 @@ export class CudaBackend implements Backend {
   avgPoolBackward(gy: Buf, gx: Buf, p: PoolParams): void {
     this.addon.cudaAvgPoolBackward(handle(gy, 'gy'), handle(gx, 'gx'), p);
   }
+  nms(): void { throw new Error('nms: the cuda backend has no kernel for it yet'); }
 }

@@ -385,4 +385,22 @@ export class ReferenceBackend implements Backend {
     dst.fill(0);
     this.forEachPoolCell(p, (o, base, i) => { if (i >= 0) dst[base + i] += dgy[o] / div; });
   }
+
+  nms(boxes: Buf, scores: Buf, groups: Buf, count: number, iouThreshold: number, keep: Buf): void {
+    const b = this.arr(boxes), s = this.arr(scores), g = this.arr(groups), out = this.arr(keep);
+    const key = (i: number) => (Number.isNaN(s[i]) ? -Infinity : s[i]);
+    const order = Array.from({ length: count }, (_, i) => i).sort((i, j) => key(j) - key(i) || i - j);
+    const iou = (i: number, j: number) => {
+      const w = Math.min(b[4 * i + 2], b[4 * j + 2]) - Math.max(b[4 * i], b[4 * j]);
+      const h = Math.min(b[4 * i + 3], b[4 * j + 3]) - Math.max(b[4 * i + 1], b[4 * j + 1]);
+      if (w <= 0 || h <= 0) return 0;
+      const union = (b[4 * i + 2] - b[4 * i]) * (b[4 * i + 3] - b[4 * i + 1]) + (b[4 * j + 2] - b[4 * j]) * (b[4 * j + 3] - b[4 * j + 1]) - w * h;
+      return union > 0 ? (w * h) / union : 0;
+    };
+    const kept: number[] = [];
+    for (const i of order) if (!kept.some((k) => g[k] === g[i] && iou(k, i) > iouThreshold)) kept.push(i);
+    out.fill(-1);
+    out[0] = kept.length;
+    kept.forEach((k, n) => { out[1 + n] = k; });
+  }
 }

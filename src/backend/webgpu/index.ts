@@ -364,6 +364,8 @@ export class WebGpuBackend implements Backend {
     this.pool(name, 'avg_pool_backward', count, pp, [[1, o.gpu], [2, this.storage(gy, name).gpu]]);
   }
 
+  nms(): void { throw new Error('nms: the webgpu backend has no kernel for it yet'); }
+
   // ---- helpers ----
 
   private storage(buf: Buf, op: string): WebGpuBuf {
