@@ -23,8 +23,13 @@ export interface DetectOptions {
 const KEYS = new Set(['scoreThreshold', 'iouThreshold', 'maxDetections', 'preNmsTopK']);
 
 /** Detections for a batch of images [N, C, H, W] (the model is put in eval mode for the call). */
-export async function detect(model: Detector, images: T.Tensor, opts: DetectOptions = {}): Promise<Detection[]> {
+export function detect(model: Detector, images: T.Tensor, opts: DetectOptions = {}): Promise<Detection[]> {
+  // Bad options throw at the call, not in the returned promise.
   for (const k of Object.keys(opts)) if (!KEYS.has(k)) throw new Error(`detect: unknown option '${k}' (known: ${[...KEYS].join(', ')})`);
+  return detectBatch(model, images, opts);
+}
+
+async function detectBatch(model: Detector, images: T.Tensor, opts: DetectOptions): Promise<Detection[]> {
   const scoreThreshold = opts.scoreThreshold ?? 0.05, iouThreshold = opts.iouThreshold ?? 0.6;
   const maxDetections = opts.maxDetections ?? 100, topK = opts.preNmsTopK ?? 1000;
   const [n, , height, width] = images.shape;

@@ -23,6 +23,9 @@ export interface TrainOptions {
   classLoss?: ClassLoss;
   /** Stop after this many seconds (the epoch in progress is finished). */
   timeLimitSeconds?: number;
+  /** Stop after this epoch (1-based) while the learning-rate schedule still spans `epochs`: a run
+   *  cut in slices, each resumed from the checkpoint, trains exactly like one long run. */
+  stopAfterEpoch?: number;
   /** Folder for per-epoch checkpoints; with resume, training continues from the last one there. */
   checkpointDir?: string;
   resume?: boolean;
@@ -30,7 +33,7 @@ export interface TrainOptions {
 }
 
 const TRAIN_KEYS = new Set(['epochs', 'batchSize', 'lr', 'weightDecay', 'warmupSteps', 'seed', 'flip', 'scaleJitter', 'classLoss',
-  'timeLimitSeconds', 'checkpointDir', 'resume', 'onStep']);
+  'timeLimitSeconds', 'stopAfterEpoch', 'checkpointDir', 'resume', 'onStep']);
 
 export interface TrainResult {
   epochs: number;
@@ -107,6 +110,7 @@ export async function trainDetector(model: Detector, data: DetectionSet, opts: T
   model.train();
   for (; epoch < epochs; epoch++) {
     if (opts.timeLimitSeconds !== undefined && (Date.now() - started) / 1000 > opts.timeLimitSeconds) break;
+    if (opts.stopAfterEpoch !== undefined && epoch >= opts.stopAfterEpoch) break;
     const rng = new T.Rng(seed * 1000 + epoch);
     const order = rng.permutation(data.count);
     let sum = 0;
@@ -132,11 +136,13 @@ export async function trainDetector(model: Detector, data: DetectionSet, opts: T
         loss.total.backward();
         opt.step();
         sched.step();
-        return [loss.total, loss.cls, loss.box, loss.centerness].map((t) => t.item());
+        return [loss.total, loss.cls, loss.box, loss.centerness];
       });
-      sum += parts[0];
+      // Read back asynchronously: GPU backends have no synchronous read.
+      const values = await Promise.all(parts.map(async (t) => { const v = (await t.data())[0]; t.dispose(); return v; }));
+      sum += values[0];
       steps++;
-      opts.onStep?.({ epoch, step: s, steps: stepsPerEpoch, loss: parts[0], cls: parts[1], box: parts[2], centerness: parts[3], lr: opt.paramGroups[0].lr });
+      opts.onStep?.({ epoch, step: s, steps: stepsPerEpoch, loss: values[0], cls: values[1], box: values[2], centerness: values[3], lr: opt.paramGroups[0].lr });
     }
     epochLoss.push(sum / stepsPerEpoch);
     if (paths) {
