@@ -11,3 +11,4 @@ export {
 } from './loader.js';
 export { toTensors, tensorCollate, type Tensorized, type ToTensorsOptions } from './tensors.js';
 export { mnistDetection, shapesDetection, type DetectionSet, type MnistDetectionOptions, type ShapesDetectionOptions } from './detection.js';
+export { loadDetectionFolder, decodeImage, letterbox, type DetectionFolderOptions } from './detection-folder.js';
