@@ -31,6 +31,7 @@ const CMD_COLUMNS = 16;      // cmd.wgsl
 const CMD_MAX_ORDER = 8;
 const MAX_RANK = 8;          // strided maps (common.wgsl)
 const SPMM_MAX_LANES = 64;
+const NMS_MAX_WORDS = 4096; // nms.wgsl
 
 const CONV_PASS = { forward: 0, backwardInput: 1, backwardWeight: 2 } as const; // CONV_* in conv.wgsl
 const RECORD_BINDING = { matmul: 5, conv: 5, pool: 4 } as const;                // where the families bind their record
@@ -364,7 +365,27 @@ export class WebGpuBackend implements Backend {
     this.pool(name, 'avg_pool_backward', count, pp, [[1, o.gpu], [2, this.storage(gy, name).gpu]]);
   }
 
-  nms(): void { throw new Error('nms: the webgpu backend has no kernel for it yet'); }
+  nms(boxes: Buf, scores: Buf, groups: Buf, count: number, iouThreshold: number, keep: Buf): void {
+    const name = 'nms';
+    const words = Math.ceil(count / 32);
+    if (words > NMS_MAX_WORDS) throw new Error(`webgpu nms: ${count} boxes, at most ${NMS_MAX_WORDS * 32} fit the kernel's workgroup memory`);
+    this.expectSize(name, 'boxes', this.storage(boxes, name), 4 * count);
+    this.expectSize(name, 'scores', this.storage(scores, name), count);
+    this.expectSize(name, 'groups', this.storage(groups, name), count);
+    const k = this.storage(keep, name);
+    this.expectSize(name, 'keep', k, count + 1);
+    const order = this.gpu.createStorage(4 * count, 'nms order'), mask = this.gpu.createStorage(4 * count * words, 'nms mask');
+    const kernel = (entry: string) => ({ families: ['nms'] as const, prelude: '', entry });
+    const params = () => new Params().u32(count, words).f32(iouThreshold);
+    const inputs: [number, GPUBuffer][] = [[1, this.storage(boxes, name).gpu], [2, this.storage(scores, name).gpu], [3, this.storage(groups, name).gpu]];
+    this.gpu.run(name, [
+      { kernel: kernel('nms_rank'), params: params(), bindings: [inputs[1], [4, order]], workgroups: this.gpu.grid(Math.ceil(count / WG), name) },
+      { kernel: kernel('nms_mask'), params: params(), bindings: [inputs[0], inputs[2], [4, order], [5, mask]], workgroups: this.gpu.grid(Math.ceil(count * words / WG), name) },
+      { kernel: kernel('nms_scan'), params: params(), bindings: [[4, order], [5, mask], [6, k.gpu]], workgroups: [1, 1, 1] },
+    ]);
+    this.gpu.release(order);
+    this.gpu.release(mask);
+  }
 
   // ---- helpers ----
 
