@@ -9,6 +9,7 @@ import './srgnn.js';
 import './gde.js';
 import './mup.js';
 import './detect.js';
+import './spl.js';
 
 process.exitCode = await runCli(process.argv.slice(2));
 // A GPU device (Dawn) may keep the event loop alive after the work is done.
