@@ -8,7 +8,8 @@ import * as T from '../index.js';
 import { registerCommand, type CliIO, type ParsedArgs } from './commands.js';
 import { Progress } from './progress.js';
 import {
-  ARMS, ARM_LABELS, PAPER_KINETICS200, splExperiment, splHeatmap, type Arm, type SplExperimentOptions, type SplExperimentResult,
+  ARMS, ARM_LABELS, PAPER_KINETICS200, STAGES, clipBatch, gradCam3d, gradCamStrip, splExperiment, splHeatmap,
+  type Arm, type GradCamStripItem, type SplExperimentOptions, type SplExperimentResult, type StageName,
 } from '../models/video/index.js';
 
 /** --quick: a few seconds, for tests and smoke runs (tiny clips and models; the numbers mean nothing). */
@@ -88,6 +89,23 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
     bar.update(Math.min(done, total));
   };
   if (!args.json && !process.stderr.isTTY) o.onPhase = (text) => io.stderr(`spl: ${text}\n`);
+  // Grad-CAM of the first seed's model of one arm, on one test clip of each of the first classes.
+  const camArm = f['gradcam-arm'] as string, camLayer = f['gradcam-layer'] as string;
+  if (!ARMS.includes(camArm as Arm)) throw new Error(`--gradcam-arm: unknown arm '${camArm}' (arms: ${ARMS.join(', ')})`);
+  if (!STAGES.includes(camLayer as StageName)) throw new Error(`--gradcam-layer must be one of ${STAGES.join(', ')}, got '${camLayer}'`);
+  let camSvg: string | undefined;
+  o.onModel = async (arm, seed, model, bench) => {
+    if (arm !== camArm || camSvg !== undefined) return;
+    const test = bench.targetTest, clipSize = test.clipShape.reduce((a, b) => a * b, 1);
+    const items: GradCamStripItem[] = [];
+    for (let i = 0; i < Math.min(3, bench.numClasses); i++) {
+      const clip = clipBatch(test, [i], model.fc.weight.backend.name);
+      const result = await gradCam3d(model, clip, { layer: camLayer as StageName, classIndex: test.labels[i] });
+      clip.dispose();
+      items.push({ label: bench.classNames[test.labels[i]], clip: test.data.subarray(i * clipSize, (i + 1) * clipSize), result });
+    }
+    camSvg = gradCamStrip(items, { title: `Grad-CAM of ${camLayer}, ${ARM_LABELS[arm]} (seed ${seed}), for the true class of test clips` });
+  };
   let result: SplExperimentResult;
   try {
     result = await splExperiment(o);
@@ -99,10 +117,11 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   const svgPath = join(out, 'spl-confusion.svg');
   writeFileSync(svgPath, splHeatmap(result.seeds[0].spl, result.benchmark.classNames,
     `weak label x teacher prediction over ${result.benchmark.web} web clips (seed ${result.seeds[0].seed}); outlined: SPL classes`));
+  if (camSvg !== undefined) writeFileSync(join(out, `gradcam-${camArm}.svg`), camSvg);
   const json = splJson(result);
   writeFileSync(join(out, 'spl.json'), json + '\n');
   if (args.json) io.stdout(json + '\n');
-  else io.stdout(formatSplTable(result) + `wrote ${svgPath} and ${join(out, 'spl.json')}\n`);
+  else io.stdout(formatSplTable(result) + `wrote ${svgPath}${camSvg !== undefined ? `, ${join(out, `gradcam-${camArm}.svg`)}` : ''} and ${join(out, 'spl.json')}\n`);
   return 0;
 }
 
@@ -123,7 +142,9 @@ registerCommand('spl', {
     lr: { type: 'number', describe: 'peak SGD learning rate, cosine annealed (default 0.05)' },
     tau: { type: 'number', describe: 'SPL threshold: confusion cells with fewer clips are merged or dropped (default 6)' },
     'small-cells': { type: 'string', describe: "what happens to cells under tau: 'merge' into the weak class or 'drop' (default merge)" },
-    out: { type: 'string', describe: 'folder for spl-confusion.svg and spl.json', default: 'spl-results' },
+    'gradcam-arm': { type: 'string', describe: 'arm whose first fine-tuned model gets a Grad-CAM strip (gradcam-<arm>.svg)', default: 'spl' },
+    'gradcam-layer': { type: 'string', describe: `stage explained by Grad-CAM: ${STAGES.join(', ')}`, default: 'layer2' },
+    out: { type: 'string', describe: 'folder for spl-confusion.svg, gradcam-<arm>.svg and spl.json', default: 'spl-results' },
     backend: { type: 'string', describe: 'tensor backend (default: the fastest available)' },
   },
   run,

@@ -60,9 +60,11 @@ export interface SplExperimentOptions {
   onProgress?: (done: number, total: number) => void;
   /** Called when a phase starts (e.g. "seed 1: pre-train spl"). */
   onPhase?: (text: string) => void;
+  /** Called with every fine-tuned model (and the scratch teacher) before it is disposed, e.g. for Grad-CAM. */
+  onModel?: (arm: Arm, seed: number, model: VideoResNet, bench: VideoBenchmark) => Promise<void> | void;
 }
 
-const OPTION_KEYS = ['seeds', 'dataSeed', 'arms', 'benchmark', 'widths', 'blocks', 'teacherEpochs', 'finetuneEpochs', 'pretrainEpochs', 'batchSize', 'pretrainBatchSize', 'lr', 'spl', 'backend', 'onProgress', 'onPhase'];
+const OPTION_KEYS = ['seeds', 'dataSeed', 'arms', 'benchmark', 'widths', 'blocks', 'teacherEpochs', 'finetuneEpochs', 'pretrainEpochs', 'batchSize', 'pretrainBatchSize', 'lr', 'spl', 'backend', 'onProgress', 'onPhase', 'onModel'];
 
 export interface ArmRun { arm: Arm; seed: number; top1: number; top5: number; pretrainClips: number; pretrainClasses: number; seconds: number }
 
@@ -82,7 +84,7 @@ export interface SeedReport {
 export interface Summary { mean: number; std: number; values: number[] }
 
 export interface SplExperimentResult {
-  options: Omit<Required<SplExperimentOptions>, 'onProgress' | 'onPhase' | 'backend'> & { backend: string };
+  options: Omit<Required<SplExperimentOptions>, 'onProgress' | 'onPhase' | 'onModel' | 'backend'> & { backend: string };
   benchmark: { numClasses: number; classNames: string[]; targetTrain: number; targetTest: number; web: number; options: VideoBenchmark['options'] };
   seeds: SeedReport[];
   /** Per arm: top-1 and top-5 over the seeds. */
@@ -155,11 +157,12 @@ export async function splExperiment(opts: SplExperimentOptions = {}): Promise<Sp
     opts.onPhase?.(`seed ${seed}: teacher (target set only)`);
     let t0 = performance.now();
     const teacher = student(1000 * seed + 1, K);
-    train(teacher, targetTrain, trainIds, targetTrain.labels, o.teacherEpochs, o.batchSize, 1000 * seed + 2);
+    await train(teacher, targetTrain, trainIds, targetTrain.labels, o.teacherEpochs, o.batchSize, 1000 * seed + 2);
     const teacherScore = await score(teacher);
     if (o.arms.includes('scratch')) runs.push({ arm: 'scratch', seed, ...teacherScore, pretrainClips: 0, pretrainClasses: 0, seconds: (performance.now() - t0) / 1000 });
     const webLogits = await predictClips(teacher, web, undefined, { backend: o.backend });
     const predictions = argmaxRows(webLogits.logits, webLogits.classes);
+    await opts.onModel?.('scratch', seed, teacher, bench);
     dispose(teacher);
 
     let shownTarget = 0, teacherRight = 0, weakRight = 0;
@@ -184,11 +187,12 @@ export async function splExperiment(opts: SplExperimentOptions = {}): Promise<Sp
       opts.onPhase?.(`seed ${seed}: pre-train ${arm} (${set.ids.length} clips, ${set.classes} classes), fine-tune`);
       // Every arm starts from the same initialization for this seed.
       const model = student(1000 * seed + 3, set.classes);
-      train(model, web, set.ids, set.labels, o.pretrainEpochs, o.pretrainBatchSize, 1000 * seed + 4);
+      await train(model, web, set.ids, set.labels, o.pretrainEpochs, o.pretrainBatchSize, 1000 * seed + 4);
       if (arm === 'agreement') done += perSeed(web.length) - perSeed(agreeIds.length);
       model.resetHead(K, new T.Rng(1000 * seed + 5));
-      train(model, targetTrain, trainIds, targetTrain.labels, o.finetuneEpochs, o.batchSize, 1000 * seed + 6);
+      await train(model, targetTrain, trainIds, targetTrain.labels, o.finetuneEpochs, o.batchSize, 1000 * seed + 6);
       const s = await score(model);
+      await opts.onModel?.(arm, seed, model, bench);
       dispose(model);
       let kept = 0;
       for (let i = 0; i < set.labels.length; i++) if (set.labels[i] >= 0) kept++;

@@ -15,3 +15,5 @@ export { trainClips, predictClips, argmaxRows, topK } from './train.js';
 export type { ClipTrainOptions, Classifier } from './train.js';
 export { splExperiment, summarize, ARMS, ARM_LABELS, PAPER_KINETICS200 } from './experiment.js';
 export type { Arm, SplExperimentOptions, SplExperimentResult, SeedReport, ArmRun, Summary } from './experiment.js';
+export { gradCam3d, gradCamStrip, trilinearResize, clipFrames, overlayFrames } from './gradcam.js';
+export type { GradCamOptions, GradCamResult, GradCamStripItem } from './gradcam.js';

@@ -27,7 +27,7 @@ export interface Classifier extends T.nn.Module {
  * Trains `model` on the clips `indices` of `set` with the class labels `labels` (one per index;
  * a label < 0 leaves its clip out). Returns the mean loss of the last epoch.
  */
-export function trainClips(model: Classifier, set: ClipSet, indices: ArrayLike<number>, labels: ArrayLike<number>, opts: ClipTrainOptions = {}): number {
+export async function trainClips(model: Classifier, set: ClipSet, indices: ArrayLike<number>, labels: ArrayLike<number>, opts: ClipTrainOptions = {}): Promise<number> {
   for (const k of Object.keys(opts)) if (!TRAIN_KEYS.includes(k)) throw new Error(`trainClips: unknown option '${k}' (options: ${TRAIN_KEYS.join(', ')})`);
   if (indices.length !== labels.length) throw new Error(`trainClips: ${indices.length} clips but ${labels.length} labels`);
   const kept: number[] = [], keptLabels: number[] = [];
@@ -49,15 +49,18 @@ export function trainClips(model: Classifier, set: ClipSet, indices: ArrayLike<n
       const pick = order.subarray(b * batchSize, Math.min(kept.length, (b + 1) * batchSize));
       // BatchNorm needs more than one value per channel.
       if (pick.length < 2) continue;
-      const loss = T.scope(() => {
+      const lossT = T.scope(() => {
         const x = clipBatch(set, Array.from(pick, (k) => kept[k]), opts.backend);
         const y = T.tensor(Array.from(pick, (k) => keptLabels[k]), { dtype: 'int32', backend: opts.backend });
         opt.zeroGrad();
         const l = T.crossEntropy(model.forward(x), y);
         l.backward();
         opt.step();
-        return l.item();
+        return l;
       });
+      // Read asynchronously: GPU backends have no synchronous read.
+      const loss = (await lossT.data())[0];
+      lossT.dispose();
       schedule.step();
       sum += loss * pick.length;
       opts.onStep?.(++step, total, loss);
