@@ -12,7 +12,7 @@ import type { BenchCase } from './case.js';
 process.env.TESSERA_NUM_THREADS ??= '2';  // before any case loads the addon (its pool reads this once)
 
 // Every case file, explicitly: each exports `cases: BenchCase[]`.
-const caseFiles = ['./cases/core.js', './cases/spmm.js', './cases/cmd.js', './cases/conv3d.js', './cases/linear.js', './cases/gcn.js', './cases/mup.js', './cases/webgpu.js'];
+const caseFiles = ['./cases/core.js', './cases/spmm.js', './cases/cmd.js', './cases/conv3d.js', './cases/linear.js', './cases/gcn.js', './cases/mup.js', './cases/webgpu.js', './cases/video.js'];
 
 function arg(flag: string): string | undefined {
   const i = process.argv.indexOf(flag);
