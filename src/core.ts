@@ -29,6 +29,7 @@ export { crossEntropy, nll, mse, bceWithLogits, huber } from './ops/loss.js';
 export type { Reduction, CrossEntropyOptions, NllOptions } from './ops/loss.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
+export * as distributions from './distributions/index.js';
 // Signature kernels: sparse graph ops, CMD, convolution, pooling, batch norm.
 export { Csr, spmm, sddmm, edgeSoftmax } from './sparse/index.js';
 export type { BuildOptions as CsrBuildOptions, IdArray, ValuesInput } from './sparse/index.js';
