@@ -1,7 +1,8 @@
 // Node entry point: the whole API, the native backends, and file I/O.
 // The models built on it (GNNs and SR-GNN, µP, GDE) are not part of this
 // entry: they import only this public API and are published as the package
-// subpaths tessera-tensor/models/gnn, tessera-tensor/models/mup and tessera-tensor/models/gde.
+// subpaths tessera-tensor/models/gnn, tessera-tensor/models/mup, tessera-tensor/models/gde and
+// tessera-tensor/models/forecast.
 export * from './core.js';
 import './backends-node.js';
 export { saveModule, loadModule, saveOptimizer, loadOptimizer } from './io/checkpoint.js';

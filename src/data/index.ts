@@ -12,3 +12,4 @@ export {
 export { toTensors, tensorCollate, type Tensorized, type ToTensorsOptions } from './tensors.js';
 export { mnistDetection, shapesDetection, type DetectionSet, type MnistDetectionOptions, type ShapesDetectionOptions } from './detection.js';
 export { loadDetectionFolder, decodeImage, letterbox, type DetectionFolderOptions } from './detection-folder.js';
+export { loadProfiles, type LoadProfileOptions, type LoadProfileItem, type LoadProfilePanel } from './loadprofiles.js';

@@ -6,3 +6,4 @@ export {
 export { meanAbsolutePercentageError, pinballLoss, weightedQuantileLoss, meanWeightedQuantileLoss } from './regression.js';
 export { checkProbabilities } from './check.js';
 export { meanAveragePrecision, COCO_IOU_THRESHOLDS, type Detections, type GroundTruth, type MeanAveragePrecision, type MeanAveragePrecisionOptions } from './detection.js';
+export * from './forecast.js';
