@@ -11,8 +11,8 @@
 // observed (non-zero) value gets the training set's mean scale (`defaultScale`,
 // stored with the model) instead of the batch mean, which would depend on what
 // else is in the batch; and `historyDropRate` (default 0, i.e. off) trains a
-// share of windows with the history cut to its last c values, c uniform in
-// 0..contextLength, so that the network learns to forecast from static
+// share of windows with the history cut: half of them with none (c = 0), half
+// with the last c values, c uniform in 1..contextLength, so that the network learns to forecast from static
 // features when there is little or no history.
 import * as T from '../../index.js';
 import { checkFrequency, lagsForFrequency, numTimeFeatures, writeTimeFeatures, type Frequency } from './frequency.js';
@@ -96,7 +96,7 @@ export interface FitOptions {
   learningRate?: number;
   /** Gradient norm clip (GluonTS: 10). */
   clipNorm?: number;
-  /** Share of training windows whose history is cut to its last c values, c uniform in 0..contextLength (default 0). */
+  /** Share of training windows whose history is cut: half of them to nothing, half to the last c values, c uniform in 1..contextLength (default 0). */
   historyDropRate?: number;
   generator?: T.Rng;
   /** Called after each epoch with its mean loss (negative log-likelihood per observed value). */
@@ -274,7 +274,9 @@ export class DeepAR extends T.nn.Module {
       let r = rng.int(totalStarts), k = 0;
       while (r >= starts[k][1]) { r -= starts[k][1]; k++; }
       const start = r + 1;
-      const visibleFrom = rng.uniform() < dropRate ? start - rng.int(C + 1) : 0;
+      // Cut windows: half with no history at all (cold start), half with the last 1..C values.
+      const cut = rng.uniform() < dropRate;
+      const visibleFrom = !cut ? 0 : rng.uniform() < 0.5 ? start : start - 1 - rng.int(C);
       return { item: starts[k][0], start, visibleFrom };
     };
     const optimizer = new T.optim.Adam(this.parameters(), { lr: opts.learningRate ?? 1e-3 });
