@@ -209,7 +209,7 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   const what = args.positionals[0] ?? 'all';
   if (!PROTOCOLS.includes(what) || args.positionals.length > 1) throw new Error(`expected one of ${PROTOCOLS.join(', ')}, got '${args.positionals.join(' ')}'`);
   if (f.backend) await T.setBackend(f.backend as string);
-  const log = (s: string) => { if (!args.json) io.stderr(`${s}\n`); };
+  const log = (s: string) => io.stderr(`${s}\n`);
   const seeds = Array.from({ length: f.seeds as number }, (_, i) => i);
   const budget: TrainBudget = { epochs: f.epochs as number, batchesPerEpoch: f.batches as number, batchSize: f['batch-size'] as number, numSamples: f.samples as number, learningRate: f.lr as number };
   const result: Record<string, unknown> = { backend: T.getBackend().name, budget, seeds: seeds.length };
