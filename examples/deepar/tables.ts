@@ -9,7 +9,8 @@ import type { MethodScores } from '../../src/cli/deepar.js';
 const dir = process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'examples', 'deepar', 'results');
 const read = (name: string) => {
   const file = join(dir, `${name}.json`);
-  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined;
+  const text = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+  return text ? JSON.parse(text) : undefined;
 };
 const cell = (m: MethodScores, k: string, digits: number, scale = 1) => {
   if (m.mean[k] === undefined) return '—';
