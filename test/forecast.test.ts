@@ -11,8 +11,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { T, assertClose } from './helpers.js';
 import { saveDeepAR, quantileCsv } from '../src/cli/deepar.js';
+import * as F from '../src/models/forecast/index.js';
 
-const F = T.forecast, M = T.metrics;
+const M = T.metrics;
 const s = suite('forecast');
 
 s("lags are GluonTS's for hourly, daily and business-daily series", () => {

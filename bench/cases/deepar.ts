@@ -7,13 +7,14 @@
 // Self-contained; run alone: node dist/bench/cases/deepar.js
 import { pathToFileURL } from 'node:url';
 import * as T from '../../src/index.js';
+import * as forecast from '../../src/models/forecast/index.js';
 import { type BenchCase, benchThreads, medianMs, pythons, runPythonPeer } from '../case.js';
 
 const BATCHES = 50, BATCH = 32, CONTEXT = 30, HORIZON = 30, ITEMS = 8, PATHS = 100;
 const REPEATS = Number(process.env.TESSERA_BENCH_DEEPAR_REPEATS ?? 3);
 
-function makeNet(): InstanceType<typeof T.forecast.DeepAR> {
-  return new T.forecast.DeepAR({ freq: 'B', predictionLength: HORIZON }, { generator: new T.Rng(0) });
+function makeNet(): InstanceType<typeof forecast.DeepAR> {
+  return new forecast.DeepAR({ freq: 'B', predictionLength: HORIZON }, { generator: new T.Rng(0) });
 }
 
 export const cases: BenchCase[] = [{

@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as T from '../index.js';
 import { registerCommand, type CliIO, type ParsedArgs } from './commands.js';
+import * as forecast from '../models/forecast/index.js';
 import type { ForecastSeries, DeepAROptions, FitOptions, SampleForecast, Frequency } from '../models/forecast/index.js';
 import type { ForecastScores, QuantileForecast } from '../metrics/forecast.js';
 
@@ -40,7 +41,7 @@ const truncate = (s: ForecastSeries, end: number): ForecastSeries => ({ ...s, ta
 
 function trainDeepAR(series: ForecastSeries[], model: DeepAROptions, budget: TrainBudget, seed: number, fit: Partial<FitOptions> = {}) {
   T.manualSeed(seed);
-  const net = new T.forecast.DeepAR(model, { generator: new T.Rng(seed) });
+  const net = new forecast.DeepAR(model, { generator: new T.Rng(seed) });
   net.fit(series, { epochs: budget.epochs, batchesPerEpoch: budget.batchesPerEpoch, batchSize: budget.batchSize, learningRate: budget.learningRate, generator: new T.Rng(seed + 1000), ...fit });
   return net;
 }
@@ -169,17 +170,17 @@ function fmtTable(title: string, methods: MethodScores[], keys: (keyof ForecastS
 }
 
 // Saving and loading a model: weights as safetensors, the configuration as JSON beside them.
-export async function saveDeepAR(dir: string, net: InstanceType<typeof T.forecast.DeepAR>, extra: Record<string, unknown> = {}): Promise<void> {
+export async function saveDeepAR(dir: string, net: InstanceType<typeof forecast.DeepAR>, extra: Record<string, unknown> = {}): Promise<void> {
   mkdirSync(dir, { recursive: true });
   await T.saveModule(join(dir, 'model.safetensors'), net);
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...net.config, ...extra }, null, 2) + '\n');
 }
 
-export function loadDeepAR(dir: string): { net: InstanceType<typeof T.forecast.DeepAR>; start?: number } {
+export function loadDeepAR(dir: string): { net: InstanceType<typeof forecast.DeepAR>; start?: number } {
   const configPath = join(dir, 'config.json');
   if (!existsSync(configPath)) throw new Error(`loadDeepAR: ${configPath} does not exist`);
   const { start, ...config } = JSON.parse(readFileSync(configPath, 'utf8')) as DeepAROptions & { start?: number };
-  const net = new T.forecast.DeepAR(config);
+  const net = new forecast.DeepAR(config);
   T.loadModule(join(dir, 'model.safetensors'), net);
   net.eval();
   return { net, start };
@@ -218,8 +219,8 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   const t0 = performance.now();
   if (what === 'train') {
     if (!f.data || !f.model) throw new Error("'train' needs --data <file> and --model <dir>");
-    const freq = T.forecast.checkFrequency('deepar train', f.freq as string) as Frequency;
-    const start = f.start ? Date.parse(f.start as string) : T.forecast.DEFAULT_START;
+    const freq = forecast.checkFrequency('deepar train', f.freq as string) as Frequency;
+    const start = f.start ? Date.parse(f.start as string) : forecast.DEFAULT_START;
     const series = tableSeries(f.data as string, start);
     const net = trainDeepAR(series, { freq, predictionLength: f['prediction-length'] as number }, budget, 0);
     await saveDeepAR(f.model as string, net, { start });
@@ -227,7 +228,7 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   } else if (what === 'predict') {
     if (!f.data || !f.model) throw new Error("'predict' needs --data <file> and --model <dir>");
     const { net, start } = loadDeepAR(f.model as string);
-    const series = tableSeries(f.data as string, start ?? T.forecast.DEFAULT_START);
+    const series = tableSeries(f.data as string, start ?? forecast.DEFAULT_START);
     const forecasts = await net.predict(series, { numSamples: budget.numSamples, generator: new T.Rng(0) });
     const csv = quantileCsv(forecasts, series.map((s) => s.id!), T.metrics.DEFAULT_QUANTILES);
     const file = (f.csv as string | undefined) ?? 'forecast.csv';
