@@ -74,14 +74,15 @@ async function train(args: ParsedArgs, io: CliIO): Promise<number> {
   T.manualSeed(args.flags.seed as number);
   const model = new Detector({ numClasses: data.classNames.length, inChannels: data.channels, width: args.flags.width as number, depth: args.flags.depth as number });
   mkdirSync(out, { recursive: true });
-  const progress = args.json ? undefined : new Progress({ total: (args.flags.epochs as number) * Math.ceil(data.count / (args.flags.batch as number)), label: 'detect train' });
+  // Progress goes to stderr, so it shows with --json too.
+  const progress = new Progress({ total: (args.flags.epochs as number) * Math.ceil(data.count / (args.flags.batch as number)), label: 'detect train' });
   const result = await trainDetector(model, data, {
     epochs: args.flags.epochs as number, batchSize: args.flags.batch as number, lr: args.flags.lr as number,
     flip: args.flags.flip as boolean ?? data.classNames[0] !== '0', classLoss: args.flags['class-loss'] as 'bce' | 'focal',
     timeLimitSeconds: 60 * (args.flags.minutes as number), checkpointDir: out, resume: args.flags.resume as boolean, seed: args.flags.seed as number,
-    onStep: () => progress?.tick(),
+    onStep: () => progress.tick(),
   });
-  progress?.finish();
+  progress.finish();
   const test = dataset(args, 'test', args.flags['test-size'] as number);
   const evaluation = await evaluateDetector(model, test);
   const summary = { command: 'detect train', dataset: args.flags.dataset, trainImages: data.count, testImages: test.count, backend: T.getBackend().name,
@@ -140,7 +141,7 @@ registerCommand('detect', {
     width: { type: 'number', describe: 'width multiplier', default: 1 },
     depth: { type: 'number', describe: 'depth multiplier', default: 1 },
     flip: { type: 'boolean', describe: 'horizontal flip augmentation (default: on for shapes, off for digits)' },
-    'class-loss': { type: 'string', describe: 'bce | focal', default: 'bce' },
+    'class-loss': { type: 'string', describe: 'focal (sigmoid focal loss, a weighted BCE) | bce', default: 'focal' },
     resume: { type: 'boolean', describe: 'continue from the checkpoint in --out', default: false },
     threshold: { type: 'number', describe: 'predict: score threshold', default: 0.3 },
   },
