@@ -86,6 +86,7 @@ function checkpointPaths(dir: string) {
 export async function trainDetector(model: Detector, data: DetectionSet, opts: TrainOptions = {}): Promise<TrainResult> {
   for (const k of Object.keys(opts)) if (!TRAIN_KEYS.has(k)) throw new Error(`trainDetector: unknown option '${k}' (known: ${[...TRAIN_KEYS].join(', ')})`);
   if (data.channels !== model.config.inChannels) throw new Error(`trainDetector: the data has ${data.channels} channels, the model expects ${model.config.inChannels}`);
+  if (opts.classLoss !== undefined && opts.classLoss !== 'bce' && opts.classLoss !== 'focal') throw new Error(`trainDetector: classLoss must be 'bce' or 'focal', got '${opts.classLoss}'`);
   const epochs = opts.epochs ?? 30, batchSize = opts.batchSize ?? 16, seed = opts.seed ?? 0;
   const jitter = opts.scaleJitter ?? [0.75, 1.25];
   const stepsPerEpoch = Math.ceil(data.count / batchSize);
