@@ -21,7 +21,8 @@ export interface TrainOptions {
   /** Scale jitter range (default [0.75, 1.25]); [1, 1] turns it off. */
   scaleJitter?: [number, number];
   classLoss?: ClassLoss;
-  /** Stop after this many seconds (the epoch in progress is finished). */
+  /** A time budget: the learning rate's cosine decay spans it instead of `epochs`, and training
+   *  stops when it is spent (mid-epoch; the model is checkpointed there). */
   timeLimitSeconds?: number;
   /** Stop after this epoch (1-based) while the learning-rate schedule still spans `epochs`: a run
    *  cut in slices, each resumed from the checkpoint, trains exactly like one long run. */
@@ -93,7 +94,15 @@ export async function trainDetector(model: Detector, data: DetectionSet, opts: T
   const total = epochs * stepsPerEpoch;
   const opt = new T.optim.AdamW(model.parameters(), { lr: opts.lr ?? 2e-3, weightDecay: opts.weightDecay ?? 5e-4 });
   const warmup = Math.min(opts.warmupSteps ?? 100, Math.max(1, total - 1));
-  const sched = new T.optim.LinearWarmup(opt, warmup, { startFactor: 0.05, then: new T.optim.CosineAnnealingLR(opt, Math.max(1, total - warmup), (opts.lr ?? 2e-3) * 0.02) });
+  const limit = opts.timeLimitSeconds;
+  let started = Date.now();
+  const elapsed = () => (Date.now() - started) / 1000;
+  // Linear warmup from 5%, then cosine decay to 2% over the remaining steps, or over the time budget.
+  const sched = new T.optim.LambdaLR(opt, (step) => {
+    if (step < warmup) return 0.05 + (0.95 * step) / warmup;
+    const progress = limit !== undefined ? Math.min(1, elapsed() / limit) : Math.min(1, (step - warmup) / Math.max(1, total - warmup));
+    return 0.02 + 0.98 * (1 + Math.cos(Math.PI * progress)) / 2;
+  });
   const backend = model.parameters()[0].backend.name;
   const loc = locations(data.size, data.size);
   const points = T.tensor(Array.from(loc.points), { backend }).reshape([loc.count, 2]).keep();
@@ -105,17 +114,17 @@ export async function trainDetector(model: Detector, data: DetectionSet, opts: T
     await T.loadOptimizer(paths.optimizer, opt, { scheduler: sched });
     startEpoch = Number(meta.epoch);
   }
-  const started = Date.now();
+  started = Date.now();
   const epochLoss: number[] = [];
   let steps = 0, epoch = startEpoch;
   model.train();
   for (; epoch < epochs; epoch++) {
-    if (opts.timeLimitSeconds !== undefined && (Date.now() - started) / 1000 > opts.timeLimitSeconds) break;
+    if (limit !== undefined && elapsed() > limit) break;
     if (opts.stopAfterEpoch !== undefined && epoch >= opts.stopAfterEpoch) break;
     const rng = new T.Rng(seed * 1000 + epoch);
     const order = rng.permutation(data.count);
-    let sum = 0;
-    for (let s = 0; s < stepsPerEpoch; s++) {
+    let sum = 0, done = 0;
+    for (let s = 0; s < stepsPerEpoch && !(limit !== undefined && elapsed() > limit); s++) {
       const idx = Array.from(order.subarray(s * batchSize, (s + 1) * batchSize));
       const samples = idx.map((i) => augment(data, i, rng, opts.flip ?? false, jitter));
       const targets = samples.map((smp) => assignTargets(loc.points, loc.strides, smp.boxes, smp.labels, model.config.numClasses));
@@ -143,9 +152,10 @@ export async function trainDetector(model: Detector, data: DetectionSet, opts: T
       const values = await Promise.all(parts.map(async (t) => { const v = (await t.data())[0]; t.dispose(); return v; }));
       sum += values[0];
       steps++;
+      done++;
       opts.onStep?.({ epoch, step: s, steps: stepsPerEpoch, loss: values[0], cls: values[1], box: values[2], centerness: values[3], lr: opt.paramGroups[0].lr });
     }
-    epochLoss.push(sum / stepsPerEpoch);
+    epochLoss.push(sum / done);
     if (paths) {
       mkdirSync(opts.checkpointDir!, { recursive: true });
       // Optimizer first: a model file of epoch e always has an optimizer file of epoch >= e beside it.
