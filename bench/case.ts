@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bestPeerBuild, buildSummary, childEnv, type PythonLibrary, whyNoBuild } from './peers/configure.js';
 
 export interface CaseResult {
   /** Median milliseconds per call on tessera; NaN when the case could not run here. */
@@ -11,19 +12,38 @@ export interface CaseResult {
   peers: Record<string, number>;
   /** Optional agreement check: peer -> max |a - b| / max |b| of the outputs. */
   check?: Record<string, number>;
+  /** Whole-step cases: peak resident memory (MiB) of each side's process, label -> MiB ('tessera' for ours). */
+  memory?: Record<string, number>;
 }
 
 export interface BenchCase {
   name: string;
   /** What `--kernel` matches (defaults to the first word of name). */
   kernel?: string;
-  /** Floating-point operations per call, for GFLOP/s in the table. */
+  /** Floating-point operations per call, for GFLOP/s in the table and the roofline. */
   flops?: number;
+  /** Bytes a call must move to or from memory at least (inputs read once, outputs written once),
+   *  for the roofline: the case's bound is max(flops / FMA peak, bytes / bandwidth). */
+  bytes?: number;
+  /** A point of a scaling series: the runner plots time against `work` for every case of `plot`. */
+  scaling?: { plot: string; work: number; workUnit: string };
   run(): Promise<CaseResult>;
 }
 
 /** Threads on each side: TESSERA_NUM_THREADS (the addon reads it too), default 2. */
 export const benchThreads = Number(process.env.TESSERA_NUM_THREADS ?? 2);
+
+/** `--quick` (TESSERA_BENCH_QUICK=1): tiny sizes and few repeats, to check the harness, the peers'
+ *  configuration and the results file (CI runs it), not to measure anything. */
+export const quick = process.env.TESSERA_BENCH_QUICK === '1';
+/** `full` normally, `small` under --quick. */
+export const sized = <T>(full: T, small: T): T => (quick ? small : full);
+
+/** How each peer label that appeared in this run was built and configured. */
+export interface PeerInfo { summary: string; details?: unknown }
+const peerInfo = new Map<string, PeerInfo>();
+export function describePeer(label: string, info: PeerInfo): void { peerInfo.set(label, info); }
+export function peerInfoOf(label: string): PeerInfo | undefined { return peerInfo.get(label); }
 
 /** Debian's numpy (OpenBLAS) and whatever python3 is first on PATH (pip's numpy). */
 export const pythons = [...new Set([process.env.TESSERA_BENCH_DEBIAN_PYTHON ?? '/usr/bin/python3', process.env.TESSERA_BENCH_PYTHON ?? 'python3'])];
@@ -45,13 +65,20 @@ export function medianMs(fn: () => void, repeats: number, warmup = 1): number {
 // Runs as dist/bench/case.js; the .py peers stay in the source tree.
 const peerDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'peers');
 
-/** Runs `python bench/peers/<script> ...args` with the bench's thread count and returns the
- *  {"ms": {label: median ms}} of its last output line, or undefined after saying why it could not. */
-export function runPythonPeer(python: string, script: string, args: string[]): Record<string, number> | undefined {
-  const n = String(benchThreads);
+/** What a Python peer prints last: label -> median ms, and for whole-step peers label -> peak RSS (MiB). */
+export interface PeerOutput { ms: Record<string, number>; memoryMiB?: Record<string, number>; skip?: string }
+
+/** Runs `python bench/peers/<script> ...args` with the bench's thread count, in the fastest correct
+ *  OpenBLAS configuration of `library` under that interpreter (bench/peers/configure.ts), and returns
+ *  the JSON of its last output line, or undefined after saying why it could not. */
+export function runPythonPeerOutput(python: string, script: string, args: string[], library: PythonLibrary = 'numpy'): PeerOutput | undefined {
+  const build = bestPeerBuild(python, library, benchThreads, quick);
+  if (!build) {
+    console.warn(`  (peer ${python} ${script} skipped: no working ${library} there: ${whyNoBuild(python, library)})`);
+    return undefined;
+  }
   const r = spawnSync(python, [join(peerDir, script), ...args], {
-    encoding: 'utf8', maxBuffer: 1 << 24, timeout: 600_000,
-    env: { ...process.env, OMP_NUM_THREADS: n, OPENBLAS_NUM_THREADS: n, MKL_NUM_THREADS: n },
+    encoding: 'utf8', maxBuffer: 1 << 24, timeout: 600_000, env: childEnv(build.env),
   });
   const last = (r.stdout ?? '').trim().split('\n').pop() ?? '';
   if (r.status !== 0 || !last.startsWith('{')) {
@@ -59,7 +86,13 @@ export function runPythonPeer(python: string, script: string, args: string[]): R
     console.warn(`  (peer ${python} ${script} ${args.join(' ')} skipped: ${why})`);
     return undefined;
   }
-  const parsed = JSON.parse(last) as { ms: Record<string, number>; skip?: string };
+  const parsed = JSON.parse(last) as PeerOutput;
   if (parsed.skip) console.warn(`  (peer ${python} ${script} ${args.join(' ')} skipped: ${parsed.skip})`);
-  return parsed.ms;
+  for (const label of Object.keys(parsed.ms)) describePeer(label, { summary: buildSummary(build), details: build });
+  return parsed;
+}
+
+/** runPythonPeerOutput's label -> median ms. */
+export function runPythonPeer(python: string, script: string, args: string[], library: PythonLibrary = 'numpy'): Record<string, number> | undefined {
+  return runPythonPeerOutput(python, script, args, library)?.ms;
 }

@@ -43,9 +43,19 @@ def save(folder, name, array):
     np.ascontiguousarray(array, dtype=np.float32).tofile(os.path.join(folder, name + ".bin"))
 
 
-def report(timings, outputs=()):
-    """timings: {variant: median ms}; outputs: the arrays saved for the bench to compare."""
-    print(json.dumps({"ms": timings, "outputs": list(outputs)}))
+def peak_rss_mib():
+    """This process's peak resident memory so far (Linux reports ru_maxrss in KiB)."""
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def report(timings, outputs=(), memory=None):
+    """timings: {variant: median ms}; outputs: the arrays saved for the bench to compare;
+    memory: {variant: peak RSS MiB} (whole-step peers)."""
+    result = {"ms": timings, "outputs": list(outputs)}
+    if memory:
+        result["memoryMiB"] = memory
+    print(json.dumps(result))
     sys.stdout.flush()
 
 

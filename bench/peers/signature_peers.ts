@@ -46,7 +46,7 @@ export class Exchange {
   /** `python bench/peers/<script> <dir> <peer> <repeats>`: label -> median ms, or
    *  undefined (after saying why) when the peer cannot run here. */
   runPeer(python: string, script: string, peer: string, repeats: number): Record<string, number> | undefined {
-    return runPythonPeer(python, script, [this.dir, peer, String(repeats)]);
+    return runPythonPeer(python, script, [this.dir, peer, String(repeats)], peer === 'torch' ? 'torch' : 'numpy');
   }
 
   /** A float32 array a peer saved. */
