@@ -40,7 +40,7 @@ const { plotScaling } = await import('./scaling_plot.js');
 
 // Every case file, explicitly: each exports `cases: BenchCase[]`.
 const caseFiles = ['./cases/core.js', './cases/spmm.js', './cases/cmd.js', './cases/conv3d.js', './cases/linear.js',
-  './cases/gcn.js', './cases/steps.js', './cases/mup.js', './cases/video.js', './cases/js_peers.js', './cases/webgpu.js', './cases/overhead.js',
+  './cases/gcn.js', './cases/steps.js', './cases/mup.js', './cases/video.js', './cases/webgpu.js', './cases/overhead.js',
   './cases/scaling.js'];
 
 const kernel = arg('--kernel');

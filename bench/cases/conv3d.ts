@@ -1,16 +1,18 @@
 // 3D convolution on the cpu backend (implicit GEMM) vs torch.nn.functional.conv3d:
 // forward, and forward + backward for the input and the weight (no bias), on a
-// mid-network layer and an R3D-style stem. Run alone: node dist/bench/cases/conv3d.js
+// mid-network layer and an R3D-style stem; the forward cases also against TensorFlow.js and onnxruntime-node. Run alone: node dist/bench/cases/conv3d.js
 import { pathToFileURL } from 'node:url';
 import { CpuBackend } from '../../src/backend/cpu/index.js';
 import { HostBuf } from '../../src/backend/hostbuf.js';
 import type { ConvParams } from '../../src/backend/interface.js';
 import { Rng } from '../../src/rng.js';
+import { sized } from '../case.js';
+import { jsPeers } from '../peers/js_peers.js';
 import {
   type BenchCase, type CaseResult, Exchange, medianMs, pythonTorch, relativeDifference, runCases,
 } from '../peers/signature_peers.js';
 
-interface Layer { N: number; C: number; O: number; size: [number, number, number]; k: [number, number, number];
+export interface Layer { N: number; C: number; O: number; size: [number, number, number]; k: [number, number, number];
   stride: [number, number, number]; padding: [number, number, number] }
 
 function params(l: Layer): ConvParams {
@@ -27,7 +29,8 @@ function uniform(n: number, rng: Rng, scale: number): Float32Array {
   return v;
 }
 
-async function runConv(l: Layer, backward: boolean, repeats: number): Promise<CaseResult> {
+/** `withJsPeers`: forward only, TensorFlow.js and onnxruntime-node too (off for the scaling series). */
+export async function runConv(l: Layer, backward: boolean, repeats: number, withJsPeers = true): Promise<CaseResult> {
   const cpu = new CpuBackend();
   const p = params(l), rng = new Rng(4);
   const xSize = p.N * p.C * p.D * p.H * p.W, wSize = p.O * p.C * p.kd * p.kh * p.kw;
@@ -48,34 +51,51 @@ async function runConv(l: Layer, backward: boolean, repeats: number): Promise<Ca
     gy: { data: gys, shape: [p.N, p.O, p.oD, p.oH, p.oW] },
   });
   try {
+    const peers: Record<string, number> = {}, check: Record<string, number> = {};
     const torch = ex.runPeer(pythonTorch, 'signature_conv3d.py', 'torch', repeats);
-    if (!torch) return { tesseraMs, peers: {} };
-    const check: Record<string, number> = { y: relativeDifference((y as HostBuf).data, ex.read('y_torch')) };
-    if (backward) {
-      check.gx = relativeDifference((gx as HostBuf).data, ex.read('gx_torch'));
-      check.gw = relativeDifference((gw as HostBuf).data, ex.read('gw_torch'));
+    if (torch) {
+      peers.torch = torch[backward ? 'torch fwd+bwd' : 'torch'];
+      check.y = relativeDifference((y as HostBuf).data, ex.read('y_torch'));
+      if (backward) {
+        check.gx = relativeDifference((gx as HostBuf).data, ex.read('gx_torch'));
+        check.gw = relativeDifference((gw as HostBuf).data, ex.read('gw_torch'));
+      }
     }
-    return { tesseraMs, peers: { torch: torch[backward ? 'torch fwd+bwd' : 'torch'] }, check };
+    if (!backward && withJsPeers) {
+      const js = await jsPeers({ kind: 'conv', x: xs, w: ws, xShape: [p.N, p.C, p.D, p.H, p.W], wShape: [p.O, p.C, p.kd, p.kh, p.kw],
+        stride: l.stride, padding: l.padding }, repeats, (y as HostBuf).data as Float32Array, flops(l));
+      Object.assign(peers, js.ms);
+      Object.assign(check, js.check);
+    }
+    return { tesseraMs, peers, check };
   } finally {
     ex.dispose();
   }
 }
 
-const mid: Layer = { N: 4, C: 64, O: 64, size: [8, 28, 28], k: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1] };
-const stem: Layer = { N: 4, C: 3, O: 64, size: [16, 112, 112], k: [3, 7, 7], stride: [1, 2, 2], padding: [1, 3, 3] };
+const mid: Layer = sized<Layer>({ N: 4, C: 64, O: 64, size: [8, 28, 28], k: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1] },
+  { N: 1, C: 4, O: 4, size: [4, 6, 6], k: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1] });
+const stem: Layer = sized<Layer>({ N: 4, C: 3, O: 64, size: [16, 112, 112], k: [3, 7, 7], stride: [1, 2, 2], padding: [1, 3, 3] },
+  { N: 1, C: 3, O: 4, size: [4, 12, 12], k: [3, 7, 7], stride: [1, 2, 2], padding: [1, 3, 3] });
 const text = (l: Layer) =>
   `N=${l.N} C=${l.C}->${l.O} ${l.size.join('x')} k=(${l.k}) stride=(${l.stride}) pad=(${l.padding})`;
 
 /** Multiply-adds x 2 of one pass; forward + backward (input and weight) is three passes. */
-function flops(l: Layer): number {
+export function flops(l: Layer): number {
   const p = params(l);
   return 2 * p.N * p.O * p.oD * p.oH * p.oW * p.C * p.kd * p.kh * p.kw;
 }
 
+/** Bytes one forward pass must move at least: x and w read once, y written once. */
+export function convBytes(l: Layer): number {
+  const p = params(l);
+  return 4 * (p.N * p.C * p.D * p.H * p.W + p.O * p.C * p.kd * p.kh * p.kw + p.N * p.O * p.oD * p.oH * p.oW);
+}
+
 export const cases: BenchCase[] = [
-  { name: `conv3d ${text(mid)} forward`, flops: flops(mid), run: () => runConv(mid, false, 10) },
+  { name: `conv3d ${text(mid)} forward`, flops: flops(mid), bytes: convBytes(mid), run: () => runConv(mid, false, 10) },
   { name: `conv3d ${text(mid)} forward + backward`, flops: 3 * flops(mid), run: () => runConv(mid, true, 5) },
-  { name: `conv3d ${text(stem)} forward`, flops: flops(stem), run: () => runConv(stem, false, 5) },
+  { name: `conv3d ${text(stem)} forward`, flops: flops(stem), bytes: convBytes(stem), run: () => runConv(stem, false, 5) },
   { name: `conv3d ${text(stem)} forward + backward`, flops: 3 * flops(stem), run: () => runConv(stem, true, 3) },
 ];
 

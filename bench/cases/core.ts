@@ -46,7 +46,8 @@ async function timedWithJs(body: () => void, out: Buf, op: JsOp, flops: number, 
   return { ...r, peers: { ...r.peers, ...js.ms }, check: js.check };
 }
 
-function matmulCase(n: number, repeats: number): BenchCase {
+/** C = A B on n x n; `withJsPeers` adds the JavaScript peers (off for the scaling series). */
+export function matmulCase(n: number, repeats: number, withJsPeers = true): BenchCase {
   return {
     name: `matmul ${n}x${n}x${n}`, kernel: 'matmul', flops: 2 * n ** 3, bytes: 3 * 4 * n * n,
     run: async () => {
@@ -54,7 +55,9 @@ function matmulCase(n: number, repeats: number): BenchCase {
       const a = dense(randomBuf(n * n, 1, ad), [1, n, n]), b = dense(randomBuf(n * n, 2, bd), [1, n, n]);
       const out = cpu().alloc(n * n, 'float32');
       const p = { batch: 1, M: n, N: n, K: n, alpha: 1, act: 'none' as const };
-      return timedWithJs(() => cpu().matmul(a, b, out, p), out, { kind: 'matmul', n, a: ad, b: bd }, 2 * n ** 3, 'matmul', n, repeats);
+      const body = () => cpu().matmul(a, b, out, p);
+      if (!withJsPeers) return timed(body, 'matmul', n, repeats);
+      return timedWithJs(body, out, { kind: 'matmul', n, a: ad, b: bd }, 2 * n ** 3, 'matmul', n, repeats);
     },
   };
 }

@@ -10,14 +10,15 @@ import type { Csr } from '../../src/backend/interface.js';
 import { dataDir, loadLinqs } from '../../src/data/index.js';
 import { undirectedAdjacency } from '../../src/models/gnn/index.js';
 import { Rng } from '../../src/rng.js';
+import { sized } from '../case.js';
 import {
   type BenchCase, type CaseResult, Exchange, medianMs, pythonScipy, pythonTorch, relativeDifference, runCases,
 } from '../peers/signature_peers.js';
 
-interface Problem { rows: number; cols: number; rowPtr: Int32Array; colIdx: Int32Array; values: Float32Array; x: Float32Array; F: number }
+export interface Problem { rows: number; cols: number; rowPtr: Int32Array; colIdx: Int32Array; values: Float32Array; x: Float32Array; F: number }
 
 /** `edges` uniform random (row, col) entries, duplicates merged; values and x uniform in [0, 1). */
-function randomProblem(nodes: number, edges: number, F: number, seed: number): Problem {
+export function randomProblem(nodes: number, edges: number, F: number, seed: number): Problem {
   const rng = new Rng(seed);
   const rowOf = new Int32Array(edges), colOf = new Int32Array(edges);
   const count = new Int32Array(nodes + 1);
@@ -58,7 +59,7 @@ function coraProblem(): Problem | undefined {
   };
 }
 
-async function runSpmm(p: Problem, repeats: number): Promise<CaseResult> {
+export async function runSpmm(p: Problem, repeats: number): Promise<CaseResult> {
   const cpu = new CpuBackend();
   const nnz = p.colIdx.length;
   const a: Csr = {
@@ -89,15 +90,14 @@ async function runSpmm(p: Problem, repeats: number): Promise<CaseResult> {
 
 // flops = 2 nnz F (the random graphs lose a few dozen duplicate entries; Cora's Â has
 // 2 x 5278 edges + 2708 self-loops).
+/** Bytes an SpMM must move at least: the matrix (values, column indices, row pointers), X once, the output once. */
+export const spmmBytes = (nodes: number, nnz: number, F: number) => 8 * nnz + 4 * (nodes + 1) + 2 * 4 * nodes * F;
+
 export const cases: BenchCase[] = [
-  {
-    name: 'spmm random 20k nodes / 200k edges x 64', flops: 2 * 200000 * 64,
-    run: () => runSpmm(randomProblem(20000, 200000, 64, 1), 20),
-  },
-  {
-    name: 'spmm random 200k nodes / 2M edges x 128', flops: 2 * 2000000 * 128,
-    run: () => runSpmm(randomProblem(200000, 2000000, 128, 2), 5),
-  },
+  ...sized([[20000, 200000, 64, 20], [200000, 2000000, 128, 5]], [[200, 2000, 8, 3]]).map(([nodes, edges, F, repeats], i): BenchCase => ({
+    name: `spmm random ${nodes / 1000}k nodes / ${edges / 1000}k edges x ${F}`, flops: 2 * edges * F, bytes: spmmBytes(nodes, edges, F),
+    run: () => runSpmm(randomProblem(nodes, edges, F, i + 1), repeats),
+  })),
   {
     name: 'spmm cora GCN adjacency (2708 nodes) x 1433 features', flops: 2 * 13264 * 1433,
     run: async () => {

@@ -1,2 +1,0 @@
-import type { BenchCase } from '../case.js';
-export const cases: BenchCase[] = [];
