@@ -1,12 +1,14 @@
-// Whole training steps on Cora against the same model in PyTorch (bench/peers/gnn_step_torch.py):
-// one full-batch epoch (forward, cross-entropy on the public training nodes, backward, Adam with
+// Whole training steps against the same model in PyTorch, each side in its own process
+// (bench/whole_step.ts). On Cora (bench/peers/gnn_step_torch.py): one full-batch epoch (forward, cross-entropy on the public training nodes, backward, Adam with
 // weight decay) of GCN (hidden 32) and of GAT (8 heads of 8, then one head), SR-GNN's settings
-// (tanh, dropout 0.5; GAT also drops its input features). Time per step and peak RSS, each side in
-// its own process (bench/whole_step.ts). Skipped with a message when Cora is absent.
+// (tanh, dropout 0.5; GAT also drops its input features); skipped with a message when Cora is absent.
+// The µP Transformer step of bench/cases/mup.ts (width 256, 2 layers, 4 heads, 16 x 32 tokens, Adam
+// with µP's learning rates) against bench/peers/transformer_step_torch.py. Time per step and peak RSS.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as T from '../../src/index.js';
 import { dataDir } from '../../src/data/index.js';
+import * as mup from '../../src/mup/index.js';
 import { Gat, Gcn, type GnnModel, disposeModel, loadGraphFolder, prepareGraph } from '../../src/models/gnn/index.js';
 import { type StepSession, type WholeStepDef, wholeStepCase } from '../whole_step.js';
 
@@ -59,9 +61,42 @@ async function coraStep(variant: Variant): Promise<StepSession | string> {
   };
 }
 
+const LM = { width: 256, baseWidth: 64, depth: 2, heads: 4, context: 32, batch: 16 };
+
+async function transformerStep(): Promise<StepSession> {
+  await T.setBackend('cpu');
+  const task = mup.languageTask({ corpusLength: 50_000, contextLength: LM.context, batchSize: LM.batch, baseWidth: LM.baseWidth, depth: LM.depth, heads: LM.heads });
+  const model = task.build(LM.width, 'mup', new T.Rng(1));
+  const opt = mup.optimizerFor('mup', 'adam', model.parameters(), { lr: 1e-3 });
+  const batch = task.trainBatch(new T.Rng(2));
+  return {
+    step: () => T.scope(() => {
+      opt.zeroGrad();
+      task.loss(model.forward(batch.input), batch.target).backward();
+      opt.step();
+    }),
+    dispose: () => {
+      batch.input.dispose(); batch.target.dispose();
+      mup.disposeOptimizerState(opt);
+      mup.disposeModule(model);
+    },
+    peer: {
+      meta: { vocab: mup.GRAMMAR_VOCAB.length, ...LM },
+      arrays: {
+        input: { data: batch.input.dataSync() as Int32Array, shape: [LM.batch, LM.context] },
+        target: { data: batch.target.dataSync() as Int32Array, shape: [LM.batch * LM.context] },
+      },
+    },
+  };
+}
+
 export const steps: WholeStepDef[] = [
   { name: `step gcn cora: one training epoch (hidden ${HIDDEN.gcn}, cpu)`, kernel: 'step', torchScript: 'gnn_step_torch.py', steps: 50, setup: () => coraStep('gcn') },
   { name: `step gat cora: one training epoch (${HEADS} heads x ${HIDDEN.gat}, cpu)`, kernel: 'step', torchScript: 'gnn_step_torch.py', steps: 30, setup: () => coraStep('gat') },
+  {
+    name: `step mup transformer: width ${LM.width}, ${LM.depth} layers, ${LM.batch}x${LM.context} tokens, Adam (cpu)`, kernel: 'step',
+    torchScript: 'transformer_step_torch.py', steps: 21, setup: transformerStep,
+  },
 ];
 
 export const cases = steps.map((d) => wholeStepCase(d, import.meta.url));
