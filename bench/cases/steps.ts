@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as T from '../../src/index.js';
 import { dataDir } from '../../src/data/index.js';
-import * as mup from '../../src/mup/index.js';
+import * as mup from '../../src/models/mup/index.js';
 import { Gat, Gcn, type GnnModel, disposeModel, loadGraphFolder, prepareGraph } from '../../src/models/gnn/index.js';
 import { type StepSession, type WholeStepDef, wholeStepCase } from '../whole_step.js';
 
