@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import * as T from '../../src/index.js';
 import { dataDir } from '../../src/data/index.js';
 import * as mup from '../../src/models/mup/index.js';
-import { Gat, Gcn, type GnnModel, disposeModel, loadGraphFolder, prepareGraph } from '../../src/models/gnn/index.js';
+import { Gat, Gcn, type GnnModel, loadGraphFolder, prepareGraph } from '../../src/models/gnn/index.js';
 import { type StepSession, type WholeStepDef, wholeStepCase } from '../whole_step.js';
 
 type Variant = 'gcn' | 'gat';
@@ -41,8 +41,8 @@ async function coraStep(variant: Variant): Promise<StepSession | string> {
       optimizer.step();
     }),
     dispose: () => {
-      for (const t of Object.values(optimizer.stateDict().tensors)) t.dispose();
-      disposeModel(model);
+      optimizer.dispose();
+      model.dispose();
       trainIds.dispose(); targets.dispose(); inputs.dispose();
     },
     peer: {
@@ -77,8 +77,8 @@ async function transformerStep(): Promise<StepSession> {
     }),
     dispose: () => {
       batch.input.dispose(); batch.target.dispose();
-      mup.disposeOptimizerState(opt);
-      mup.disposeModule(model);
+      opt.dispose();
+      model.dispose();
     },
     peer: {
       meta: { vocab: mup.GRAMMAR_VOCAB.length, ...LM },
