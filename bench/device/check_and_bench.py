@@ -1,16 +1,27 @@
 #!/usr/bin/env python3
 """Checks and benchmarks Tessera's CUDA kernels through their C ABI (ctypes).
 
-Checks: every kernel against PyTorch computed in float64 on fresh random
-inputs, outputs poisoned (NaN, or a sentinel for int32) before each run so
-that an unwritten element fails. The error of a check is
+Checks (@check): every kernel against PyTorch computed in float64 on fresh
+random inputs, outputs poisoned (NaN, or a sentinel for int32) before each
+run so that an unwritten element fails. The error of a check is
     rel_err = max |out - ref| / max |ref|        (normwise, float64)
 and must stay under 1e-5 on float32 paths, 5e-3 on TF32 (10-bit mantissa
 operands) and 1e-2 on BF16 (7-bit mantissa operands).
 
-Benchmarks: the same run, against PyTorch (cuBLAS, cuSPARSE, cuDNN), timed
-with CUDA events on one stream, median of many runs, with the target ratio
-of each. Results go to $OUT/cuda_bench.json when OUT is set.
+Benchmarks (@bench): every kernel family in the same run, against PyTorch
+(cuBLAS, cuSPARSE, cuDNN, or its own kernels), timed with CUDA events on one
+stream, median of many runs, with the target ratio of each; bandwidth-bound
+kernels against the device-to-device copy bandwidth. Results go to
+$OUT/cuda_bench.json when OUT is set.
+
+--dry-run needs no GPU: the same checks and benchmarks at small sizes on CPU
+tensors, with the float64 references and the PyTorch baselines computed for
+real and the library replaced by a mock that takes every call through ctypes
+with the C signatures (so argument counts and types are those of the real
+call), checks that every pointer lies in a tensor the harness made and that
+every view reaches only inside it, and returns success. It also compares the
+ctypes mirror (capi.py) with kernels/cuda/capi.h, and fails unless every C
+function of a kernel family is called by a check and by a benchmark.
 """
 import argparse
 import ctypes
@@ -25,75 +36,37 @@ import traceback
 import torch
 import torch.nn.functional as F
 
-# ---------------------------------------------------------------------------
-# Mirror of native/cuda/capi.h (every struct field is 8 bytes wide).
+from capi import (ACTIVATIONS, BINARY_OPS, FLOAT32, INT32, I64, INT, PRECISIONS, PTR, REDUCE_OPS, SIGNATURES,
+                  UNARY_OPS, header_problems, kernel_functions, tsr_conv_params, tsr_csr, tsr_matmul_params,
+                  tsr_pool_params, tsr_view, VP)
 
-I64, F64, PTR, INT = ctypes.c_int64, ctypes.c_double, ctypes.c_void_p, ctypes.c_int
-MAX_DIMS = 8
-FLOAT32, INT32 = 0, 1
-UNARY = ['neg', 'exp', 'log', 'log1p', 'sqrt', 'rsqrt', 'abs', 'sign', 'tanh', 'sigmoid', 'relu', 'leakyRelu',
-         'elu', 'gelu', 'geluGrad', 'softplus', 'sin', 'cos', 'square', 'reciprocal', 'floor']
-BINARY = ['add', 'sub', 'mul', 'div', 'pow', 'minimum', 'maximum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge']
-REDUCE = ['sum', 'prod', 'max', 'min', 'argmax', 'argmin']
-ACTS = ['none', 'relu', 'gelu', 'tanh', 'sigmoid']
-PRECISIONS = ['float32', 'tf32', 'bf16']
 TOLERANCE = {'float32': 1e-5, 'tf32': 5e-3, 'bf16': 1e-2}
 
-
-class View(ctypes.Structure):
-    _fields_ = [('rank', I64), ('shape', I64 * MAX_DIMS), ('strides', I64 * MAX_DIMS), ('offset', I64)]
-
-
-class Csr(ctypes.Structure):
-    _fields_ = [('rows', I64), ('cols', I64), ('nnz', I64), ('row_ptr', PTR), ('col_idx', PTR), ('values', PTR)]
+# Set by main().
+DRY = False
+DEVICE = 'cuda'
+lib = ck = timings = None
+CHECKS, BENCHES = [], []
 
 
-class MatmulParams(ctypes.Structure):
-    _fields_ = [('batch', I64), ('M', I64), ('N', I64), ('K', I64), ('a_strides', I64 * 3), ('a_offset', I64),
-                ('b_strides', I64 * 3), ('b_offset', I64), ('alpha', F64), ('bias', PTR), ('act', I64),
-                ('precision', I64)]
+def check(family):
+    """Registers a check of a kernel family (kernels/cuda/<family>.cu)."""
+    def register(fn):
+        CHECKS.append((family, fn))
+        return fn
+    return register
 
 
-class ConvParams(ctypes.Structure):
-    _fields_ = [(n, I64) for n in ['N', 'C', 'D', 'H', 'W', 'O', 'kd', 'kh', 'kw']] + \
-               [('stride', I64 * 3), ('padding', I64 * 3), ('dilation', I64 * 3)] + \
-               [(n, I64) for n in ['groups', 'oD', 'oH', 'oW', 'precision']]
+def bench(family):
+    """Registers a benchmark of a kernel family."""
+    def register(fn):
+        BENCHES.append((family, fn))
+        return fn
+    return register
 
 
-class PoolParams(ctypes.Structure):
-    _fields_ = [(n, I64) for n in ['N', 'C', 'D', 'H', 'W', 'kd', 'kh', 'kw']] + \
-               [('stride', I64 * 3), ('padding', I64 * 3)] + [(n, I64) for n in ['oD', 'oH', 'oW']]
-
-
-VP, CP, MP, KP, PP = (ctypes.POINTER(t) for t in (View, Csr, MatmulParams, ConvParams, PoolParams))
-SIGNATURES = {
-    'tsr_cuda_device_count': [ctypes.POINTER(INT)],
-    'tsr_cuda_set_device': [INT],
-    'tsr_cuda_stream_synchronize': [PTR],
-    'tsr_cuda_fill': [PTR, I64, I64, F64, PTR],
-    'tsr_cuda_unary': [I64, PTR, I64, VP, PTR, I64, F64, PTR],
-    'tsr_cuda_binary': [I64, PTR, I64, VP, PTR, I64, VP, PTR, I64, PTR],
-    'tsr_cuda_copy': [PTR, I64, VP, PTR, I64, PTR],
-    'tsr_cuda_where': [PTR, I64, VP, PTR, VP, PTR, VP, PTR, I64, PTR],
-    'tsr_cuda_check_indices': [PTR, VP, I64, ctypes.POINTER(I64), ctypes.POINTER(I64), PTR],
-    'tsr_cuda_gather': [PTR, VP, I64, PTR, VP, PTR, PTR],
-    'tsr_cuda_scatter_add': [PTR, I64, ctypes.POINTER(I64), I64, I64, PTR, VP, PTR, VP, PTR],
-    'tsr_cuda_reduce': [I64, PTR, I64, I64, I64, I64, PTR, I64, PTR],
-    'tsr_cuda_matmul': [PTR, PTR, PTR, MP, PTR],
-    'tsr_cuda_csr_validate': [CP, PTR],
-    'tsr_cuda_spmm': [CP, PTR, I64, PTR, PTR],
-    'tsr_cuda_sddmm': [CP, PTR, PTR, I64, I64, PTR, PTR],
-    'tsr_cuda_edge_softmax': [CP, PTR, I64, PTR, PTR],
-    'tsr_cuda_edge_softmax_backward': [CP, PTR, PTR, I64, PTR, PTR],
-    'tsr_cuda_cmd_moments': [PTR, I64, I64, I64, PTR, PTR, PTR],
-    'tsr_cuda_cmd_moments_backward': [PTR, I64, I64, I64, PTR, PTR, PTR, PTR, PTR, PTR],
-    'tsr_cuda_conv_forward': [PTR, PTR, PTR, PTR, KP, PTR],
-    'tsr_cuda_conv_backward_input': [PTR, PTR, PTR, KP, PTR],
-    'tsr_cuda_conv_backward_weight': [PTR, PTR, PTR, KP, PTR],
-    'tsr_cuda_max_pool': [PTR, PTR, PTR, PP, PTR],
-    'tsr_cuda_avg_pool': [PTR, PTR, PP, PTR],
-    'tsr_cuda_avg_pool_backward': [PTR, PTR, PP, PTR],
-}
+def size(full, dry):
+    return dry if DRY else full
 
 
 class TsrError(RuntimeError):
@@ -109,9 +82,12 @@ class Lib:
         self.dll = ctypes.CDLL(path)
         self.dll.tsr_cuda_last_error.restype = ctypes.c_char_p
         for name, args in SIGNATURES.items():
-            fn = getattr(self.dll, name)
+            fn = getattr(self.dll, 'tsr_cuda_' + name)
             fn.argtypes = args
             fn.restype = INT
+
+    def last_error(self):
+        return self.dll.tsr_cuda_last_error().decode()
 
     def __getattr__(self, name):
         fn = getattr(self.dll, 'tsr_cuda_' + name)
@@ -119,12 +95,77 @@ class Lib:
         def call(*args):
             status = fn(*args)
             if status != 0:
-                raise TsrError(status, self.dll.tsr_cuda_last_error().decode())
+                raise TsrError(status, self.last_error())
         return call
 
 
+# Dry run: storage of every tensor whose pointer the harness took, start -> (bytes, dtype code).
+ALLOCATIONS = {}
+CALLED = {'check': set(), 'bench': set()}
+SECTION = ['check']
+
+
+class MockLib:
+    """Stands in for the library in --dry-run (see the module's docstring)."""
+
+    def __init__(self):
+        self.problems = []
+
+    def last_error(self):
+        return ''
+
+    def __getattr__(self, name):
+        argtypes = SIGNATURES[name]
+        proto = ctypes.CFUNCTYPE(INT, *argtypes)
+        impl = proto(lambda *args: self.inspect(name, argtypes, args))
+
+        def call(*args):
+            if len(args) != len(argtypes):
+                raise TypeError(f'tsr_cuda_{name} takes {len(argtypes)} arguments, got {len(args)}')
+            CALLED[SECTION[0]].add(name)
+            impl(*args)
+        return call
+
+    def inspect(self, name, argtypes, args):
+        try:
+            for i, (t, value) in enumerate(zip(argtypes, args)):
+                if t is not PTR or not value or i == len(args) - 1:  # null pointers and the stream pass
+                    continue
+                start, (nbytes, dtype) = self.allocation(name, i, value)
+                j = i + 1
+                if j < len(args) and argtypes[j] is I64 and j + 1 < len(args) and argtypes[j + 1] is VP:
+                    if dtype is not None and args[j] != dtype:
+                        self.problems.append(f'tsr_cuda_{name} argument {j}: dtype {args[j]}, tensor has {dtype}')
+                    j += 1
+                if j < len(args) and argtypes[j] is VP:
+                    v = args[j].contents
+                    shape, strides = v.shape[:v.rank], v.strides[:v.rank]
+                    if all(n > 0 for n in shape):
+                        lo = v.offset + sum((n - 1) * s for n, s in zip(shape, strides) if s < 0)
+                        hi = v.offset + sum((n - 1) * s for n, s in zip(shape, strides) if s > 0)
+                        if value + 4 * lo < start or value + 4 * (hi + 1) > start + nbytes:
+                            self.problems.append(f'tsr_cuda_{name} argument {j}: view {shape} strides {strides} '
+                                                 f'offset {v.offset} reaches outside its tensor')
+        except Exception as e:  # an exception must not unwind through ctypes
+            self.problems.append(f'tsr_cuda_{name}: {type(e).__name__}: {e}')
+        return 0
+
+    def allocation(self, name, i, value):
+        for start in reversed(ALLOCATIONS):  # the latest first: older entries may be freed tensors
+            info = ALLOCATIONS[start]
+            if start <= value < start + max(info[0], 1):
+                return start, info
+        self.problems.append(f'tsr_cuda_{name} argument {i}: pointer {value:#x} is in no tensor of the harness')
+        return value, (1 << 62, None)
+
+
 def stream():
-    return PTR(torch.cuda.current_stream().cuda_stream)
+    return PTR(None) if DRY else PTR(torch.cuda.current_stream().cuda_stream)
+
+
+def synchronize():
+    if not DRY:
+        torch.cuda.synchronize()
 
 
 def dtype_code(t):
@@ -133,15 +174,23 @@ def dtype_code(t):
 
 def base(t):
     """Pointer to the start of t's storage: views carry their offset separately."""
-    return PTR(t.untyped_storage().data_ptr())
+    start = t.data_ptr() - t.storage_offset() * t.element_size()
+    if DRY:
+        ALLOCATIONS.pop(start, None)
+        ALLOCATIONS[start] = (t.storage().size() * t.element_size(),
+                              dtype_code(t) if t.dtype in (torch.float32, torch.int32) else None)
+    return PTR(start)
 
 
 def ptr(t):
-    return PTR(t.data_ptr()) if t is not None else PTR(0)
+    if t is None:
+        return PTR(None)
+    base(t)
+    return PTR(t.data_ptr())
 
 
 def view(t):
-    v = View()
+    v = tsr_view()
     v.rank = t.dim()
     for d in range(t.dim()):
         v.shape[d], v.strides[d] = t.shape[d], t.stride(d)
@@ -150,7 +199,7 @@ def view(t):
 
 
 def poisoned(shape, dtype=torch.float32):
-    return torch.full(shape, float('nan') if dtype.is_floating_point else -12345, dtype=dtype, device='cuda')
+    return torch.full(shape, float('nan') if dtype.is_floating_point else -12345, dtype=dtype, device=DEVICE)
 
 
 def rel_err(out, ref):
@@ -173,35 +222,36 @@ def rel_err(out, ref):
 # Checks.
 
 class Checker:
-    def __init__(self, lib):
-        self.lib = lib
+    def __init__(self):
         self.results = []
 
+    def record(self, name, ok, text, **fields):
+        self.results.append({'check': name, 'ok': ok, **fields})
+        print(f"  {'ok  ' if ok else 'FAIL'} {name}: {text}")
+
     def expect(self, name, out, ref, tol):
+        if DRY:  # the kernel did not run: the reference must exist and have the output's shape
+            ok = tuple(out.shape) == tuple(ref.shape)
+            self.record(name, ok, f'dry: out {list(out.shape)}, reference {list(ref.shape)}')
+            return
         err = rel_err(out, ref)
-        ok = err <= tol
-        self.results.append({'check': name, 'rel_err': err, 'tolerance': tol, 'ok': ok})
-        print(f"  {'ok  ' if ok else 'FAIL'} {name}: rel_err {err:.2e} (tolerance {tol:.0e})")
+        self.record(name, err <= tol, f'rel_err {err:.2e} (tolerance {tol:.0e})', rel_err=err, tolerance=tol)
 
     def expect_error(self, name, fn, fragment):
         try:
             fn()
         except TsrError as e:
-            ok = fragment in str(e)
-            self.results.append({'check': name, 'ok': ok, 'message': str(e)})
-            print(f"  {'ok  ' if ok else 'FAIL'} {name}: {e}")
+            self.record(name, fragment in str(e), str(e), message=str(e))
             return
-        self.results.append({'check': name, 'ok': False, 'message': 'no error raised'})
-        print(f'  FAIL {name}: no error raised')
+        self.record(name, DRY, 'dry: no library to raise' if DRY else 'no error raised', message='no error raised')
 
     def run(self, name, body):
         try:
             body()
-            torch.cuda.synchronize()
+            synchronize()
         except Exception as e:  # a crashed check is a failed check; the others still run
             traceback.print_exc()
-            self.results.append({'check': name, 'ok': False, 'message': f'{type(e).__name__}: {e}'})
-            print(f'  FAIL {name}: {type(e).__name__}: {e}')
+            self.record(name, False, f'{type(e).__name__}: {e}', message=f'{type(e).__name__}: {e}')
 
 
 def unary_reference(op, x, alpha):
@@ -231,27 +281,61 @@ def activation_reference(act, x):
     return {'none': x, 'relu': x.relu(), 'gelu': F.gelu(x), 'tanh': x.tanh(), 'sigmoid': x.sigmoid()}[act]
 
 
-def matmul_params(a, b, batch, M, N, K, alpha, bias, act, precision):
-    p = MatmulParams()
+def run_unary(op, x, out, alpha=0.0):
+    lib.unary(UNARY_OPS.index(op), base(x), dtype_code(x), ctypes.byref(view(x)), ptr(out), dtype_code(out), alpha,
+              stream())
+
+
+def run_binary(op, a, b, out):
+    lib.binary(BINARY_OPS.index(op), base(a), dtype_code(a), ctypes.byref(view(a)), base(b), dtype_code(b),
+               ctypes.byref(view(b)), ptr(out), dtype_code(out), stream())
+
+
+def run_where(c, a, b, out):
+    lib.where(base(c), dtype_code(c), ctypes.byref(view(c)), base(a), dtype_code(a), ctypes.byref(view(a)), base(b),
+              dtype_code(b), ctypes.byref(view(b)), ptr(out), dtype_code(out), stream())
+
+
+def run_copy(x, out):
+    lib.copy(base(x), dtype_code(x), ctypes.byref(view(x)), ptr(out), dtype_code(out), stream())
+
+
+def run_gather(x, axis, idx, out):
+    lib.gather(base(x), dtype_code(x), ctypes.byref(view(x)), axis, base(idx), ctypes.byref(view(idx)), ptr(out),
+               dtype_code(out), stream())
+
+
+def run_scatter_add(acc, axis, idx, src):
+    shape = (I64 * acc.dim())(*acc.shape)
+    lib.scatter_add(ptr(acc), dtype_code(acc), shape, acc.dim(), axis, base(idx), ctypes.byref(view(idx)), base(src),
+                    dtype_code(src), ctypes.byref(view(src)), stream())
+
+
+def run_check_indices(idx, data, axis, value, position):
+    lib.check_indices(base(idx), ctypes.byref(view(idx)), ctypes.byref(view(data)), axis, ctypes.byref(value),
+                      ctypes.byref(position), stream())
+
+
+def run_reduce(op, x, out):
+    outer, size_, inner = x.shape
+    lib.reduce(REDUCE_OPS.index(op), ptr(x), dtype_code(x), outer, size_, inner, ptr(out), dtype_code(out), stream())
+
+
+def run_matmul(a, b, out, alpha=1.0, bias=None, act='none', precision='float32'):
+    batch, M, K = a.shape
+    N = b.shape[2]
+    p = tsr_matmul_params()
     p.batch, p.M, p.N, p.K = batch, M, N, K
     for d in range(3):
         p.a_strides[d], p.b_strides[d] = a.stride(d), b.stride(d)
     p.a_offset, p.b_offset = a.storage_offset(), b.storage_offset()
-    p.alpha, p.bias = alpha, (bias.data_ptr() if bias is not None else None)
-    p.act, p.precision = ACTS.index(act), PRECISIONS.index(precision)
-    return p
-
-
-def run_matmul(lib, a, b, out, alpha=1.0, bias=None, act='none', precision='float32'):
-    batch, M, K = a.shape
-    N = b.shape[2]
-    p = matmul_params(a, b, batch, M, N, K, alpha, bias, act, precision)
-    lib.matmul(PTR(a.untyped_storage().data_ptr()), PTR(b.untyped_storage().data_ptr()), ptr(out),
-               ctypes.byref(p), stream())
+    p.alpha, p.bias = alpha, ptr(bias).value
+    p.act, p.precision = ACTIVATIONS.index(act), PRECISIONS.index(precision)
+    lib.matmul(base(a), base(b), ptr(out), ctypes.byref(p), stream())
 
 
 def conv_params(N, C, D, H, W, O, k, stride, padding, dilation=(1, 1, 1), groups=1, precision='float32'):
-    p = ConvParams()
+    p = tsr_conv_params()
     p.N, p.C, p.D, p.H, p.W, p.O = N, C, D, H, W, O
     p.kd, p.kh, p.kw = k
     for i in range(3):
@@ -264,7 +348,7 @@ def conv_params(N, C, D, H, W, O, k, stride, padding, dilation=(1, 1, 1), groups
 
 
 def pool_params(N, C, D, H, W, k, stride, padding):
-    p = PoolParams()
+    p = tsr_pool_params()
     p.N, p.C, p.D, p.H, p.W = N, C, D, H, W
     p.kd, p.kh, p.kw = k
     for i in range(3):
@@ -273,280 +357,295 @@ def pool_params(N, C, D, H, W, k, stride, padding):
     return p
 
 
-def random_csr(rows, cols, nnz, device='cuda', values=True):
+def random_csr(rows, cols, nnz, values=True):
     """Uniform random entries, duplicates merged, columns sorted within rows (some rows empty)."""
-    r = torch.randint(0, rows, (nnz,), device=device, dtype=torch.int64)
-    c = torch.randint(0, cols, (nnz,), device=device, dtype=torch.int64)
+    r = torch.randint(0, rows, (nnz,), device=DEVICE, dtype=torch.int64)
+    c = torch.randint(0, cols, (nnz,), device=DEVICE, dtype=torch.int64)
     key = torch.unique(r * cols + c)  # sorted: row-major order
     r, c = key // cols, key % cols
-    row_ptr = torch.zeros(rows + 1, dtype=torch.int64, device=device)
+    row_ptr = torch.zeros(rows + 1, dtype=torch.int64, device=DEVICE)
     row_ptr[1:] = torch.cumsum(torch.bincount(r, minlength=rows), 0)
-    vals = torch.randn(key.numel(), device=device) if values else None
+    vals = torch.randn(key.numel(), device=DEVICE) if values else None
     return row_ptr.int(), c.int(), vals, r
 
 
 def csr_struct(rows, cols, row_ptr, col_idx, vals):
-    return Csr(rows, cols, col_idx.numel(), row_ptr.data_ptr(), col_idx.data_ptr(),
-               vals.data_ptr() if vals is not None else None)
+    return tsr_csr(rows, cols, col_idx.numel(), ptr(row_ptr).value, ptr(col_idx).value, ptr(vals).value)
 
 
-def checks(lib, ck):
-    s = stream
-    print('checks (rel_err = max|out - ref| / max|ref|, float64 reference)')
+def edge_softmax_reference(scores, row_of, rows):
+    H = scores.shape[1]
+    mx = torch.full((rows, H), -math.inf, dtype=scores.dtype, device=DEVICE)
+    mx = mx.scatter_reduce(0, row_of[:, None].expand(-1, H), scores, 'amax')
+    e = (scores - mx[row_of]).exp()
+    den = torch.zeros(rows, H, dtype=scores.dtype, device=DEVICE).index_add(0, row_of, e)
+    return e / den[row_of]
 
-    def fill():
-        for dtype, value in ((torch.float32, -2.75), (torch.int32, 7)):
-            out = poisoned((1000003,), dtype)
-            lib.fill(ptr(out), dtype_code(out), out.numel(), value, s())
-            ck.expect(f'fill {dtype}', out, torch.full_like(out, value), 0)
-    ck.run('fill', fill)
 
-    def copy():
-        x = torch.randn(37, 45, 29, device='cuda') * 100
-        for name, v in (('permuted', x.permute(2, 0, 1)), ('sliced', x[3:30:2, ::3, 1:]), ('broadcast', x[:1].expand(5, 45, 29))):
-            for to in (torch.float32, torch.int32):
-                out = poisoned(v.shape, to)
-                lib.copy(base(v), FLOAT32, ctypes.byref(view(v)), ptr(out), dtype_code(out), s())
-                ck.expect(f'copy {name} float32->{to}', out, v.double().trunc() if to == torch.int32 else v, 0)
-        xi = torch.randint(-1000, 1000, (64, 33), device='cuda', dtype=torch.int32).t()
-        out = poisoned(xi.shape)
-        lib.copy(base(xi), INT32, ctypes.byref(view(xi)), ptr(out), FLOAT32, s())
-        ck.expect('copy transposed int32->float32', out, xi, 0)
-    ck.run('copy', copy)
+@check('elementwise')
+def check_fill():
+    for dtype, value in ((torch.float32, -2.75), (torch.int32, 7)):
+        out = poisoned((size(1000003, 1003),), dtype)
+        lib.fill(ptr(out), dtype_code(out), out.numel(), value, stream())
+        ck.expect(f'fill {dtype}', out, torch.full_like(out, value), 0)
 
-    def unary():
-        for op in UNARY:
-            positive = op in ('log', 'log1p', 'sqrt', 'rsqrt', 'reciprocal')
-            x = (torch.rand(517, 300, device='cuda') * 3 + 0.1) if positive else torch.randn(517, 300, device='cuda') * 4
-            xv = x.t()  # strided
-            out = poisoned(xv.shape)
-            lib.unary(UNARY.index(op), base(xv), FLOAT32, ctypes.byref(view(xv)), ptr(out), FLOAT32, 0.3, s())
-            ck.expect(f'unary {op}', out, unary_reference(op, xv, 0.3), 1e-5)
-    ck.run('unary', unary)
 
-    def binary():
-        for op in BINARY:
-            gen = (lambda *sh: torch.rand(*sh, device='cuda') * 2 + 0.5) if op == 'pow' else \
-                (lambda *sh: torch.randint(-3, 4, sh, device='cuda').float() + 0.5 * torch.rand(*sh, device='cuda'))
-            a = gen(64, 1, 333).expand(64, 200, 333)
-            b = gen(200, 333).t()[None].expand(64, 333, 200).transpose(1, 2)
-            out = poisoned(a.shape)
-            lib.binary(BINARY.index(op), base(a), FLOAT32, ctypes.byref(view(a)), base(b), FLOAT32,
-                       ctypes.byref(view(b)), ptr(out), FLOAT32, s())
-            ck.expect(f'binary {op} broadcast', out, binary_reference(op, a, b, False), 1e-5)
-            ai = torch.randint(-50, 50, (1000, 77), device='cuda', dtype=torch.int32)
-            bi = torch.randint(1, 9, (77,), device='cuda', dtype=torch.int32).expand(1000, 77)
-            if op == 'pow':
-                continue
-            out = poisoned(ai.shape, torch.int32)
-            lib.binary(BINARY.index(op), base(ai), INT32, ctypes.byref(view(ai)), base(bi), INT32,
-                       ctypes.byref(view(bi)), ptr(out), INT32, s())
-            ck.expect(f'binary {op} int32', out, binary_reference(op, ai, bi, True), 0)
-        a, b = torch.randn(1 << 26, device='cuda'), torch.randn(1 << 26, device='cuda')
+@check('index')
+def check_copy():
+    x = torch.randn(37, 45, 29, device=DEVICE) * 100
+    for name, v in (('permuted', x.permute(2, 0, 1)), ('sliced', x[3:30:2, ::3, 1:]), ('broadcast', x[:1].expand(5, 45, 29))):
+        for to in (torch.float32, torch.int32):
+            out = poisoned(v.shape, to)
+            run_copy(v, out)
+            ck.expect(f'copy {name} float32->{to}', out, v.double().trunc() if to == torch.int32 else v, 0)
+    xi = torch.randint(-1000, 1000, (64, 33), device=DEVICE, dtype=torch.int32).t()
+    out = poisoned(xi.shape)
+    run_copy(xi, out)
+    ck.expect('copy transposed int32->float32', out, xi, 0)
+
+
+@check('elementwise')
+def check_unary():
+    for op in UNARY_OPS:
+        positive = op in ('log', 'log1p', 'sqrt', 'rsqrt', 'reciprocal')
+        x = (torch.rand(517, 300, device=DEVICE) * 3 + 0.1) if positive else torch.randn(517, 300, device=DEVICE) * 4
+        xv = x.t()  # strided
+        out = poisoned(xv.shape)
+        run_unary(op, xv, out, 0.3)
+        ck.expect(f'unary {op}', out, unary_reference(op, xv, 0.3), 1e-5)
+
+
+@check('elementwise')
+def check_binary():
+    for op in BINARY_OPS:
+        gen = (lambda *sh: torch.rand(*sh, device=DEVICE) * 2 + 0.5) if op == 'pow' else \
+            (lambda *sh: torch.randint(-3, 4, sh, device=DEVICE).float() + 0.5 * torch.rand(*sh, device=DEVICE))
+        a = gen(64, 1, 333).expand(64, 200, 333)
+        b = gen(200, 333).t()[None].expand(64, 333, 200).transpose(1, 2)
         out = poisoned(a.shape)
-        lib.binary(BINARY.index('add'), base(a), FLOAT32, ctypes.byref(view(a)), base(b), FLOAT32,
-                   ctypes.byref(view(b)), ptr(out), FLOAT32, s())
-        ck.expect('binary add dense 2^26', out, a.double() + b.double(), 1e-7)
-    ck.run('binary', binary)
+        run_binary(op, a, b, out)
+        ck.expect(f'binary {op} broadcast', out, binary_reference(op, a, b, False), 1e-5)
+        if op == 'pow':
+            continue
+        ai = torch.randint(-50, 50, (1000, 77), device=DEVICE, dtype=torch.int32)
+        bi = torch.randint(1, 9, (77,), device=DEVICE, dtype=torch.int32).expand(1000, 77)
+        out = poisoned(ai.shape, torch.int32)
+        run_binary(op, ai, bi, out)
+        ck.expect(f'binary {op} int32', out, binary_reference(op, ai, bi, True), 0)
+    n = size(1 << 26, 1 << 16)
+    a, b = torch.randn(n, device=DEVICE), torch.randn(n, device=DEVICE)
+    out = poisoned(a.shape)
+    run_binary('add', a, b, out)
+    ck.expect(f'binary add dense {n}', out, a.double() + b.double(), 1e-7)
 
-    def where():
-        c = (torch.randn(300, 1, 40, device='cuda') > 0).float().expand(300, 70, 40)
-        a, b = torch.randn(300, 70, 40, device='cuda'), torch.randn(70, 1, device='cuda').expand(300, 70, 40)
-        out = poisoned(a.shape)
-        lib.where(base(c), FLOAT32, ctypes.byref(view(c)), base(a), ctypes.byref(view(a)), base(b),
-                  ctypes.byref(view(b)), ptr(out), FLOAT32, s())
-        ck.expect('where broadcast', out, torch.where(c != 0, a, b), 0)
-    ck.run('where', where)
 
-    def reduce():
-        for shape in ((128, 5000, 1), (4, 3_000_000, 1), (16, 300, 77), (1, 100_000, 64), (3, 0, 5)):
-            outer, size, inner = shape
-            x = torch.randn(outer, size, inner, device='cuda')
-            for op in REDUCE:
-                xin = (1 + 1e-3 * x) if op == 'prod' else (x * 2).round() if op.startswith('arg') else x
-                arg = op.startswith('arg')
-                out = poisoned((outer, inner), torch.int32 if arg else torch.float32)
-                lib.reduce(REDUCE.index(op), ptr(xin), FLOAT32, outer, size, inner, ptr(out),
-                           INT32 if arg else FLOAT32, s())
-                x64 = xin.double()
-                if size == 0:
-                    ref = {'sum': 0.0, 'prod': 1.0, 'max': -math.inf, 'min': math.inf, 'argmax': 0, 'argmin': 0}[op]
-                    ref = torch.full((outer, inner), ref, dtype=torch.float64, device='cuda')
-                else:
-                    ref = {'sum': lambda: x64.sum(1), 'prod': lambda: x64.prod(1), 'max': lambda: x64.amax(1),
-                           'min': lambda: x64.amin(1), 'argmax': lambda: x64.argmax(1),
-                           'argmin': lambda: x64.argmin(1)}[op]()
-                ck.expect(f'reduce {op} {list(shape)}', out, ref, 0 if arg else 1e-6)
-    ck.run('reduce', reduce)
+@check('index')
+def check_where():
+    c = (torch.randn(300, 1, 40, device=DEVICE) > 0).float().expand(300, 70, 40)
+    a, b = torch.randn(300, 70, 40, device=DEVICE), torch.randn(70, 1, device=DEVICE).expand(300, 70, 40)
+    out = poisoned(a.shape)
+    run_where(c, a, b, out)
+    ck.expect('where broadcast', out, torch.where(c != 0, a, b), 0)
 
-    def matmul():
-        for precision in PRECISIONS:
-            for batch, M, N, K, ta, tb, bcast, act in ((1, 1000, 1500, 700, False, False, False, 'gelu'),
-                                                       (3, 257, 130, 515, True, True, True, 'relu'),
-                                                       (2, 64, 200, 4099, False, True, False, 'sigmoid'),
-                                                       (4, 33, 17, 9, True, False, False, 'tanh'),
-                                                       (1, 128, 128, 0, False, False, False, 'none')):
-                a = torch.randn(batch, K, M, device='cuda').transpose(1, 2) if ta else torch.randn(batch, M, K, device='cuda')
-                bb = 1 if bcast else batch
-                b = torch.randn(bb, N, K, device='cuda').transpose(1, 2) if tb else torch.randn(bb, K, N, device='cuda')
-                b = b.expand(batch, K, N)
-                bias = torch.randn(N, device='cuda')
-                out = poisoned((batch, M, N))
-                run_matmul(lib, a, b, out, 0.7, bias, act, precision)
-                ref = activation_reference(act, 0.7 * torch.matmul(a.double(), b.double()) + bias.double())
-                ck.expect(f'matmul {precision} b{batch} {M}x{N}x{K} tA={ta} tB={tb} bcast={bcast} {act}',
-                          out, ref, TOLERANCE[precision])
-    ck.run('matmul', matmul)
 
-    def index():
-        x = torch.randn(40, 50, 60, device='cuda')
-        for axis in range(3):
-            shape = [30, 45, 55]
-            shape[axis] = 70
-            idx = torch.randint(0, x.shape[axis], shape, device='cuda', dtype=torch.int32)
-            out = poisoned(shape)
-            lib.gather(base(x), ctypes.byref(view(x)), axis, base(idx), ctypes.byref(view(idx)), ptr(out), s())
-            ck.expect(f'gather axis {axis}', out, torch.gather(x, axis, idx.long()), 0)
-            src = torch.randn(shape, device='cuda')
-            acc = torch.randn(40, 50, 60, device='cuda')
-            expect = acc.double().scatter_add(axis, idx.long(), src.double())
-            shape_arr = (I64 * 3)(*acc.shape)
-            lib.scatter_add(ptr(acc), FLOAT32, shape_arr, 3, axis, base(idx), ctypes.byref(view(idx)), base(src),
-                            ctypes.byref(view(src)), s())
-            ck.expect(f'scatterAdd axis {axis}', acc, expect, 1e-6)
-        bad = torch.zeros(10, dtype=torch.int32, device='cuda')
-        bad[7] = 99
+@check('reduce')
+def check_reduce():
+    for shape in ((128, 5000, 1), (4, size(3_000_000, 30_000), 1), (16, 300, 77), (1, size(100_000, 1000), 64), (3, 0, 5)):
+        outer, n, inner = shape
+        x = torch.randn(outer, n, inner, device=DEVICE)
+        for op in REDUCE_OPS:
+            xin = (1 + 1e-3 * x) if op == 'prod' else (x * 2).round() if op.startswith('arg') else x
+            arg = op.startswith('arg')
+            out = poisoned((outer, inner), torch.int32 if arg else torch.float32)
+            run_reduce(op, xin, out)
+            x64 = xin.double()
+            if n == 0:
+                ref = {'sum': 0.0, 'prod': 1.0, 'max': -math.inf, 'min': math.inf, 'argmax': 0, 'argmin': 0}[op]
+                ref = torch.full((outer, inner), ref, dtype=torch.float64, device=DEVICE)
+            else:
+                ref = {'sum': lambda: x64.sum(1), 'prod': lambda: x64.prod(1), 'max': lambda: x64.amax(1),
+                       'min': lambda: x64.amin(1), 'argmax': lambda: x64.argmax(1),
+                       'argmin': lambda: x64.argmin(1)}[op]()
+            ck.expect(f'reduce {op} {list(shape)}', out, ref, 0 if arg else 1e-6)
+
+
+@check('gemm')
+def check_matmul():
+    for precision in PRECISIONS:
+        for batch, M, N, K, ta, tb, bcast, act in ((1, 1000, 1500, 700, False, False, False, 'gelu'),
+                                                   (3, 257, 130, 515, True, True, True, 'relu'),
+                                                   (2, 64, 200, 4099, False, True, False, 'sigmoid'),
+                                                   (4, 33, 17, 9, True, False, False, 'tanh'),
+                                                   (1, 128, 128, 0, False, False, False, 'none')):
+            a = torch.randn(batch, K, M, device=DEVICE).transpose(1, 2) if ta else torch.randn(batch, M, K, device=DEVICE)
+            bb = 1 if bcast else batch
+            b = torch.randn(bb, N, K, device=DEVICE).transpose(1, 2) if tb else torch.randn(bb, K, N, device=DEVICE)
+            b = b.expand(batch, K, N)
+            bias = torch.randn(N, device=DEVICE)
+            out = poisoned((batch, M, N))
+            run_matmul(a, b, out, 0.7, bias, act, precision)
+            ref = activation_reference(act, 0.7 * torch.matmul(a.double(), b.double()) + bias.double())
+            ck.expect(f'matmul {precision} b{batch} {M}x{N}x{K} tA={ta} tB={tb} bcast={bcast} {act}',
+                      out, ref, TOLERANCE[precision])
+
+
+@check('index')
+def check_gather_scatter_add():
+    x = torch.randn(40, 50, 60, device=DEVICE)
+    for axis in range(3):
+        shape = [30, 45, 55]
+        shape[axis] = 70
+        idx = torch.randint(0, x.shape[axis], shape, device=DEVICE, dtype=torch.int32)
         value, position = I64(), I64()
-        ck.expect_error('check_indices reports the first bad index',
-                        lambda: lib.check_indices(base(bad), ctypes.byref(view(bad)), 50, ctypes.byref(value),
-                                                  ctypes.byref(position), s()),
-                        'index 99 out of range [0, 50) at element 7')
-    ck.run('gather/scatterAdd', index)
+        run_check_indices(idx, x, axis, value, position)
+        out = poisoned(shape)
+        run_gather(x, axis, idx, out)
+        ck.expect(f'gather axis {axis}', out, torch.gather(x, axis, idx.long()), 0)
+        src = torch.randn(shape, device=DEVICE)
+        acc = torch.randn(40, 50, 60, device=DEVICE)
+        expect = acc.double().scatter_add(axis, idx.long(), src.double())
+        run_scatter_add(acc, axis, idx, src)
+        ck.expect(f'scatterAdd axis {axis}', acc, expect, 1e-6)
+    bad = torch.zeros(10, dtype=torch.int32, device=DEVICE)
+    bad[7] = 99
+    data = torch.zeros(50, device=DEVICE)
+    value, position = I64(), I64()
+    ck.expect_error('check_indices reports the first bad index',
+                    lambda: run_check_indices(bad, data, 0, value, position),
+                    'index 99 out of range [0, 50) on axis 0 at element 7')
 
-    def sparse():
-        rows, cols = 3000, 2000
-        row_ptr, col_idx, vals, row_of = random_csr(rows, cols, 40000)
-        lib.csr_validate(ctypes.byref(csr_struct(rows, cols, row_ptr, col_idx, vals)), s())
-        A = torch.sparse_csr_tensor(row_ptr.long(), col_idx.long(), vals.double(), size=(rows, cols))
-        for F_ in (128, 37, 1):
-            x = torch.randn(cols, F_, device='cuda')
-            out = poisoned((rows, F_))
-            for with_values in (True, False):
-                a = csr_struct(rows, cols, row_ptr, col_idx, vals if with_values else None)
-                lib.spmm(ctypes.byref(a), ptr(x), F_, ptr(out), s())
-                A_ = A if with_values else torch.sparse_csr_tensor(row_ptr.long(), col_idx.long(),
-                                                                   torch.ones_like(vals).double(), size=(rows, cols))
-                ck.expect(f'spmm F={F_} values={with_values}', out, (A_ @ x.double()), 1e-5)
-        a = csr_struct(rows, cols, row_ptr, col_idx, vals)
-        col = col_idx.long()
-        for H, F_ in ((4, 32), (1, 5), (2, 64)):
-            xs, ys = torch.randn(rows, H, F_, device='cuda'), torch.randn(cols, H, F_, device='cuda')
-            out = poisoned((col.numel(), H))
-            lib.sddmm(ctypes.byref(a), ptr(xs), ptr(ys), H, F_, ptr(out), s())
-            ck.expect(f'sddmm H={H} F={F_}', out, (xs.double()[row_of] * ys.double()[col]).sum(-1), 1e-5)
-            scores = torch.randn(col.numel(), H, device='cuda') * 3
-            y = poisoned(scores.shape)
-            lib.edge_softmax(ctypes.byref(a), ptr(scores), H, ptr(y), s())
-            s64 = scores.double()
-            mx = torch.full((rows, H), -math.inf, dtype=torch.float64, device='cuda')
-            mx = mx.scatter_reduce(0, row_of[:, None].expand(-1, H), s64, 'amax')
-            e = (s64 - mx[row_of]).exp()
-            den = torch.zeros(rows, H, dtype=torch.float64, device='cuda').index_add(0, row_of, e)
-            ref = e / den[row_of]
-            ck.expect(f'edge_softmax H={H}', y, ref, 1e-5)
-            g = torch.randn_like(scores)
-            gs = poisoned(scores.shape)
-            lib.edge_softmax_backward(ctypes.byref(a), ptr(y), ptr(g), H, ptr(gs), s())
-            y64 = y.double()
-            dot = torch.zeros(rows, H, dtype=torch.float64, device='cuda').index_add(0, row_of, y64 * g.double())
-            ck.expect(f'edge_softmax_backward H={H}', gs, y64 * (g.double() - dot[row_of]), 1e-5)
-        broken = col_idx.clone()
-        broken[-1] = cols
-        ck.expect_error('csr_validate rejects a column out of range',
-                        lambda: lib.csr_validate(ctypes.byref(csr_struct(rows, cols, row_ptr, broken, vals)), s()),
-                        f'column index {cols} at entry {broken.numel() - 1}')
-    ck.run('sparse', sparse)
 
-    def cmd():
-        for n, d, k in ((100_000, 256, 5), (777, 33, 8), (5, 3, 1)):
-            x = torch.randn(n, d, device='cuda') * 1.5 + 2
-            mean, moments = poisoned((d,)), poisoned((max(k - 1, 0), d))
-            lib.cmd_moments(ptr(x), n, d, k, ptr(mean), ptr(moments), s())
-            x64 = x.double()
-            m64 = x64.mean(0)
-            c64 = torch.stack([((x64 - m64) ** j).mean(0) for j in range(2, k + 1)]) if k > 1 else moments.double()
-            ck.expect(f'cmd_moments mean n={n} d={d}', mean, m64, 1e-5)
-            if k > 1:
-                ck.expect(f'cmd_moments moments n={n} d={d} k={k}', moments, c64, 1e-5)
-            gm, gc = torch.randn(d, device='cuda'), torch.randn(max(k - 1, 0), d, device='cuda')
-            gx = poisoned((n, d))
-            lib.cmd_moments_backward(ptr(x), n, d, k, ptr(mean), ptr(moments), ptr(gm), ptr(gc), ptr(gx), s())
-            xr = x64.clone().requires_grad_()
-            mr = xr.mean(0)
-            outs, grads = [mr], [gm.double()]
-            if k > 1:
-                outs.append(torch.stack([((xr - mr) ** j).mean(0) for j in range(2, k + 1)]))
-                grads.append(gc.double())
-            torch.autograd.backward(outs, grads)
-            ck.expect(f'cmd_moments_backward n={n} d={d} k={k}', gx, xr.grad, 1e-5)
-    ck.run('cmd', cmd)
+@check('spmm')
+def check_sparse():
+    rows, cols = 3000, 2000
+    row_ptr, col_idx, vals, row_of = random_csr(rows, cols, 40000)
+    lib.csr_validate(ctypes.byref(csr_struct(rows, cols, row_ptr, col_idx, vals)), stream())
+    col = col_idx.long()
+    for F_ in (128, 37, 1):
+        x = torch.randn(cols, F_, device=DEVICE)
+        out = poisoned((rows, F_))
+        for with_values in (True, False):
+            a = csr_struct(rows, cols, row_ptr, col_idx, vals if with_values else None)
+            lib.spmm(ctypes.byref(a), ptr(x), F_, ptr(out), stream())
+            v64 = vals.double() if with_values else torch.ones(col.numel(), dtype=torch.float64, device=DEVICE)
+            ref = torch.zeros(rows, F_, dtype=torch.float64, device=DEVICE).index_add(0, row_of, v64[:, None] * x.double()[col])
+            ck.expect(f'spmm F={F_} values={with_values}', out, ref, 1e-5)
+    a = csr_struct(rows, cols, row_ptr, col_idx, vals)
+    for H, F_ in ((4, 32), (1, 5), (2, 64)):
+        xs, ys = torch.randn(rows, H, F_, device=DEVICE), torch.randn(cols, H, F_, device=DEVICE)
+        out = poisoned((col.numel(), H))
+        lib.sddmm(ctypes.byref(a), ptr(xs), ptr(ys), H, F_, ptr(out), stream())
+        ck.expect(f'sddmm H={H} F={F_}', out, (xs.double()[row_of] * ys.double()[col]).sum(-1), 1e-5)
+        scores = torch.randn(col.numel(), H, device=DEVICE) * 3
+        y = poisoned(scores.shape)
+        lib.edge_softmax(ctypes.byref(a), ptr(scores), H, ptr(y), stream())
+        ref = edge_softmax_reference(scores.double(), row_of, rows)
+        ck.expect(f'edge_softmax H={H}', y, ref, 1e-5)
+        g = torch.randn_like(scores)
+        gs = poisoned(scores.shape)
+        y64 = ref if DRY else y.double()  # the backward's own input
+        lib.edge_softmax_backward(ctypes.byref(a), ptr(y), ptr(g), H, ptr(gs), stream())
+        dot = torch.zeros(rows, H, dtype=torch.float64, device=DEVICE).index_add(0, row_of, y64 * g.double())
+        ck.expect(f'edge_softmax_backward H={H}', gs, y64 * (g.double() - dot[row_of]), 1e-5)
+    broken = col_idx.clone()
+    broken[-1] = cols
+    ck.expect_error('csr_validate rejects a column out of range',
+                    lambda: lib.csr_validate(ctypes.byref(csr_struct(rows, cols, row_ptr, broken, vals)), stream()),
+                    f'column index {cols} at entry {broken.numel() - 1}')
 
-    def conv():
-        shapes = [  # N, C, D, H, W, O, k, stride, padding, dilation, groups
-            (2, 16, 6, 20, 20, 24, (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1), 1),
-            (2, 3, 8, 30, 30, 16, (3, 7, 7), (1, 2, 2), (1, 3, 3), (1, 1, 1), 1),
-            (3, 8, 1, 17, 13, 6, (1, 3, 2), (1, 2, 1), (0, 1, 0), (1, 2, 1), 2),
-            (1, 160, 3, 7, 9, 130, (2, 3, 3), (1, 1, 1), (0, 1, 1), (1, 1, 1), 1),
-        ]
-        for precision in PRECISIONS:
-            for N, C, D, H, W, O, k, st, pad, dil, groups in shapes:
-                p = conv_params(N, C, D, H, W, O, k, st, pad, dil, groups, precision)
-                x = torch.randn(N, C, D, H, W, device='cuda')
-                w = torch.randn(O, C // groups, *k, device='cuda') / math.sqrt(C // groups * k[0] * k[1] * k[2])
-                bias = torch.randn(O, device='cuda')
-                y = poisoned((N, O, p.oD, p.oH, p.oW))
-                lib.conv_forward(ptr(x), ptr(w), ptr(bias), ptr(y), ctypes.byref(p), s())
-                x64, w64 = x.double().requires_grad_(), w.double().requires_grad_()
-                y64 = F.conv3d(x64, w64, bias.double(), st, pad, dil, groups)
-                tag = f'conv {precision} x{[N, C, D, H, W]} w{list(w.shape)} s{st} p{pad} d{dil} g{groups}'
-                ck.expect(f'{tag} forward', y, y64, TOLERANCE[precision])
-                gy = torch.randn_like(y64).float()
-                y64.backward(gy.double())
-                gx, gw = poisoned(x.shape), poisoned(w.shape)
-                lib.conv_backward_input(ptr(gy), ptr(w), ptr(gx), ctypes.byref(p), s())
-                lib.conv_backward_weight(ptr(x), ptr(gy), ptr(gw), ctypes.byref(p), s())
-                ck.expect(f'{tag} backward input', gx, x64.grad, TOLERANCE[precision])
-                ck.expect(f'{tag} backward weight', gw, w64.grad, TOLERANCE[precision])
-    ck.run('conv', conv)
 
-    def pool():
-        for N, C, D, H, W, k, st, pad in ((2, 3, 8, 20, 17, (2, 3, 3), (2, 2, 2), (0, 1, 1)),
-                                          (4, 5, 1, 31, 31, (1, 3, 3), (1, 2, 2), (0, 1, 1))):
-            p = pool_params(N, C, D, H, W, k, st, pad)
-            x = torch.randn(N, C, D, H, W, device='cuda')
-            y, am = poisoned((N, C, p.oD, p.oH, p.oW)), poisoned((N, C, p.oD, p.oH, p.oW), torch.int32)
-            lib.max_pool(ptr(x), ptr(y), ptr(am), ctypes.byref(p), s())
-            ry, ram = F.max_pool3d(x.double(), k, st, pad, return_indices=True)
-            ck.expect(f'max_pool {list(x.shape)} k{k}', y, ry, 0)
-            ck.expect(f'max_pool argmax {list(x.shape)} k{k}', am, ram, 0)
-            ya = poisoned(y.shape)
-            lib.avg_pool(ptr(x), ptr(ya), ctypes.byref(p), s())
-            xr = x.double().requires_grad_()
-            ra = F.avg_pool3d(xr, k, st, pad, count_include_pad=True)
-            ck.expect(f'avg_pool {list(x.shape)} k{k}', ya, ra, 1e-6)
-            gy = torch.randn_like(ya)
-            ra.backward(gy.double())
-            gx = poisoned(x.shape)
-            lib.avg_pool_backward(ptr(gy), ptr(gx), ctypes.byref(p), s())
-            ck.expect(f'avg_pool_backward {list(x.shape)} k{k}', gx, xr.grad, 1e-6)
-    ck.run('pool', pool)
+def cmd_reference(x64, k, gm=None, gc=None):
+    """mean, central moments 2..k and, given output gradients, the input gradient (float64)."""
+    xr = x64.clone().requires_grad_(gm is not None)
+    m = xr.mean(0)
+    c = torch.stack([((xr - m) ** j).mean(0) for j in range(2, k + 1)]) if k > 1 else None
+    if gm is None:
+        return m, c, None
+    outs, grads = [m], [gm.double()]
+    if c is not None:
+        outs.append(c)
+        grads.append(gc.double())
+    torch.autograd.backward(outs, grads)
+    return m, c, xr.grad
+
+
+@check('cmd')
+def check_cmd():
+    for n, d, k in ((size(100_000, 2000), 256, 5), (777, 33, 8), (5, 3, 1)):
+        x = torch.randn(n, d, device=DEVICE) * 1.5 + 2
+        mean, moments = poisoned((d,)), poisoned((max(k - 1, 0), d))
+        lib.cmd_moments(ptr(x), n, d, k, ptr(mean), ptr(moments), stream())
+        gm, gc = torch.randn(d, device=DEVICE), torch.randn(max(k - 1, 0), d, device=DEVICE)
+        m64, c64, g64 = cmd_reference(x.double(), k, gm, gc)
+        ck.expect(f'cmd_moments mean n={n} d={d}', mean, m64, 1e-5)
+        if k > 1:
+            ck.expect(f'cmd_moments moments n={n} d={d} k={k}', moments, c64, 1e-5)
+        gx = poisoned((n, d))
+        lib.cmd_moments_backward(ptr(x), n, d, k, ptr(mean), ptr(moments), ptr(gm), ptr(gc), ptr(gx), stream())
+        ck.expect(f'cmd_moments_backward n={n} d={d} k={k}', gx, g64, 1e-5)
+
+
+@check('conv')
+def check_conv():
+    shapes = [  # N, C, D, H, W, O, k, stride, padding, dilation, groups
+        (2, 16, 6, 20, 20, 24, (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1), 1),
+        (2, 3, 8, 30, 30, 16, (3, 7, 7), (1, 2, 2), (1, 3, 3), (1, 1, 1), 1),
+        (3, 8, 1, 17, 13, 6, (1, 3, 2), (1, 2, 1), (0, 1, 0), (1, 2, 1), 2),
+        (1, 160, 3, 7, 9, 130, (2, 3, 3), (1, 1, 1), (0, 1, 1), (1, 1, 1), 1),
+    ]
+    for precision in PRECISIONS:
+        for N, C, D, H, W, O, k, st, pad, dil, groups in shapes:
+            p = conv_params(N, C, D, H, W, O, k, st, pad, dil, groups, precision)
+            x = torch.randn(N, C, D, H, W, device=DEVICE)
+            w = torch.randn(O, C // groups, *k, device=DEVICE) / math.sqrt(C // groups * k[0] * k[1] * k[2])
+            bias = torch.randn(O, device=DEVICE)
+            y = poisoned((N, O, p.oD, p.oH, p.oW))
+            lib.conv_forward(ptr(x), ptr(w), ptr(bias), ptr(y), ctypes.byref(p), stream())
+            x64, w64 = x.double().requires_grad_(), w.double().requires_grad_()
+            y64 = F.conv3d(x64, w64, bias.double(), st, pad, dil, groups)
+            tag = f'conv {precision} x{[N, C, D, H, W]} w{list(w.shape)} s{st} p{pad} d{dil} g{groups}'
+            ck.expect(f'{tag} forward', y, y64, TOLERANCE[precision])
+            gy = torch.randn_like(y64).float()
+            y64.backward(gy.double())
+            gx, gw = poisoned(x.shape), poisoned(w.shape)
+            lib.conv_backward_input(ptr(gy), ptr(w), ptr(gx), ctypes.byref(p), stream())
+            lib.conv_backward_weight(ptr(x), ptr(gy), ptr(gw), ctypes.byref(p), stream())
+            ck.expect(f'{tag} backward input', gx, x64.grad, TOLERANCE[precision])
+            ck.expect(f'{tag} backward weight', gw, w64.grad, TOLERANCE[precision])
+
+
+@check('pool')
+def check_pool():
+    for N, C, D, H, W, k, st, pad in ((2, 3, 8, 20, 17, (2, 3, 3), (2, 2, 2), (0, 1, 1)),
+                                      (4, 5, 1, 31, 31, (1, 3, 3), (1, 2, 2), (0, 1, 1))):
+        p = pool_params(N, C, D, H, W, k, st, pad)
+        x = torch.randn(N, C, D, H, W, device=DEVICE)
+        y, am = poisoned((N, C, p.oD, p.oH, p.oW)), poisoned((N, C, p.oD, p.oH, p.oW), torch.int32)
+        lib.max_pool(ptr(x), ptr(y), ptr(am), ctypes.byref(p), stream())
+        ry, ram = F.max_pool3d(x.double(), k, st, pad, return_indices=True)
+        ck.expect(f'max_pool {list(x.shape)} k{k}', y, ry, 0)
+        ck.expect(f'max_pool argmax {list(x.shape)} k{k}', am, ram, 0)
+        ya = poisoned(y.shape)
+        lib.avg_pool(ptr(x), ptr(ya), ctypes.byref(p), stream())
+        xr = x.double().requires_grad_()
+        ra = F.avg_pool3d(xr, k, st, pad, count_include_pad=True)
+        ck.expect(f'avg_pool {list(x.shape)} k{k}', ya, ra, 1e-6)
+        gy = torch.randn_like(ya)
+        ra.backward(gy.double())
+        gx = poisoned(x.shape)
+        lib.avg_pool_backward(ptr(gy), ptr(gx), ctypes.byref(p), stream())
+        ck.expect(f'avg_pool_backward {list(x.shape)} k{k}', gx, xr.grad, 1e-6)
 
 
 # ---------------------------------------------------------------------------
 # Benchmarks.
 
 def timed(fn, reps, warmup=3):
-    """Median milliseconds of fn over reps runs, CUDA events on the current stream."""
+    """Median milliseconds of fn over reps runs, CUDA events on the current stream (dry run: one run)."""
+    if DRY:
+        start = time.perf_counter()
+        fn()
+        return (time.perf_counter() - start) * 1e3
     for _ in range(warmup):
         fn()
     torch.cuda.synchronize()
@@ -559,224 +658,326 @@ def timed(fn, reps, warmup=3):
     return statistics.median(start.elapsed_time(end) for start, end in events)
 
 
-class Bench:
+class Timings:
     def __init__(self):
         self.rows = []
+        self.copy_gbs = None
+
+    def report(self, row, text):
+        row['met'] = not DRY and row['ratio'] >= row['target']
+        self.rows.append(row)
+        print(f"  {'dry ' if DRY else 'MET ' if row['met'] else 'MISS'} {row['bench']}: {text}")
 
     def add(self, name, ours_ms, base_ms, target, baseline):
         """ratio = baseline time / our time (how many times faster we are), against target."""
-        ratio = base_ms / ours_ms
-        ok = ratio >= target
-        self.rows.append({'bench': name, 'ours_ms': ours_ms, 'baseline_ms': base_ms, 'baseline': baseline,
-                          'ratio': ratio, 'target': target, 'met': ok})
-        print(f"  {'MET ' if ok else 'MISS'} {name}: ours {ours_ms:.3f} ms, {baseline} {base_ms:.3f} ms, "
-              f"ratio {ratio:.2f} (target >= {target})")
+        ratio = base_ms / ours_ms if ours_ms > 0 else math.inf
+        self.report({'bench': name, 'ours_ms': ours_ms, 'baseline_ms': base_ms, 'baseline': baseline, 'ratio': ratio,
+                     'target': target},
+                    f'ours {ours_ms:.3f} ms, {baseline} {base_ms:.3f} ms, ratio {ratio:.2f} (target >= {target})')
 
-    def add_fraction(self, name, ours_ms, bytes_moved, copy_gbs, target):
-        gbs = bytes_moved / ours_ms / 1e6
-        frac = gbs / copy_gbs
-        ok = frac >= target
-        self.rows.append({'bench': name, 'ours_ms': ours_ms, 'GB_per_s': gbs, 'copy_GB_per_s': copy_gbs,
-                          'ratio': frac, 'target': target, 'met': ok})
-        print(f"  {'MET ' if ok else 'MISS'} {name}: {ours_ms:.3f} ms, {gbs:.0f} GB/s = {100 * frac:.0f}% of "
-              f"copy {copy_gbs:.0f} GB/s (target >= {100 * target:.0f}%)")
+    def add_fraction(self, name, ours_ms, bytes_moved, target):
+        """Bandwidth as a fraction of the device-to-device copy bandwidth, against target."""
+        if self.copy_gbs is None:
+            n = size(1 << 28, 1 << 20)
+            a, b = torch.randn(n, device=DEVICE), torch.empty(n, device=DEVICE)
+            self.copy_gbs = 2 * 4 * n / timed(lambda: b.copy_(a), 20) / 1e6
+            print(f'       copy (torch copy_): {self.copy_gbs:.0f} GB/s counting read + write')
+            del a, b
+        gbs = bytes_moved / ours_ms / 1e6 if ours_ms > 0 else math.inf
+        frac = gbs / self.copy_gbs
+        self.report({'bench': name, 'ours_ms': ours_ms, 'GB_per_s': gbs, 'copy_GB_per_s': self.copy_gbs, 'ratio': frac,
+                     'target': target},
+                    f'{ours_ms:.3f} ms, {gbs:.0f} GB/s = {100 * frac:.0f}% of copy {self.copy_gbs:.0f} GB/s '
+                    f'(target >= {100 * target:.0f}%)')
 
 
 def free_memory():
-    torch.cuda.synchronize()
-    torch.cuda.empty_cache()
+    if not DRY:
+        torch.cuda.synchronize()
+        torch.cuda.empty_cache()
 
 
-def benchmarks(lib, ck, bench, only):
-    s = stream
+@bench('spmm')
+def bench_sparse():
+    n, nnz, F_ = size(2_000_000, 2000), size(20_000_000, 20000), 128
+    print(f'sparse: {n} nodes, {nnz} edges (SpMM F = {F_} vs cuSPARSE through torch.sparse; SDDMM and edge softmax '
+          'vs PyTorch gather/scatter ops)')
+    row_ptr, col_idx, vals, row_of = random_csr(n, n, nnz)
+    a = csr_struct(n, n, row_ptr, col_idx, vals)
+    nbytes = 4 * (row_ptr.numel() + col_idx.numel())
+    timings.add_fraction('csr_validate', timed(lambda: lib.csr_validate(ctypes.byref(a), stream()), 10), nbytes, 0.3)
+    x = torch.randn(n, F_, device=DEVICE)
+    out = poisoned((n, F_))
+    A = torch.sparse_csr_tensor(row_ptr.long(), col_idx.long(), vals, size=(n, n))
+    ours = timed(lambda: lib.spmm(ctypes.byref(a), ptr(x), F_, ptr(out), stream()), 20)
+    ck.expect(f'spmm {n} x {F_} vs cuSPARSE float32', out, A @ x, 1e-5)
+    timings.add(f'spmm {n}/{nnz} x{F_}', ours, timed(lambda: A @ x, 20), 1.0, 'cuSPARSE')
+    del x, out, A
+    col = col_idx.long()
+    H, Fh = 4, 16
+    xs, ys, s = torch.randn(n, H, Fh, device=DEVICE), torch.randn(n, H, Fh, device=DEVICE), poisoned((col.numel(), H))
+    ours = timed(lambda: lib.sddmm(ctypes.byref(a), ptr(xs), ptr(ys), H, Fh, ptr(s), stream()), 10)
+    timings.add(f'sddmm H={H} F={Fh}', ours, timed(lambda: (xs[row_of] * ys[col]).sum(-1), 10), 2.0, 'PyTorch gather + sum')
+    scores, y, g, gs = torch.randn(col.numel(), H, device=DEVICE), poisoned(s.shape), torch.randn_like(s), poisoned(s.shape)
+    ours = timed(lambda: lib.edge_softmax(ctypes.byref(a), ptr(scores), H, ptr(y), stream()), 10)
+    timings.add(f'edge_softmax H={H}', ours, timed(lambda: edge_softmax_reference(scores, row_of, n), 10), 2.0,
+              'PyTorch scatter_reduce + index_add')
+    ours = timed(lambda: lib.edge_softmax_backward(ctypes.byref(a), ptr(y), ptr(g), H, ptr(gs), stream()), 10)
+    theirs = timed(lambda: y * (g - torch.zeros(n, H, device=DEVICE).index_add(0, row_of, y * g)[row_of]), 10)
+    timings.add(f'edge_softmax_backward H={H}', ours, theirs, 2.0, 'PyTorch index_add')
+    free_memory()
 
-    def want(name):
-        return not only or name in only
 
-    if want('spmm'):
-        print('SpMM: 2,000,000 nodes, 20,000,000 edges, F = 128 (vs cuSPARSE through torch.sparse)')
-        n, F_ = 2_000_000, 128
-        row_ptr, col_idx, vals, _ = random_csr(n, n, 20_000_000)
-        a = csr_struct(n, n, row_ptr, col_idx, vals)
-        lib.csr_validate(ctypes.byref(a), s())
-        x = torch.randn(n, F_, device='cuda')
-        out = poisoned((n, F_))
-        A = torch.sparse_csr_tensor(row_ptr, col_idx, vals, size=(n, n))
-        ours = timed(lambda: lib.spmm(ctypes.byref(a), ptr(x), F_, ptr(out), s()), 20)
-        ref = A @ x
-        ck.expect('spmm 2M x 128 vs cuSPARSE float32', out, ref, 1e-5)
-        theirs = timed(lambda: A @ x, 20)
-        bench.add('spmm 2M/20M x128', ours, theirs, 1.0, 'cuSPARSE')
-        del row_ptr, col_idx, vals, x, out, A, ref
-        free_memory()
+@bench('gemm')
+def bench_gemm():
+    n = size(8192, 128)
+    print(f'GEMM {n}^3 (vs cuBLAS through torch.mm)')
+    a, b = torch.randn(n, n, device=DEVICE), torch.randn(n, n, device=DEVICE)
+    out = torch.empty(n, n, device=DEVICE)
+    a3, b3 = a[None], b[None]
+    for precision, target in (('float32', 0.8), ('tf32', 0.6), ('bf16', 0.6)):
+        torch.backends.cuda.matmul.allow_tf32 = precision == 'tf32'
+        out.fill_(float('nan'))
+        ours = timed(lambda: run_matmul(a3, b3, out[None], precision=precision), 10)
+        if precision == 'bf16':
+            ab, bb = a.bfloat16(), b.bfloat16()
+            ref = (ab @ bb).float()
+            theirs = timed(lambda: ab @ bb, 10)
+            baseline = 'cuBLAS bf16 (bf16 inputs and output; ours reads float32)'
+        else:
+            ref = a @ b
+            theirs = timed(lambda: a @ b, 10)
+            baseline = 'cuBLAS ' + ('TF32' if precision == 'tf32' else 'float32, TF32 off')
+        ck.expect(f'gemm {n}^3 {precision} vs cuBLAS', out, ref, TOLERANCE[precision])
+        timings.add(f'gemm {n}^3 {precision}', ours, theirs, target, baseline)
+        print(f'       ours {2 * n ** 3 / ours / 1e9:.1f} TFLOP/s, cuBLAS {2 * n ** 3 / theirs / 1e9:.1f} TFLOP/s')
+    torch.backends.cuda.matmul.allow_tf32 = False
+    free_memory()
 
-    if want('gemm'):
-        n = 8192
-        print(f'GEMM {n}^3 (vs cuBLAS through torch.mm)')
-        a, b = torch.randn(n, n, device='cuda'), torch.randn(n, n, device='cuda')
-        out = torch.empty(n, n, device='cuda')
-        a3, b3 = a[None], b[None]
-        for precision, target in (('float32', 0.8), ('tf32', 0.6), ('bf16', 0.6)):
-            torch.backends.cuda.matmul.allow_tf32 = precision == 'tf32'
-            out.fill_(float('nan'))
-            ours = timed(lambda: run_matmul(lib, a3, b3, out[None], precision=precision), 10)
-            if precision == 'bf16':
-                ab, bb = a.bfloat16(), b.bfloat16()
-                ref = (ab @ bb).float()
-                theirs = timed(lambda: ab @ bb, 10)
-                baseline = 'cuBLAS bf16 (bf16 inputs and output; ours reads float32)'
-            else:
-                ref = a @ b
-                theirs = timed(lambda: a @ b, 10)
-                baseline = 'cuBLAS ' + ('TF32' if precision == 'tf32' else 'float32, TF32 off')
-            ck.expect(f'gemm {n}^3 {precision} vs cuBLAS', out, ref, {'float32': 1e-5, 'tf32': 5e-3, 'bf16': 1e-2}[precision])
-            bench.add(f'gemm {n}^3 {precision}', ours, theirs, target, baseline)
-            tflops = 2 * n ** 3 / ours / 1e9
-            print(f'       ours {tflops:.1f} TFLOP/s, cuBLAS {2 * n ** 3 / theirs / 1e9:.1f} TFLOP/s')
-        torch.backends.cuda.matmul.allow_tf32 = False
-        del a, b, out, a3, b3
-        free_memory()
 
-    if want('conv'):
-        torch.backends.cudnn.benchmark = True
-        layers = [('r3d layer N32 C64->64 T8 56x56 k3 p1', (32, 64, 8, 56, 56, 64, (3, 3, 3), (1, 1, 1), (1, 1, 1))),
-                  ('r3d stem N32 C3->64 T16 112x112 k(3,7,7) s(1,2,2) p(1,3,3)',
-                   (32, 3, 16, 112, 112, 64, (3, 7, 7), (1, 2, 2), (1, 3, 3)))]
-        for precision in ('float32', 'tf32'):
-            torch.backends.cudnn.allow_tf32 = precision == 'tf32'
-            print(f'conv3d {precision} (vs cuDNN, TF32 {"on" if precision == "tf32" else "off"})')
-            for name, (N, C, D, H, W, O, k, st, pad) in layers:
-                p = conv_params(N, C, D, H, W, O, k, st, pad, precision=precision)
-                x = torch.randn(N, C, D, H, W, device='cuda')
-                w = torch.randn(O, C, *k, device='cuda') / math.sqrt(C * k[0] * k[1] * k[2])
-                y = torch.empty(N, O, p.oD, p.oH, p.oW, device='cuda')
-                gy = torch.randn_like(y)
-                gx, gw = torch.empty_like(x), torch.empty_like(w)
-                directions = {
-                    'forward': (lambda: lib.conv_forward(ptr(x), ptr(w), None, ptr(y), ctypes.byref(p), s()),
-                                lambda: F.conv3d(x, w, None, st, pad)),
-                    'backward input': (lambda: lib.conv_backward_input(ptr(gy), ptr(w), ptr(gx), ctypes.byref(p), s()),
-                                       lambda: torch.ops.aten.convolution_backward(
-                                           gy, x, w, None, st, pad, (1, 1, 1), False, (0, 0, 0), 1, (True, False, False))),
-                    'backward weight': (lambda: lib.conv_backward_weight(ptr(x), ptr(gy), ptr(gw), ctypes.byref(p), s()),
-                                        lambda: torch.ops.aten.convolution_backward(
-                                            gy, x, w, None, st, pad, (1, 1, 1), False, (0, 0, 0), 1, (False, True, False))),
-                }
-                if C == 3:
-                    del directions['backward input']  # the stem's input (the video) needs no gradient
-                total_ours = total_theirs = 0.0
-                for direction, (ours_fn, theirs_fn) in directions.items():
-                    ours = timed(ours_fn, 10)
-                    theirs = timed(theirs_fn, 10)
-                    total_ours, total_theirs = total_ours + ours, total_theirs + theirs
-                    bench.add(f'conv3d {precision} {name} {direction}', ours, theirs, 0.7, 'cuDNN')
-                ref = F.conv3d(x, w, None, st, pad)
-                ck.expect(f'conv3d {precision} {name} forward vs cuDNN', y, ref, TOLERANCE[precision])
-                bench.add(f'conv3d {precision} {name} all directions', total_ours, total_theirs, 0.7, 'cuDNN')
-                del x, w, y, gy, gx, gw, ref
-                free_memory()
-        torch.backends.cudnn.allow_tf32 = False
+@bench('conv')
+def bench_conv():
+    torch.backends.cudnn.benchmark = True
+    layers = [('r3d layer N32 C64->64 T8 56x56 k3 p1',
+               (size(32, 1), 64, size(8, 2), size(56, 8), size(56, 8), 64, (3, 3, 3), (1, 1, 1), (1, 1, 1))),
+              ('r3d stem N32 C3->64 T16 112x112 k(3,7,7) s(1,2,2) p(1,3,3)',
+               (size(32, 1), 3, size(16, 2), size(112, 16), size(112, 16), 64, (3, 7, 7), (1, 2, 2), (1, 3, 3)))]
+    for precision in ('float32', 'tf32'):
+        torch.backends.cudnn.allow_tf32 = precision == 'tf32'
+        print(f'conv3d {precision} (vs cuDNN, TF32 {"on" if precision == "tf32" else "off"})')
+        for name, (N, C, D, H, W, O, k, st, pad) in layers:
+            p = conv_params(N, C, D, H, W, O, k, st, pad, precision=precision)
+            x = torch.randn(N, C, D, H, W, device=DEVICE)
+            w = torch.randn(O, C, *k, device=DEVICE) / math.sqrt(C * k[0] * k[1] * k[2])
+            y = torch.empty(N, O, p.oD, p.oH, p.oW, device=DEVICE)
+            gy = torch.randn_like(y)
+            gx, gw = torch.empty_like(x), torch.empty_like(w)
+            directions = {
+                'forward': (lambda: lib.conv_forward(ptr(x), ptr(w), None, ptr(y), ctypes.byref(p), stream()),
+                            lambda: F.conv3d(x, w, None, st, pad)),
+                'backward input': (lambda: lib.conv_backward_input(ptr(gy), ptr(w), ptr(gx), ctypes.byref(p), stream()),
+                                   lambda: torch.ops.aten.convolution_backward(
+                                       gy, x, w, None, st, pad, (1, 1, 1), False, (0, 0, 0), 1, (True, False, False))),
+                'backward weight': (lambda: lib.conv_backward_weight(ptr(x), ptr(gy), ptr(gw), ctypes.byref(p), stream()),
+                                    lambda: torch.ops.aten.convolution_backward(
+                                        gy, x, w, None, st, pad, (1, 1, 1), False, (0, 0, 0), 1, (False, True, False))),
+            }
+            if C == 3:
+                del directions['backward input']  # the stem's input (the video) needs no gradient
+            total_ours = total_theirs = 0.0
+            for direction, (ours_fn, theirs_fn) in directions.items():
+                ours, theirs = timed(ours_fn, 10), timed(theirs_fn, 10)
+                total_ours, total_theirs = total_ours + ours, total_theirs + theirs
+                timings.add(f'conv3d {precision} {name} {direction}', ours, theirs, 0.7, 'cuDNN')
+            ck.expect(f'conv3d {precision} {name} forward vs cuDNN', y, F.conv3d(x, w, None, st, pad), TOLERANCE[precision])
+            timings.add(f'conv3d {precision} {name} all directions', total_ours, total_theirs, 0.7, 'cuDNN')
+            free_memory()
+    torch.backends.cudnn.allow_tf32 = False
 
-    if want('cmd'):
-        print('CMD K=5 forward + backward, X 500000x256 and Y 2000000x256 (vs PyTorch ops with autograd)')
-        k, d = 5, 256
-        X, Y = torch.randn(500_000, d, device='cuda'), torch.randn(2_000_000, d, device='cuda') * 1.3 + 0.2
-        bufs = {}
+
+@bench('cmd')
+def bench_cmd():
+    k, d = 5, 256
+    nx, ny = size(500_000, 5000), size(2_000_000, 20000)
+    print(f'CMD K=5 forward + backward, X {nx}x{d} and Y {ny}x{d} (vs PyTorch ops with autograd)')
+    X, Y = torch.randn(nx, d, device=DEVICE), torch.randn(ny, d, device=DEVICE) * 1.3 + 0.2
+    bufs = {}
+    for name, t in (('X', X), ('Y', Y)):
+        bufs[name] = (torch.empty(d, device=DEVICE), torch.empty(k - 1, d, device=DEVICE),
+                      torch.randn(d, device=DEVICE), torch.randn(k - 1, d, device=DEVICE), torch.empty_like(t))
+
+    def ours():
         for name, t in (('X', X), ('Y', Y)):
-            bufs[name] = (torch.empty(d, device='cuda'), torch.empty(k - 1, d, device='cuda'),
-                          torch.randn(d, device='cuda'), torch.randn(k - 1, d, device='cuda'), torch.empty_like(t))
+            mean, mom, gm, gc, gx = bufs[name]
+            lib.cmd_moments(ptr(t), t.shape[0], d, k, ptr(mean), ptr(mom), stream())
+            lib.cmd_moments_backward(ptr(t), t.shape[0], d, k, ptr(mean), ptr(mom), ptr(gm), ptr(gc), ptr(gx), stream())
 
-        def ours():
-            for name, t in (('X', X), ('Y', Y)):
-                mean, mom, gm, gc, gx = bufs[name]
-                lib.cmd_moments(ptr(t), t.shape[0], d, k, ptr(mean), ptr(mom), s())
-                lib.cmd_moments_backward(ptr(t), t.shape[0], d, k, ptr(mean), ptr(mom), ptr(gm), ptr(gc), ptr(gx), s())
+    def theirs():
+        for name, t in (('X', X), ('Y', Y)):
+            _, _, gm, gc, _ = bufs[name]
+            tr = t.detach().requires_grad_()
+            m = tr.mean(0)
+            c = tr - m
+            mom = torch.stack([(c ** j).mean(0) for j in range(2, k + 1)])
+            torch.autograd.backward([m, mom], [gm, gc])
 
-        def theirs():
-            for name, t in (('X', X), ('Y', Y)):
-                _, _, gm, gc, _ = bufs[name]
-                tr = t.detach().requires_grad_()
-                m = tr.mean(0)
-                c = tr - m
-                mom = torch.stack([(c ** j).mean(0) for j in range(2, k + 1)])
-                torch.autograd.backward([m, mom], [gm, gc])
+    timings.add(f'cmd K=5 fwd+bwd X {nx} / Y {ny} x{d}', timed(ours, 10), timed(theirs, 10), 5.0, 'PyTorch ops + autograd')
+    free_memory()
 
-        t_ours = timed(ours, 10)
-        t_theirs = timed(theirs, 10)
-        bench.add('cmd K=5 fwd+bwd X 500k / Y 2M x256', t_ours, t_theirs, 5.0, 'PyTorch ops + autograd')
-        del X, Y, bufs
-        free_memory()
 
-    if want('elementwise'):
-        n = 1 << 28  # 1 GiB of float32 per tensor
-        print(f'elementwise on {n} float32 elements vs device-to-device copy bandwidth')
-        a, b, out = torch.randn(n, device='cuda'), torch.randn(n, device='cuda'), torch.empty(n, device='cuda')
-        copy_ms = timed(lambda: out.copy_(a), 20)
-        copy_gbs = 2 * 4 * n / copy_ms / 1e6
-        print(f'       copy (torch copy_): {copy_ms:.3f} ms = {copy_gbs:.0f} GB/s counting read + write')
-        va, vb = view(a), view(b)
-        for op in ('relu', 'exp', 'gelu'):
-            ms = timed(lambda: lib.unary(UNARY.index(op), ptr(a), FLOAT32, ctypes.byref(va), ptr(out), FLOAT32, 0.0, s()), 20)
-            bench.add_fraction(f'unary {op} dense', ms, 2 * 4 * n, copy_gbs, 0.8)
-        for op in ('add', 'mul'):
-            ms = timed(lambda: lib.binary(BINARY.index(op), ptr(a), FLOAT32, ctypes.byref(va), ptr(b), FLOAT32,
-                                          ctypes.byref(vb), ptr(out), FLOAT32, s()), 20)
-            bench.add_fraction(f'binary {op} dense', ms, 3 * 4 * n, copy_gbs, 0.8)
-        rows, cols = n // 4096, 4096
-        m, bias = a.view(rows, cols), b[:cols].expand(rows, cols)
-        vm, vbias = view(m), view(bias)
-        ms = timed(lambda: lib.binary(BINARY.index('add'), ptr(m), FLOAT32, ctypes.byref(vm), base(bias), FLOAT32,
-                                      ctypes.byref(vbias), ptr(out), FLOAT32, s()), 20)
-        bench.add_fraction('binary add row-broadcast bias (strided path)', ms, 2 * 4 * n, copy_gbs, 0.8)
-        del a, b, out
-        free_memory()
+@bench('elementwise')
+def bench_elementwise():
+    n = size(1 << 28, 1 << 20)  # 1 GiB of float32 per tensor
+    print(f'elementwise on {n} float32 elements vs device-to-device copy bandwidth')
+    a, b, out = torch.randn(n, device=DEVICE), torch.randn(n, device=DEVICE), torch.empty(n, device=DEVICE)
+    timings.add_fraction('fill dense', timed(lambda: lib.fill(ptr(out), FLOAT32, n, 1.5, stream()), 20), 4 * n, 0.8)
+    for op in ('relu', 'exp', 'gelu'):
+        timings.add_fraction(f'unary {op} dense', timed(lambda: run_unary(op, a, out), 20), 2 * 4 * n, 0.8)
+    for op in ('add', 'mul'):
+        timings.add_fraction(f'binary {op} dense', timed(lambda: run_binary(op, a, b, out), 20), 3 * 4 * n, 0.8)
+    rows, cols = n // 4096, 4096
+    m, bias = a.view(rows, cols), b[:cols].expand(rows, cols)
+    ms = timed(lambda: run_binary('add', m, bias, out.view(rows, cols)), 20)
+    timings.add_fraction('binary add row-broadcast bias (strided path)', ms, 2 * 4 * n, 0.8)
+    free_memory()
+
+
+@bench('index')
+def bench_index():
+    n = size(1 << 28, 1 << 20)
+    print(f'copy, where, gather, scatterAdd on {n} float32 elements (vs copy bandwidth and PyTorch)')
+    a, b, out = torch.randn(n, device=DEVICE), torch.randn(n, device=DEVICE), torch.empty(n, device=DEVICE)
+    t = a.view(n // 4096, 4096).t()
+    timings.add_fraction('copy transposed 4096 columns', timed(lambda: run_copy(t, out.view(t.shape)), 20), 2 * 4 * n, 0.5)
+    c = (b > 0).float()
+    timings.add_fraction('where dense', timed(lambda: run_where(c, a, b, out), 20), 4 * 4 * n, 0.8)
+    rows, F_ = n // 128, 128
+    x = a.view(rows, F_)
+    idx = torch.randint(0, rows, (rows, 1), device=DEVICE, dtype=torch.int32).expand(rows, F_)
+    idx64 = idx.long()
+    value, position = I64(), I64()
+    timings.add_fraction('check_indices (row lookups, broadcast)', timed(lambda: run_check_indices(
+        idx, x, 0, value, position), 10), 4 * rows * F_, 0.3)
+    g = out.view(rows, F_)
+    timings.add(f'gather rows {rows} x {F_}', timed(lambda: run_gather(x, 0, idx, g), 10),
+              timed(lambda: torch.gather(x, 0, idx64), 10), 0.8, 'torch.gather')
+    timings.add(f'scatterAdd rows {rows} x {F_}', timed(lambda: run_scatter_add(g, 0, idx, x), 10),
+              timed(lambda: g.scatter_add_(0, idx64, x), 10), 0.8, 'torch.scatter_add_')
+    free_memory()
+
+
+@bench('reduce')
+def bench_reduce():
+    rows, cols = size(16384, 128), size(16384, 128)
+    print(f'reductions of a {rows} x {cols} float32 matrix (vs torch.sum / amax / argmax)')
+    x = torch.randn(rows, cols, device=DEVICE)
+    out, arg = torch.empty(max(rows, cols), device=DEVICE), torch.empty(max(rows, cols), dtype=torch.int32, device=DEVICE)
+    for op, theirs in (('sum', lambda t, dim: t.sum(dim)), ('max', lambda t, dim: t.amax(dim)),
+                       ('argmax', lambda t, dim: t.argmax(dim))):
+        o = arg if op == 'argmax' else out
+        timings.add(f'reduce {op} over rows', timed(lambda: run_reduce(op, x.view(rows, cols, 1), o[:rows]), 20),
+                  timed(lambda: theirs(x, 1), 20), 0.8, f'torch {op}')
+        timings.add(f'reduce {op} over columns', timed(lambda: run_reduce(op, x.view(1, rows, cols), o[:cols]), 20),
+                  timed(lambda: theirs(x, 0), 20), 0.8, f'torch {op}')
+    free_memory()
+
+
+@bench('pool')
+def bench_pool():
+    N, C, D, H, W = size(32, 1), 64, size(16, 2), size(56, 8), size(56, 8)
+    k, st, pad = (1, 3, 3), (1, 2, 2), (0, 1, 1)
+    print(f'pooling x [{N}, {C}, {D}, {H}, {W}] k{k} s{st} p{pad} (vs cuDNN through torch)')
+    p = pool_params(N, C, D, H, W, k, st, pad)
+    x = torch.randn(N, C, D, H, W, device=DEVICE)
+    y, am = torch.empty(N, C, p.oD, p.oH, p.oW, device=DEVICE), torch.empty(N, C, p.oD, p.oH, p.oW, dtype=torch.int32, device=DEVICE)
+    gy, gx = torch.randn_like(y), torch.empty_like(x)
+    timings.add('max_pool', timed(lambda: lib.max_pool(ptr(x), ptr(y), ptr(am), ctypes.byref(p), stream()), 20),
+              timed(lambda: F.max_pool3d(x, k, st, pad, return_indices=True), 20), 0.8, 'cuDNN max_pool3d')
+    timings.add('avg_pool', timed(lambda: lib.avg_pool(ptr(x), ptr(y), ctypes.byref(p), stream()), 20),
+              timed(lambda: F.avg_pool3d(x, k, st, pad), 20), 0.8, 'cuDNN avg_pool3d')
+    timings.add('avg_pool_backward', timed(lambda: lib.avg_pool_backward(ptr(gy), ptr(gx), ctypes.byref(p), stream()), 20),
+              timed(lambda: torch.ops.aten.avg_pool3d_backward(gy, x, k, st, pad, False, True, None), 20), 0.8,
+              'cuDNN avg_pool3d backward')
+    free_memory()
+
+
+def coverage_problems():
+    """Kernel functions of capi.h that no check or no benchmark called in this run."""
+    problems = []
+    for name in kernel_functions():
+        for section in ('check', 'bench'):
+            if name not in CALLED[section]:
+                problems.append(f'tsr_cuda_{name}: called by no {section} in this run')
+    return problems
 
 
 def main():
+    global DRY, DEVICE, lib, ck, timings
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--lib', required=True, help='path to libtessera_cuda.so')
+    ap.add_argument('--lib', help='path to libtessera_cuda.so')
+    ap.add_argument('--dry-run', action='store_true', help='no GPU: CPU tensors, small sizes, a mock library')
     ap.add_argument('--build-seconds', type=float, default=None)
     ap.add_argument('--skip-bench', action='store_true')
     ap.add_argument('--skip-checks', action='store_true')
-    ap.add_argument('--only', nargs='*', default=[], help='benchmarks to run: spmm gemm conv cmd elementwise')
+    ap.add_argument('--only', nargs='*', default=[],
+                    help='kernel families to run: ' + ' '.join(sorted({f for f, _ in CHECKS + BENCHES})))
     args = ap.parse_args()
-
-    if not torch.cuda.is_available():
-        sys.exit('check_and_bench: PyTorch sees no CUDA GPU')
+    DRY = args.dry_run
+    if not DRY and not args.lib:
+        ap.error('--lib is required (or --dry-run)')
     seed = int(time.time()) % 1_000_000
     torch.manual_seed(seed)
-    lib = Lib(args.lib)
-    count = INT()
-    lib.device_count(ctypes.byref(count))
-    if count.value == 0:
-        sys.exit('check_and_bench: the library sees no CUDA GPU: ' + lib.dll.tsr_cuda_last_error().decode())
-    torch.cuda.set_device(0)
-    lib.set_device(0)
-    props = torch.cuda.get_device_properties(0)
-    print(f'device: {props.name}, {props.multi_processor_count} SMs, torch {torch.__version__}, seed {seed}')
+    problems = header_problems()
+    for p in problems:
+        print(f'  FAIL capi.py vs kernels/cuda/capi.h: {p}')
+    if DRY:
+        DEVICE, lib, device = 'cpu', MockLib(), f'none (dry run on CPU tensors, torch {torch.__version__})'
+    else:
+        if not torch.cuda.is_available():
+            sys.exit('check_and_bench: PyTorch sees no CUDA GPU')
+        lib = Lib(args.lib)
+        count = INT()
+        lib.device_count(ctypes.byref(count))
+        if count.value == 0:
+            sys.exit('check_and_bench: the library sees no CUDA GPU: ' + lib.last_error())
+        torch.cuda.set_device(0)
+        lib.set_device(0)
+        props = torch.cuda.get_device_properties(0)
+        device = f'{props.name}, {props.multi_processor_count} SMs, torch {torch.__version__}'
+    print(f'device: {device}, seed {seed}')
 
-    ck, bench = Checker(lib), Bench()
+    ck, timings = Checker(), Timings()
     started = time.time()
-    if not args.skip_checks:
-        checks(lib, ck)
-    checks_s = time.time() - started
-    if not args.skip_bench:
-        print('benchmarks (ratio = baseline time / our time, except elementwise: fraction of copy bandwidth)')
-        benchmarks(lib, ck, bench, set(args.only))
+    wanted = set(args.only)
+    for section, table, skip in (('check', CHECKS, args.skip_checks), ('bench', BENCHES, args.skip_bench)):
+        if skip:
+            continue
+        SECTION[0] = section
+        print('checks (rel_err = max|out - ref| / max|ref|, float64 reference)' if section == 'check' else
+              'benchmarks (ratio = baseline time / our time; bandwidth-bound kernels: fraction of copy bandwidth)')
+        for family, fn in table:
+            if not wanted or family in wanted:
+                ck.run(fn.__name__, fn)
+                free_memory()
+    if DRY:
+        full_run = not wanted and not args.skip_checks and not args.skip_bench
+        for p in lib.problems + (coverage_problems() if full_run else []):
+            problems.append(p)
+            print(f'  FAIL {p}')
     failed = [r for r in ck.results if not r['ok']]
-    missed = [r for r in bench.rows if not r['met']]
-    print(f'\n{len(ck.results) - len(failed)}/{len(ck.results)} checks passed; '
-          f'{len(bench.rows) - len(missed)}/{len(bench.rows)} speed targets met; '
-          f'checks {checks_s:.0f} s, total {time.time() - started:.0f} s')
+    missed = [r for r in timings.rows if not r['met']]
+    print(f'\n{len(ck.results) - len(failed)}/{len(ck.results)} checks passed; ' +
+          ('speed not measured (dry run); ' if DRY else f'{len(timings.rows) - len(missed)}/{len(timings.rows)} speed targets met; ') +
+          f'{len(problems)} problems; total {time.time() - started:.0f} s')
     for r in failed:
         print(f"  FAILED: {r['check']}: {r.get('message', r.get('rel_err'))}")
-    result = {'device': props.name, 'torch': torch.__version__, 'seed': seed, 'build_seconds': args.build_seconds,
-              'checks': ck.results, 'benchmarks': bench.rows}
+    result = {'device': device, 'dry_run': DRY, 'seed': seed, 'build_seconds': args.build_seconds,
+              'problems': problems, 'checks': ck.results, 'benchmarks': timings.rows}
     out_dir = os.environ.get('OUT')
     if out_dir:
-        with open(os.path.join(out_dir, 'cuda_bench.json'), 'w') as f:
+        with open(os.path.join(out_dir, 'cuda_bench_dry.json' if DRY else 'cuda_bench.json'), 'w') as f:
             json.dump(result, f, indent=1, default=str)
-    sys.exit(1 if failed else 0)
+    sys.exit(1 if failed or problems else 0)
 
 
 if __name__ == '__main__':

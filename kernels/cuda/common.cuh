@@ -8,7 +8,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "kernels/cuda/kernels.h"
+#include "kernels/cuda/runtime.h"
 
 namespace tessera::cuda {
 

@@ -1,5 +1,7 @@
 // Copy/cast and where (functors of the map kernel), index validation,
 // gather, and scatterAdd with atomics.
+#include <initializer_list>
+
 #include "kernels/cuda/elementwise.cuh"
 
 namespace tessera::cuda {
@@ -75,7 +77,6 @@ cudaError_t launch_indexed(int64_t numel, bool wide, cudaStream_t s, Launch laun
   return cudaGetLastError();
 }
 
-}  // namespace
 
 cudaError_t copy(const void* x, int x_dtype, const tsr_view& xv, void* out, int out_dtype, cudaStream_t s) {
   const tsr_view* views[1] = {&xv};
@@ -173,4 +174,137 @@ cudaError_t scatter_add(void* out, int dtype, const int64_t* out_shape, int rank
   });
 }
 
+// ---- argument checks of the C ABI ----
+
+// Every view valid (rank, extents). Empty string when valid.
+std::string views_problem(std::initializer_list<const tsr_view*> views) {
+  for (const tsr_view* v : views) {
+    std::string why = view_problem(v);
+    if (!why.empty()) return why;
+  }
+  return "";
+}
+
+// Known dtypes, all equal. Empty string when valid.
+std::string same_dtype_problem(std::initializer_list<int64_t> dtypes) {
+  for (int64_t d : dtypes)
+    if (!valid_dtype(d)) return "unknown dtype " + std::to_string(d);
+  for (int64_t d : dtypes)
+    if (d != *dtypes.begin()) return std::string("dtypes differ (") + dtype_name(*dtypes.begin()) + " and " + dtype_name(d) + ")";
+  return "";
+}
+
+// The index view and the data view have one rank, and off the indexed axis
+// the index view stays inside the data's extents (so every data access is
+// inside the data view).
+std::string indexed_problem(const tsr_view& data, const tsr_view& idx, int64_t axis, const char* data_name) {
+  if (data.rank != idx.rank)
+    return std::string(data_name) + " " + view_string(data) + " and index " + view_string(idx) + " differ in rank";
+  if (axis < 0 || axis >= data.rank) return "axis " + std::to_string(axis) + " outside the rank";
+  for (int64_t d = 0; d < data.rank; ++d)
+    if (d != axis && idx.shape[d] > data.shape[d])
+      return "index shape " + shape_string(idx.shape, idx.rank) + " exceeds " + data_name + " shape " +
+             shape_string(data.shape, data.rank) + " on axis " + std::to_string(d);
+  return "";
+}
+
+// The dense view of scatter_add's output (its strides are not used).
+std::string out_view(const int64_t* out_shape, int64_t rank, tsr_view* ov) {
+  if (rank < 0 || rank > TSR_MAX_DIMS || (rank > 0 && !out_shape)) return "out rank " + std::to_string(rank) + " outside [0, 8]";
+  *ov = tsr_view{};
+  ov->rank = rank;
+  for (int64_t d = 0; d < rank; ++d) ov->shape[d] = out_shape[d];
+  return view_problem(ov);
+}
+
+}  // namespace
 }  // namespace tessera::cuda
+
+// ---- C ABI (capi.h): every argument is checked here, then the launch ----
+
+using namespace tessera::cuda;
+
+extern "C" {
+
+int tsr_cuda_copy(const void* x, int64_t x_dtype, const tsr_view* xv, void* out, int64_t out_dtype, void* stream) {
+  return guarded("copy", [&]() -> int {
+    if (!valid_dtype(x_dtype) || !valid_dtype(out_dtype)) return invalid("copy", "unknown dtype");
+    const std::string why = view_problem(xv);
+    if (!why.empty()) return invalid("copy", "x: " + why);
+    if (view_elements(*xv) > 0 && (!x || !out)) return invalid("copy", "null pointer");
+    return check("copy", std::string(dtype_name(x_dtype)) + " " + view_string(*xv) + " to " + dtype_name(out_dtype),
+                 copy(x, int(x_dtype), *xv, out, int(out_dtype), as_stream(stream)));
+  });
+}
+
+int tsr_cuda_where(const void* cond, int64_t cond_dtype, const tsr_view* cv, const void* a, int64_t a_dtype,
+                   const tsr_view* av, const void* b, int64_t b_dtype, const tsr_view* bv, void* out,
+                   int64_t out_dtype, void* stream) {
+  return guarded("where", [&]() -> int {
+    std::string why = valid_dtype(cond_dtype) ? same_dtype_problem({a_dtype, b_dtype, out_dtype}) : "unknown dtype";
+    if (why.empty()) why = views_problem({cv, av, bv});
+    if (why.empty() && (!same_shape(*cv, *av) || !same_shape(*cv, *bv)))
+      why = "cond " + view_string(*cv) + ", a " + view_string(*av) + ", b " + view_string(*bv) + " differ in shape";
+    if (!why.empty()) return invalid("where", why);
+    if (view_elements(*cv) > 0 && (!cond || !a || !b || !out)) return invalid("where", "null pointer");
+    return check("where", "cond " + view_string(*cv),
+                 where(cond, int(cond_dtype), *cv, a, *av, b, *bv, out, as_stream(stream)));
+  });
+}
+
+int tsr_cuda_check_indices(const int32_t* idx, const tsr_view* iv, const tsr_view* data, int64_t axis,
+                           int64_t* bad_value, int64_t* bad_position, void* stream) {
+  return guarded("check_indices", [&]() -> int {
+    std::string why = views_problem({iv, data});
+    if (why.empty()) why = indexed_problem(*data, *iv, axis, "data");
+    if (!why.empty()) return invalid("check_indices", why);
+    if (view_elements(*iv) > 0 && !idx) return invalid("check_indices", "idx is null");
+    const int64_t bound = data->shape[axis];
+    bool found = false;
+    int64_t value = 0, position = 0;
+    if (int st = check("check_indices", "index " + view_string(*iv),
+                       check_indices(idx, *iv, bound, &found, &value, &position, as_stream(stream))))
+      return st;
+    if (bad_value) *bad_value = found ? value : 0;
+    if (bad_position) *bad_position = found ? position : -1;
+    if (!found) return TSR_OK;
+    return fail(TSR_INDEX_OUT_OF_RANGE, "cuda check_indices: index " + std::to_string(value) + " out of range [0, " +
+                                            std::to_string(bound) + ") on axis " + std::to_string(axis) +
+                                            " at element " + std::to_string(position));
+  });
+}
+
+int tsr_cuda_gather(const void* x, int64_t x_dtype, const tsr_view* xv, int64_t axis, const int32_t* idx,
+                    const tsr_view* iv, void* out, int64_t out_dtype, void* stream) {
+  return guarded("gather", [&]() -> int {
+    std::string why = same_dtype_problem({x_dtype, out_dtype});
+    if (why.empty()) why = views_problem({xv, iv});
+    if (why.empty()) why = indexed_problem(*xv, *iv, axis, "x");
+    if (!why.empty()) return invalid("gather", why);
+    if (view_elements(*iv) > 0 && (!x || !idx || !out)) return invalid("gather", "null pointer");
+    return check("gather", "x " + view_string(*xv) + ", axis " + std::to_string(axis) + ", index " + view_string(*iv),
+                 gather(x, *xv, int(axis), idx, *iv, out, as_stream(stream)));
+  });
+}
+
+int tsr_cuda_scatter_add(void* out, int64_t out_dtype, const int64_t* out_shape, int64_t rank, int64_t axis,
+                         const int32_t* idx, const tsr_view* iv, const void* src, int64_t src_dtype,
+                         const tsr_view* sv, void* stream) {
+  return guarded("scatter_add", [&]() -> int {
+    tsr_view ov;
+    std::string why = same_dtype_problem({out_dtype, src_dtype});
+    if (why.empty()) why = out_view(out_shape, rank, &ov);
+    if (why.empty()) why = views_problem({iv, sv});
+    if (why.empty() && !same_shape(*iv, *sv))
+      why = "index " + view_string(*iv) + " and src " + view_string(*sv) + " differ in shape";
+    if (why.empty()) why = indexed_problem(ov, *sv, axis, "out");
+    if (!why.empty()) return invalid("scatter_add", why);
+    if (view_elements(*sv) > 0 && (!out || !idx || !src)) return invalid("scatter_add", "null pointer");
+    return check("scatter_add", "out " + shape_string(out_shape, rank) + ", axis " + std::to_string(axis) + ", src " +
+                                    view_string(*sv),
+                 scatter_add(out, int(out_dtype), out_shape, int(rank), int(axis), idx, *iv, src, *sv,
+                             as_stream(stream)));
+  });
+}
+
+}  // extern "C"

@@ -1,354 +1,354 @@
-// Devices, streams, events, copies and the caching allocators (device memory
-// through cudaMalloc only, never managed memory; pinned host staging through
-// cudaHostAlloc), plus the error plumbing of the C ABI.
-#include <cstdio>
-#include <map>
-#include <mutex>
-#include <string>
-#include <unordered_map>
+// The session of a Node environment, JS argument reading, and the storage
+// entries. Kernels and copies are asynchronous on the session's stream;
+// read() and sync() return promises resolved from a worker thread that waits
+// on an event recorded after the work; readSync() waits on the stream itself.
+#include "native/cuda/runtime.h"
 
-#include "native/cuda/launch_common.h"
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <iterator>
 
-namespace tessera::cuda {
+namespace tessera::cuda_napi {
+
+const char* dtype_name(int dtype) { return dtype == TSR_INT32 ? "int32" : "float32"; }
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t d = 0; d < shape.size(); ++d) s += (d ? ", " : "") + std::to_string(shape[d]);
+  return s + "]";
+}
+
+void Args::fail(const std::string& why) const { fail_plain(std::string("cuda ") + op_ + ": " + why); }
+
+void Args::fail_plain(const std::string& message) const { throw Napi::Error::New(env(), message); }
+
+Napi::Value Args::at(size_t i, const char* name) const {
+  if (!has(i)) fail(std::string("missing argument '") + name + "'");
+  return info_[i];
+}
+
+int64_t Args::integer(const Napi::Value& v, const std::string& name, int64_t min) const {
+  if (!v.IsNumber()) fail("'" + name + "' must be a number");
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d == std::floor(d)) || d < double(min) || d >= double(kMaxSafe))
+    fail("'" + name + "' must be an integer >= " + std::to_string(min) + ", got " + std::to_string(d));
+  return int64_t(d);
+}
+
+double Args::number(const Napi::Value& v, const std::string& name) const {
+  if (!v.IsNumber()) fail("'" + name + "' must be a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+Napi::Object Args::object(size_t i, const char* name) const {
+  const Napi::Value v = at(i, name);
+  if (!v.IsObject()) fail(std::string("'") + name + "' must be an object");
+  return v.As<Napi::Object>();
+}
+
+std::vector<int64_t> Args::integers(const Napi::Value& v, const std::string& name, int64_t min) const {
+  if (!v.IsArray()) fail("'" + name + "' must be an array");
+  const Napi::Array arr = v.As<Napi::Array>();
+  if (arr.Length() > TSR_MAX_DIMS) fail("'" + name + "' has more than 8 entries");
+  std::vector<int64_t> out(arr.Length());
+  for (uint32_t k = 0; k < arr.Length(); ++k) out[k] = integer(arr.Get(k), name, min);
+  return out;
+}
+
+int64_t Args::count(const std::vector<int64_t>& extents, const std::string& name) const {
+  int64_t n = 1;
+  for (int64_t e : extents) {
+    if (e != 0 && n > (kMaxSafe - 1) / e) fail(name + " " + shape_text(extents) + " has 2^53 or more elements");
+    n *= e;
+  }
+  return n;
+}
+
+Buffer& Args::buffer(const Napi::Value& v, const std::string& name, int dtype) const {
+  const int64_t id = integer(v, name + " handle", 1);
+  auto it = session_.buffers.find(uint32_t(id));
+  if (id > UINT32_MAX || it == session_.buffers.end()) fail(name + ": unknown or freed buffer " + std::to_string(id));
+  if (dtype >= 0 && it->second.dtype != dtype)
+    fail(name + " must be " + dtype_name(dtype) + ", got " + dtype_name(it->second.dtype));
+  return it->second;
+}
+
+Buffer& Args::in(const Napi::Value& v, const std::string& name, int64_t need, int dtype) const {
+  Buffer& b = buffer(v, name, dtype);
+  if (b.size < need) fail(name + " has " + std::to_string(b.size) + " elements, needs " + std::to_string(need));
+  return b;
+}
+
+Buffer& Args::out(size_t i, const char* name, int64_t need, int dtype) const {
+  Buffer& b = in(at(i, name), name, need, dtype);
+  ++b.version;
+  return b;
+}
+
+View Args::strided(const Napi::Object& o, const std::string& name, const std::vector<int64_t>& shape, int dtype) const {
+  const std::vector<int64_t> strides = integers(o.Get("strides"), name + ".strides", -kMaxSafe + 1);
+  if (strides.size() != shape.size()) fail(name + ": " + std::to_string(shape.size()) + " strides expected");
+  View out{&buffer(o.Get("buf"), name, dtype), tsr_view{}, count(shape, name)};
+  out.v.rank = int64_t(shape.size());
+  out.v.offset = integer(o.Get("offset"), name + ".offset");
+  int64_t lo = out.v.offset, hi = out.v.offset;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    out.v.shape[d] = shape[d], out.v.strides[d] = strides[d];
+    const int64_t span = count({std::max<int64_t>(shape[d] - 1, 0), std::abs(strides[d])}, name);
+    (strides[d] < 0 ? lo : hi) += strides[d] < 0 ? -span : span;
+  }
+  if (out.elements > 0 && (lo < 0 || hi >= out.buf->size))
+    fail(name + " view (shape " + shape_text(shape) + ", offset " + std::to_string(out.v.offset) +
+         ") reaches elements [" + std::to_string(lo) + ", " + std::to_string(hi) + "] of a " +
+         std::to_string(out.buf->size) + "-element buffer");
+  return out;
+}
+
+View Args::view(size_t i, const char* name, int dtype) const {
+  const Napi::Object o = object(i, name);
+  return strided(o, name, integers(o.Get("shape"), std::string(name) + ".shape"), dtype);
+}
+
+void Args::ok(int status) const {
+  if (status == TSR_OK) return;
+  std::string msg = tsr_cuda_last_error();
+  if (status == TSR_CUDA_ERROR && !session_.recent.empty()) {
+    msg += " [recently enqueued:";
+    for (const auto& r : session_.recent) msg += " " + r;
+    msg += "]";
+  }
+  fail_plain(msg);
+}
+
+Napi::Value Args::enqueued(int status) const {
+  ok(status);
+  session_.recent.push_back(op_);
+  if (session_.recent.size() > 6) session_.recent.pop_front();
+  return env().Undefined();
+}
+
 namespace {
 
-thread_local std::string last_error;
-// Set by the allocator when it gives up, consumed by check().
-thread_local std::string pending_oom;
-
-std::string bytes_string(size_t b) {
-  char buf[64];
-  if (b >= (size_t(1) << 30)) std::snprintf(buf, sizeof buf, "%.2f GiB", double(b) / double(size_t(1) << 30));
-  else if (b >= (size_t(1) << 20)) std::snprintf(buf, sizeof buf, "%.2f MiB", double(b) / double(size_t(1) << 20));
-  else std::snprintf(buf, sizeof buf, "%zu bytes", b);
-  return buf;
+Napi::Value TypedArrayOf(Napi::Env env, Napi::ArrayBuffer ab, int dtype, size_t n) {
+  if (dtype == TSR_INT32) return Napi::Int32Array::New(env, n, ab, 0);
+  return Napi::Float32Array::New(env, n, ab, 0);
 }
 
-// Blocks are rounded (512 bytes up to 1 MiB, then 2 MiB) and cached per
-// stream after free: a later request on the same stream reuses the smallest
-// cached block that fits and wastes at most half of it. Reuse on the same
-// stream is safe without synchronization because the stream orders the
-// last use of the old contents before the first use of the new ones.
-class CachingAllocator {
+// Waits on an event from a worker thread, then resolves with the pinned
+// staging copy as a typed array (or undefined for sync()).
+class EventWaiter : public Napi::AsyncWorker {
  public:
-  using RawAlloc = cudaError_t (*)(void**, size_t);
-  using RawFree = cudaError_t (*)(void*);
-  CachingAllocator(const char* what, RawAlloc raw_alloc, RawFree raw_free)
-      : what_(what), raw_alloc_(raw_alloc), raw_free_(raw_free) {}
-
-  cudaError_t allocate(size_t bytes, cudaStream_t stream, void** out) {
-    const size_t size = round(bytes);
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = cached_.lower_bound({stream, size});
-    if (it != cached_.end() && it->first.first == stream && it->first.second <= 2 * size) {
-      *out = it->second;
-      live_[it->second] = {it->first.second, stream};
-      cached_bytes_ -= it->first.second;
-      in_use_ += it->first.second;
-      cached_.erase(it);
-      return cudaSuccess;
+  EventWaiter(Napi::Env env, int device, void* event, void* pinned, size_t elements, int dtype)
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        device_(device),
+        event_(event),
+        pinned_(pinned),
+        elements_(elements),
+        dtype_(dtype) {}
+  ~EventWaiter() override {
+    tsr_cuda_event_destroy(event_);
+    tsr_cuda_host_free(pinned_);
+  }
+  Napi::Promise promise() const { return deferred_.Promise(); }
+  void Execute() override {
+    // A worker thread starts on device 0: make the event's device current.
+    if (tsr_cuda_set_device(device_) != TSR_OK || tsr_cuda_event_synchronize(event_) != TSR_OK)
+      SetError(tsr_cuda_last_error());
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (dtype_ < 0) {
+      deferred_.Resolve(env.Undefined());
+      return;
     }
-    cudaError_t err = raw_alloc_(out, size);
-    if (err == cudaErrorMemoryAllocation) {
-      cudaGetLastError();
-      release_cached();
-      err = raw_alloc_(out, size);
-    }
-    if (err != cudaSuccess) {
-      cudaGetLastError();
-      *out = nullptr;
-      if (err == cudaErrorMemoryAllocation) pending_oom = oom_message(bytes);
-      return err;
-    }
-    live_[*out] = {size, stream};
-    in_use_ += size;
-    return cudaSuccess;
+    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, elements_ * 4);
+    if (elements_ > 0) std::memcpy(ab.Data(), pinned_, elements_ * 4);
+    deferred_.Resolve(TypedArrayOf(env, ab, dtype_, elements_));
   }
-
-  // Returns false for a pointer this allocator did not hand out.
-  bool release(void* p, cudaStream_t stream) {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = live_.find(p);
-    if (it == live_.end()) return false;
-    in_use_ -= it->second.size;
-    cached_bytes_ += it->second.size;
-    cached_.insert({{stream, it->second.size}, p});
-    live_.erase(it);
-    return true;
-  }
-
-  cudaError_t empty() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return release_cached();
-  }
-
-  void stats(size_t* in_use, size_t* cached) {
-    std::lock_guard<std::mutex> lock(mu_);
-    *in_use = in_use_;
-    *cached = cached_bytes_;
-  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  private:
-  struct Live {
-    size_t size;
-    cudaStream_t stream;
-  };
-  static size_t round(size_t b) {
-    const size_t small = 512, large = size_t(2) << 20;
-    if (b == 0) b = 1;
-    return b <= (size_t(1) << 20) ? (b + small - 1) / small * small : (b + large - 1) / large * large;
-  }
-  cudaError_t release_cached() {
-    cudaError_t first = cudaSuccess;
-    for (auto& [key, p] : cached_) {
-      const cudaError_t err = raw_free_(p);
-      if (err != cudaSuccess && first == cudaSuccess) first = err;
-    }
-    cached_.clear();
-    cached_bytes_ = 0;
-    return first;
-  }
-  std::string oom_message(size_t bytes) {
-    size_t free_b = 0, total_b = 0;
-    cudaMemGetInfo(&free_b, &total_b);
-    cudaGetLastError();
-    return std::string("out of ") + what_ + " memory: asked for " + bytes_string(bytes) + " (" +
-           std::to_string(bytes) + " bytes); the device has " + bytes_string(free_b) + " free of " +
-           bytes_string(total_b) + ", this process holds " + bytes_string(in_use_) + " in live buffers";
-  }
-
-  const char* what_;
-  RawAlloc raw_alloc_;
-  RawFree raw_free_;
-  std::mutex mu_;
-  std::multimap<std::pair<cudaStream_t, size_t>, void*> cached_;
-  std::unordered_map<void*, Live> live_;
-  size_t in_use_ = 0, cached_bytes_ = 0;
+  Napi::Promise::Deferred deferred_;
+  int device_;
+  void* event_;
+  void* pinned_;
+  size_t elements_;
+  int dtype_;  // -1: nothing to return
 };
 
-cudaError_t device_malloc(void** p, size_t b) { return cudaMalloc(p, b); }
-cudaError_t host_malloc(void** p, size_t b) { return cudaHostAlloc(p, b, cudaHostAllocDefault); }
-
-CachingAllocator& device_memory() {
-  static auto* a = new CachingAllocator("device", device_malloc, cudaFree);  // outlives static destructors
-  return *a;
+// Records an event after the work enqueued so far; the promise settles when
+// it completes. `pinned` (freed with the waiter) then holds `elements`.
+Napi::Value Settle(Args& a, void* pinned, size_t elements, int dtype) {
+  void* event = nullptr;
+  const int status = tsr_cuda_event_record(a.stream(), &event);
+  if (status != TSR_OK) tsr_cuda_host_free(pinned);
+  a.ok(status);
+  auto* waiter = new EventWaiter(a.env(), a.session().device, event, pinned, elements, dtype);
+  waiter->Queue();
+  return waiter->promise();
 }
-CachingAllocator& pinned_memory() {
-  static auto* a = new CachingAllocator("pinned host", host_malloc, cudaFreeHost);
-  return *a;
+
+constexpr const char* kDtypes[] = {"float32", "int32"};  // index = tsr_dtype
+
+Napi::Value DeviceCount(Args& a) {
+  int count = 0;
+  tsr_cuda_device_count(&count);  // 0 without a driver or GPU; never an error
+  return Napi::Number::New(a.env(), count);
+}
+
+Napi::Value Init(Args& a) {
+  Session& s = a.session();
+  const int device = int(a.has(0) ? a.integer(0, "device") : 0);
+  int count = 0;
+  tsr_cuda_device_count(&count);
+  if (count == 0) a.fail(std::string("no CUDA GPU present (") + tsr_cuda_last_error() + ")");
+  if (device >= count) a.fail("device " + std::to_string(device) + " requested, " + std::to_string(count) + " present");
+  if (s.ready && s.device != device)
+    a.fail("already initialized on device " + std::to_string(s.device) + " in this environment");
+  if (!s.ready) {
+    a.ok(tsr_cuda_set_device(device));
+    a.ok(tsr_cuda_stream_create(&s.stream));
+    s.device = device;
+    s.ready = true;
+  }
+  char name[256] = {};
+  int major = 0, minor = 0, sms = 0;
+  size_t total = 0;
+  a.ok(tsr_cuda_device_info(device, name, sizeof name, &major, &minor, &total, &sms));
+  Napi::Object o = Napi::Object::New(a.env());
+  o.Set("device", device);
+  o.Set("name", name);
+  o.Set("computeCapability", std::to_string(major) + "." + std::to_string(minor));
+  o.Set("totalMemory", double(total));
+  o.Set("multiprocessors", sms);
+  return o;
+}
+
+Napi::Value Alloc(Args& a) {
+  Session& s = a.session();
+  const int64_t size = a.integer(0, "size");
+  const int dtype = a.choice(a.at(1, "dtype"), "dtype", kDtypes);
+  void* ptr = nullptr;
+  a.ok(tsr_cuda_alloc(size_t(size) * 4, s.stream, &ptr));
+  const uint32_t id = s.next_id++;
+  s.buffers[id] = Buffer{id, ptr, size, dtype, 0};
+  return Napi::Number::New(a.env(), id);
+}
+
+Napi::Value Free(Args& a) {
+  const Buffer b = a.buffer(a.at(0, "buffer"), "buffer");
+  a.ok(tsr_cuda_free(b.ptr, a.stream()));
+  a.session().buffers.erase(b.id);
+  return a.env().Undefined();
+}
+
+Napi::Value Write(Args& a) {
+  Buffer& b = a.buffer(a.at(0, "buffer"), "buffer");
+  const Napi::Value data = a.at(1, "data");
+  if (!data.IsTypedArray()) a.fail("data must be a Float32Array or Int32Array");
+  const Napi::TypedArray arr = data.As<Napi::TypedArray>();
+  const napi_typedarray_type want = b.dtype == TSR_INT32 ? napi_int32_array : napi_float32_array;
+  if (arr.TypedArrayType() != want) a.fail(std::string("data must match the buffer's dtype ") + dtype_name(b.dtype));
+  if (int64_t(arr.ElementLength()) != b.size)
+    a.fail("data has " + std::to_string(arr.ElementLength()) + " elements, the buffer " + std::to_string(b.size));
+  const uint8_t* src = static_cast<const uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
+  ++b.version;
+  return a.enqueued(tsr_cuda_copy_h2d(b.ptr, src, size_t(b.size) * 4, a.stream()));
+}
+
+Napi::Value ReadSync(Args& a) {
+  Buffer& b = a.buffer(a.at(0, "buffer"), "buffer");
+  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(a.env(), size_t(b.size) * 4);
+  a.ok(tsr_cuda_copy_d2h(ab.Data(), b.ptr, size_t(b.size) * 4, a.stream()));
+  return TypedArrayOf(a.env(), ab, b.dtype, size_t(b.size));
+}
+
+Napi::Value Read(Args& a) {
+  Buffer& b = a.buffer(a.at(0, "buffer"), "buffer");
+  const size_t bytes = size_t(b.size) * 4;
+  void* pinned = nullptr;
+  if (bytes > 0) {
+    a.ok(tsr_cuda_host_alloc(bytes, &pinned));
+    const int status = tsr_cuda_copy_d2h_async(pinned, b.ptr, bytes, a.stream());
+    if (status != TSR_OK) tsr_cuda_host_free(pinned);
+    a.ok(status);
+  }
+  return Settle(a, pinned, size_t(b.size), b.dtype);
+}
+
+Napi::Value Sync(Args& a) { return Settle(a, nullptr, 0, -1); }
+
+Napi::Value Memory(Args& a) {
+  size_t in_use = 0, cached = 0, free_b = 0, total = 0;
+  a.ok(tsr_cuda_memory_stats(&in_use, &cached, &free_b, &total));
+  Napi::Object o = Napi::Object::New(a.env());
+  o.Set("inUse", double(in_use));
+  o.Set("cached", double(cached));
+  o.Set("deviceFree", double(free_b));
+  o.Set("deviceTotal", double(total));
+  o.Set("buffers", double(a.session().buffers.size()));
+  return o;
+}
+
+Napi::Value EmptyCache(Args& a) {
+  a.ok(tsr_cuda_empty_cache());
+  return a.env().Undefined();
+}
+
+const Entry kStorage[] = {
+    {"deviceCount", DeviceCount, true},
+    {"init", Init, true},
+    {"alloc", Alloc},
+    {"free", Free},
+    {"write", Write},
+    {"read", Read},
+    {"readSync", ReadSync},
+    {"sync", Sync},
+    {"memory", Memory},
+    {"emptyCache", EmptyCache},
+};
+
+// Every exported function: the session's checks, then the entry.
+Napi::Value Run(const Napi::CallbackInfo& info) {
+  const auto* bound = static_cast<const std::pair<Session*, const Entry*>*>(info.Data());
+  Args a(info, *bound->first, bound->second->op);
+  if (!bound->second->before_init && !bound->first->ready)
+    a.fail("the CUDA backend is not initialized (call cudaInit first)");
+  return bound->second->run(a);
+}
+
+// Returns what an environment still holds to the allocator when it shuts
+// down (worker threads), after its queued work has finished.
+void Cleanup(void* data) {
+  auto* s = static_cast<Session*>(data);
+  if (s->ready) {
+    tsr_cuda_stream_synchronize(s->stream);
+    for (auto& [id, b] : s->buffers) tsr_cuda_free(b.ptr, s->stream);
+    tsr_cuda_stream_destroy(s->stream);
+  }
+  delete s;
 }
 
 }  // namespace
 
-int fail(int status, const std::string& message) {
-  last_error = message;
-  return status;
+Session& StartSession(Napi::Env env, Napi::Object exports) {
+  auto* s = new Session();
+  napi_add_env_cleanup_hook(env, Cleanup, s);
+  Export(env, exports, *s, kStorage, std::size(kStorage));
+  return *s;
 }
 
-int check(const char* op, const std::string& detail, cudaError_t err) {
-  if (err == cudaSuccess) return TSR_OK;
-  cudaGetLastError();
-  std::string where = std::string("cuda ") + op + (detail.empty() ? "" : " (" + detail + ")");
-  if (err == cudaErrorMemoryAllocation && !pending_oom.empty()) {
-    const std::string msg = where + ": " + pending_oom;
-    pending_oom.clear();
-    return fail(TSR_OUT_OF_MEMORY, msg);
+void Export(Napi::Env env, Napi::Object exports, Session& session, const Entry* entries, size_t count) {
+  for (size_t k = 0; k < count; ++k) {
+    std::string name = std::string("cuda") + entries[k].op;
+    name[4] = char(std::toupper(static_cast<unsigned char>(name[4])));
+    session.exported.emplace_back(&session, &entries[k]);
+    exports.Set(name, Napi::Function::New(env, Run, name, &session.exported.back()));
   }
-  return fail(err == cudaErrorMemoryAllocation ? TSR_OUT_OF_MEMORY : TSR_CUDA_ERROR,
-              where + ": " + cudaGetErrorString(err) + " (" + cudaGetErrorName(err) + ")");
 }
 
-std::string shape_string(const int64_t* shape, int64_t rank) {
-  std::string s = "[";
-  for (int64_t d = 0; d < rank; ++d) s += (d ? ", " : "") + std::to_string(shape[d]);
-  return s + "]";
-}
-
-std::string view_string(const tsr_view& v) {
-  return shape_string(v.shape, v.rank) + " strides " + shape_string(v.strides, v.rank) + " offset " +
-         std::to_string(v.offset);
-}
-
-std::string view_problem(const tsr_view* v) {
-  if (!v) return "view is null";
-  if (v->rank < 0 || v->rank > TSR_MAX_DIMS) return "rank " + std::to_string(v->rank) + " outside [0, 8]";
-  for (int64_t d = 0; d < v->rank; ++d)
-    if (v->shape[d] < 0) return "negative extent in shape " + shape_string(v->shape, v->rank);
-  return "";
-}
-
-bool same_shape(const tsr_view& a, const tsr_view& b) {
-  if (a.rank != b.rank) return false;
-  for (int64_t d = 0; d < a.rank; ++d)
-    if (a.shape[d] != b.shape[d]) return false;
-  return true;
-}
-
-int64_t view_elements(const tsr_view& v) {
-  int64_t n = 1;
-  for (int64_t d = 0; d < v.rank; ++d) n *= v.shape[d];
-  return n;
-}
-
-Scratch::Scratch(size_t bytes, cudaStream_t stream) : stream_(stream) {
-  if (bytes > 0) status_ = device_memory().allocate(bytes, stream, &ptr_);
-}
-
-Scratch::~Scratch() {
-  if (ptr_) device_memory().release(ptr_, stream_);
-}
-
-int multiprocessor_count() {
-  static int counts[64] = {};
-  int device = 0;
-  if (cudaGetDevice(&device) != cudaSuccess || device < 0 || device >= 64) return 1;
-  if (counts[device] == 0) {
-    int n = 0;
-    cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, device);
-    counts[device] = n > 0 ? n : 1;
-  }
-  return counts[device];
-}
-
-cudaError_t read_back(void* host, const void* device, size_t bytes, cudaStream_t stream) {
-  cudaError_t err = cudaMemcpyAsync(host, device, bytes, cudaMemcpyDeviceToHost, stream);
-  if (err == cudaSuccess) err = cudaStreamSynchronize(stream);
-  return err;
-}
-
-}  // namespace tessera::cuda
-
-using namespace tessera::cuda;
-
-extern "C" {
-
-const char* tsr_cuda_last_error(void) { return last_error.c_str(); }
-
-int tsr_cuda_device_count(int* count) {
-  if (!count) return fail(TSR_INVALID_ARGUMENT, "cuda device_count: count is null");
-  *count = 0;
-  const cudaError_t err = cudaGetDeviceCount(count);
-  if (err != cudaSuccess) {
-    // No driver, no GPU, or a driver older than the runtime: no usable GPU,
-    // which is an answer, not a failure. The reason stays readable.
-    cudaGetLastError();
-    *count = 0;
-    last_error = std::string("cudaGetDeviceCount: ") + cudaGetErrorString(err) + " (" + cudaGetErrorName(err) + ")";
-  }
-  return TSR_OK;
-}
-
-int tsr_cuda_device_info(int device, char* name, size_t name_len, int* cc_major, int* cc_minor, size_t* total_memory,
-                         int* multiprocessors) {
-  cudaDeviceProp prop{};
-  if (int st = check("device_info", "device " + std::to_string(device), cudaGetDeviceProperties(&prop, device)))
-    return st;
-  if (name && name_len > 0) std::snprintf(name, name_len, "%s", prop.name);
-  if (cc_major) *cc_major = prop.major;
-  if (cc_minor) *cc_minor = prop.minor;
-  if (total_memory) *total_memory = prop.totalGlobalMem;
-  if (multiprocessors) *multiprocessors = prop.multiProcessorCount;
-  return TSR_OK;
-}
-
-int tsr_cuda_set_device(int device) {
-  return check("set_device", "device " + std::to_string(device), cudaSetDevice(device));
-}
-
-int tsr_cuda_stream_create(void** stream) {
-  if (!stream) return invalid("stream_create", "stream is null");
-  cudaStream_t s = nullptr;
-  const int st = check("stream_create", "", cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
-  *stream = s;
-  return st;
-}
-
-int tsr_cuda_stream_destroy(void* stream) { return check("stream_destroy", "", cudaStreamDestroy(as_stream(stream))); }
-
-int tsr_cuda_stream_synchronize(void* stream) {
-  return check("synchronize", "an earlier kernel or copy on the stream failed",
-               cudaStreamSynchronize(as_stream(stream)));
-}
-
-int tsr_cuda_alloc(size_t bytes, void* stream, void** ptr) {
-  if (!ptr) return invalid("alloc", "ptr is null");
-  return check("alloc", "", device_memory().allocate(bytes, as_stream(stream), ptr));
-}
-
-int tsr_cuda_free(void* ptr, void* stream) {
-  if (!ptr) return TSR_OK;
-  if (!device_memory().release(ptr, as_stream(stream)))
-    return invalid("free", "pointer was not allocated by tsr_cuda_alloc or was freed twice");
-  return TSR_OK;
-}
-
-int tsr_cuda_empty_cache(void) {
-  if (int st = check("empty_cache", "device", device_memory().empty())) return st;
-  return check("empty_cache", "pinned host", pinned_memory().empty());
-}
-
-int tsr_cuda_memory_stats(size_t* in_use, size_t* cached, size_t* device_free, size_t* device_total) {
-  size_t u = 0, c = 0, f = 0, t = 0;
-  device_memory().stats(&u, &c);
-  if (int st = check("memory_stats", "", cudaMemGetInfo(&f, &t))) return st;
-  if (in_use) *in_use = u;
-  if (cached) *cached = c;
-  if (device_free) *device_free = f;
-  if (device_total) *device_total = t;
-  return TSR_OK;
-}
-
-int tsr_cuda_host_alloc(size_t bytes, void** ptr) {
-  if (!ptr) return invalid("host_alloc", "ptr is null");
-  return check("host_alloc", "", pinned_memory().allocate(bytes, nullptr, ptr));
-}
-
-int tsr_cuda_host_free(void* ptr) {
-  if (!ptr) return TSR_OK;
-  if (!pinned_memory().release(ptr, nullptr)) return invalid("host_free", "pointer was not from tsr_cuda_host_alloc");
-  return TSR_OK;
-}
-
-int tsr_cuda_copy_h2d(void* dst, const void* src, size_t bytes, void* stream) {
-  if (bytes == 0) return TSR_OK;
-  if (!dst || !src) return invalid("write", "null pointer");
-  return check("write", std::to_string(bytes) + " bytes host to device",
-               cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, as_stream(stream)));
-}
-
-int tsr_cuda_copy_d2h_async(void* dst, const void* src, size_t bytes, void* stream) {
-  if (bytes == 0) return TSR_OK;
-  if (!dst || !src) return invalid("read", "null pointer");
-  return check("read", std::to_string(bytes) + " bytes device to host",
-               cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, as_stream(stream)));
-}
-
-int tsr_cuda_copy_d2h(void* dst, const void* src, size_t bytes, void* stream) {
-  if (bytes == 0) return TSR_OK;
-  if (!dst || !src) return invalid("read", "null pointer");
-  return check("read", std::to_string(bytes) + " bytes device to host (an earlier kernel may have failed)",
-               read_back(dst, src, bytes, as_stream(stream)));
-}
-
-int tsr_cuda_event_record(void* stream, void** event) {
-  if (!event) return invalid("event_record", "event is null");
-  cudaEvent_t e = nullptr;
-  if (int st = check("event_record", "", cudaEventCreateWithFlags(&e, cudaEventDisableTiming))) return st;
-  if (int st = check("event_record", "", cudaEventRecord(e, as_stream(stream)))) {
-    cudaEventDestroy(e);
-    return st;
-  }
-  *event = e;
-  return TSR_OK;
-}
-
-int tsr_cuda_event_synchronize(void* event) {
-  return check("synchronize", "an earlier kernel or copy on the stream failed",
-               cudaEventSynchronize(static_cast<cudaEvent_t>(event)));
-}
-
-int tsr_cuda_event_destroy(void* event) {
-  return check("event_destroy", "", cudaEventDestroy(static_cast<cudaEvent_t>(event)));
-}
-
-}  // extern "C"
+}  // namespace tessera::cuda_napi

@@ -1,5 +1,7 @@
 // The `cuda` backend: storage in GPU memory and the hand-written kernels of
-// kernels/cuda/*.cu, reached through the native addon (native/cuda/binding.cc).
+// kernels/cuda/*.cu, reached through the native addon: each method is one
+// row of the table in native/cuda/binding.cc, which calls the kernel's C ABI
+// (kernels/cuda/capi.h), where the arguments are validated.
 //
 // Every call enqueues work on one CUDA stream and returns at once; results
 // come back through `read()` (a Promise; the copy waits for everything
@@ -19,9 +21,11 @@ export type CudaPrecision = 'float32' | 'tf32' | 'bf16';
 
 /** A view as the addon takes it: the buffer's handle instead of the buffer. */
 interface NativeView { buf: number; shape: readonly number[]; strides: readonly number[]; offset: number }
+/** A matmul operand: its shape comes from the params ([batch, M, K] or [batch, K, N]). */
+type NativeOperand = Omit<NativeView, 'shape'>;
 interface NativeCsr { rows: number; cols: number; nnz: number; rowPtr: number; colIdx: number; values?: number }
 
-/** The CUDA entry points of the addon (native/cuda/binding.cc). */
+/** The CUDA entry points of the addon (native/cuda/runtime.cc for storage, binding.cc for kernels). */
 export interface CudaAddon {
   info(): { cuda: boolean };
   cudaDeviceCount(): number;
@@ -40,10 +44,10 @@ export interface CudaAddon {
   cudaBinary(op: BinaryOp, a: NativeView, b: NativeView, out: number): void;
   cudaWhere(cond: NativeView, a: NativeView, b: NativeView, out: number): void;
   cudaReduce(op: ReduceOp, x: number, outer: number, size: number, inner: number, out: number): void;
-  cudaMatmul(a: NativeView, b: NativeView, out: number,
+  cudaMatmul(a: NativeOperand, b: NativeOperand, out: number,
     p: { batch: number; M: number; N: number; K: number; alpha: number; bias?: number; act: string },
     precision: CudaPrecision): void;
-  cudaGather(x: NativeView, axis: number, idx: NativeView, out: number, outShape: readonly number[]): void;
+  cudaGather(x: NativeView, axis: number, idx: NativeView, out: number): void;
   cudaScatterAdd(out: number, outShape: readonly number[], axis: number, idx: NativeView, src: NativeView): void;
   cudaSpmm(a: NativeCsr, x: number, F: number, out: number): void;
   cudaSddmm(a: NativeCsr, x: number, y: number, H: number, F: number, out: number): void;
@@ -86,6 +90,10 @@ function handle(buf: Buf | undefined, what: string): number {
 
 function nativeView(v: View, what: string): NativeView {
   return { buf: handle(v.buf, what), shape: v.shape, strides: v.strides, offset: v.offset };
+}
+
+function nativeOperand(v: View, what: string): NativeOperand {
+  return { buf: handle(v.buf, what), strides: v.strides, offset: v.offset };
 }
 
 function nativeCsr(a: Csr): NativeCsr {
@@ -145,13 +153,14 @@ export class CudaBackend implements Backend {
     this.addon.cudaReduce(op, handle(x, 'x'), outer, size, inner, handle(out, 'out'));
   }
   matmul(a: View, b: View, out: Buf, p: MatmulParams): void {
-    this.addon.cudaMatmul(nativeView(a, 'a'), nativeView(b, 'b'), handle(out, 'out'), {
+    this.addon.cudaMatmul(nativeOperand(a, 'a'), nativeOperand(b, 'b'), handle(out, 'out'), {
       batch: p.batch, M: p.M, N: p.N, K: p.K, alpha: p.alpha, act: p.act,
       bias: p.bias ? handle(p.bias, 'bias') : undefined,
     }, this.precision);
   }
-  gather(x: View, axis: number, idx: View, out: Buf, outShape: readonly number[]): void {
-    this.addon.cudaGather(nativeView(x, 'x'), axis, nativeView(idx, 'idx'), handle(out, 'out'), outShape);
+  /** out has idx's shape (outShape). */
+  gather(x: View, axis: number, idx: View, out: Buf): void {
+    this.addon.cudaGather(nativeView(x, 'x'), axis, nativeView(idx, 'idx'), handle(out, 'out'));
   }
   scatterAdd(out: Buf, outShape: readonly number[], axis: number, idx: View, src: View): void {
     this.addon.cudaScatterAdd(handle(out, 'out'), outShape, axis, nativeView(idx, 'idx'), nativeView(src, 'src'));

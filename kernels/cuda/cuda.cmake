@@ -1,18 +1,17 @@
-# The CUDA backend's build, included by the top-level CMakeLists.txt (the
-# addon) and by bench/device/CMakeLists.txt (a plain shared library for the
-# Python checks). Without nvcc it switches itself off and the addon builds
-# without CUDA.
+# The CUDA kernels' library (kernels/cuda only: one .cu per family with its C
+# ABI, runtime.cc), included by the top-level CMakeLists.txt (linked into the
+# addon, which adds its N-API binding from native/cuda) and by
+# bench/device/CMakeLists.txt (a plain shared library for the Python checks).
+# Without nvcc it switches itself off and the addon builds without CUDA.
 #
 # In:  TESSERA_CUDA                 (option, default ON: OFF skips the CUDA backend)
 #      TESSERA_CUDA_ARCHITECTURES  (default "80-real;90-real;90-virtual":
 #                                   SASS for A100 and H100/H200, PTX for newer)
 #      TESSERA_CUDA_LIBRARY_TYPE    (STATIC for the addon, SHARED for bench/device)
-# Out: TESSERA_HAVE_CUDA, target tessera_cuda (C ABI of native/cuda/capi.h),
-#      TESSERA_CUDA_BINDING_SOURCES (the N-API side, compiled into the addon).
+# Out: TESSERA_HAVE_CUDA, target tessera_cuda (the C ABI of kernels/cuda/capi.h).
 
 option(TESSERA_CUDA "Build the CUDA backend when nvcc is found" ON)
 set(TESSERA_HAVE_CUDA OFF)
-set(TESSERA_CUDA_BINDING_SOURCES "")
 if(NOT TESSERA_CUDA)
   message(STATUS "Tessera: CUDA backend disabled (-DTESSERA_CUDA=OFF)")
   return()
@@ -43,15 +42,11 @@ if(NOT DEFINED TESSERA_CUDA_LIBRARY_TYPE)
   set(TESSERA_CUDA_LIBRARY_TYPE STATIC)
 endif()
 
-file(GLOB TESSERA_CUDA_KERNEL_SOURCES CONFIGURE_DEPENDS "${TESSERA_ROOT}/kernels/cuda/*.cu")
-# The launchers (C ABI, validation, messages) and the runtime are host-only
-# C++: the host compiler builds them in a fraction of nvcc's time.
-file(GLOB TESSERA_CUDA_LAUNCH_SOURCES CONFIGURE_DEPENDS "${TESSERA_ROOT}/native/cuda/launch_*.cc")
+# Each family's .cu holds its kernels and its C ABI entry points; runtime.cc
+# (allocator, streams, errors) is host-only C++, built by the host compiler.
+file(GLOB TESSERA_CUDA_SOURCES CONFIGURE_DEPENDS "${TESSERA_ROOT}/kernels/cuda/*.cu" "${TESSERA_ROOT}/kernels/cuda/*.cc")
 
-add_library(tessera_cuda ${TESSERA_CUDA_LIBRARY_TYPE}
-  ${TESSERA_CUDA_KERNEL_SOURCES}
-  ${TESSERA_CUDA_LAUNCH_SOURCES}
-  "${TESSERA_ROOT}/native/cuda/runtime.cc")
+add_library(tessera_cuda ${TESSERA_CUDA_LIBRARY_TYPE} ${TESSERA_CUDA_SOURCES})
 target_include_directories(tessera_cuda PUBLIC "${TESSERA_ROOT}")
 set_target_properties(tessera_cuda PROPERTIES
   CUDA_ARCHITECTURES "${TESSERA_CUDA_ARCHITECTURES}"
@@ -70,5 +65,4 @@ target_compile_options(tessera_cuda PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:-lineinfo
 find_package(CUDAToolkit REQUIRED)
 target_link_libraries(tessera_cuda PUBLIC CUDA::cudart_static)
 
-set(TESSERA_CUDA_BINDING_SOURCES "${TESSERA_ROOT}/native/cuda/binding.cc")
 message(STATUS "Tessera: CUDA backend ON (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, architectures ${TESSERA_CUDA_ARCHITECTURES})")

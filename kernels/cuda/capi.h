@@ -1,6 +1,10 @@
 /* C ABI of Tessera's CUDA kernels: raw device pointers, sizes, a stream.
+ * Each kernels/cuda/<family>.cu defines its entry points, and they are the one
+ * place where arguments are validated (every function below checks what it
+ * is given before it touches device memory); callers only turn their own
+ * handles into pointers.
  *
- * Used by the N-API binding (native/cuda/binding.cc) and, through ctypes, by
+ * Called by the N-API binding (native/cuda/binding.cc) and, through ctypes, by
  * bench/device/check_and_bench.py, so it stays plain C with fixed-width fields
  * (every struct field is 8 bytes wide: no padding rules to mirror in Python).
  *
@@ -38,6 +42,10 @@ enum tsr_status {
   TSR_NO_DEVICE = 5
 };
 
+/* ---- schema: op codes and parameter records ----
+ * Generated from the TypeScript schema once kernels/schema.h exists; this block
+ * is then replaced by #include "kernels/schema.h". The enums follow the order
+ * of the unions in src/backend/interface.ts. */
 enum tsr_dtype { TSR_FLOAT32 = 0, TSR_INT32 = 1 };
 
 /* Same order as UnaryOp in interface.ts. */
@@ -63,21 +71,6 @@ enum tsr_activation { TSR_ACT_NONE, TSR_ACT_RELU, TSR_ACT_GELU, TSR_ACT_TANH, TS
  * operands rounded to TF32 or BF16 (accumulation stays float32). */
 enum tsr_precision { TSR_PRECISION_FLOAT32, TSR_PRECISION_TF32, TSR_PRECISION_BF16, TSR_PRECISION_COUNT };
 
-/* A strided view of a buffer whose pointer is passed beside it. */
-typedef struct {
-  int64_t rank;
-  int64_t shape[TSR_MAX_DIMS];
-  int64_t strides[TSR_MAX_DIMS];
-  int64_t offset;
-} tsr_view;
-
-typedef struct {
-  int64_t rows, cols, nnz;
-  const int32_t* row_ptr; /* [rows + 1] */
-  const int32_t* col_idx; /* [nnz] */
-  const float* values;    /* [nnz], or NULL for all ones */
-} tsr_csr;
-
 typedef struct {
   /* a is [batch, M, K] and b is [batch, K, N], each through its strides
    * (batch strides may be 0); out is dense [batch, M, N]. */
@@ -102,6 +95,22 @@ typedef struct {
   int64_t stride[3], padding[3];
   int64_t oD, oH, oW;
 } tsr_pool_params;
+/* ---- end of schema ---- */
+
+/* A strided view of a buffer whose pointer is passed beside it. */
+typedef struct {
+  int64_t rank;
+  int64_t shape[TSR_MAX_DIMS];
+  int64_t strides[TSR_MAX_DIMS];
+  int64_t offset;
+} tsr_view;
+
+typedef struct {
+  int64_t rows, cols, nnz;
+  const int32_t* row_ptr; /* [rows + 1] */
+  const int32_t* col_idx; /* [nnz] */
+  const float* values;    /* [nnz], or NULL for all ones */
+} tsr_csr;
 
 /* ---- errors, devices, streams ---- */
 const char* tsr_cuda_last_error(void);
@@ -152,23 +161,28 @@ int tsr_cuda_binary(int64_t op, const void* a, int64_t a_dtype, const tsr_view* 
 int tsr_cuda_copy(const void* x, int64_t x_dtype, const tsr_view* xv, void* out, int64_t out_dtype,
                   void* stream);
 /* out = cond != 0 ? a : b; a, b and out share one dtype. */
-int tsr_cuda_where(const void* cond, int64_t cond_dtype, const tsr_view* cv, const void* a,
-                   const tsr_view* av, const void* b, const tsr_view* bv, void* out, int64_t dtype,
-                   void* stream);
-/* Synchronous: checks every index of the view lies in [0, bound). On failure
+int tsr_cuda_where(const void* cond, int64_t cond_dtype, const tsr_view* cv, const void* a, int64_t a_dtype,
+                   const tsr_view* av, const void* b, int64_t b_dtype, const tsr_view* bv, void* out,
+                   int64_t out_dtype, void* stream);
+/* Synchronous: checks that every index of the view lies in [0, data.shape[axis]),
+ * where the index view is the index operand of a gather from (or a scatter_add
+ * into) `data` along `axis` (only data's rank and shape are read). On failure
  * returns TSR_INDEX_OUT_OF_RANGE and sets *bad_value and *bad_position (the
- * first offending element in row-major order). */
-int tsr_cuda_check_indices(const int32_t* idx, const tsr_view* iv, int64_t bound, int64_t* bad_value,
-                           int64_t* bad_position, void* stream);
-/* out (dense, shape iv.shape) = x[.., idx[..], ..] along axis. Indices outside
- * [0, x.shape[axis]) read as 0 (memory safety); use check_indices to report them. */
-int tsr_cuda_gather(const void* x, const tsr_view* xv, int64_t axis, const int32_t* idx,
-                    const tsr_view* iv, void* out, void* stream);
+ * first offending element in row-major order). gather and scatter_add do not
+ * check by themselves, so that a caller can check an index buffer once and
+ * reuse it. */
+int tsr_cuda_check_indices(const int32_t* idx, const tsr_view* iv, const tsr_view* data, int64_t axis,
+                           int64_t* bad_value, int64_t* bad_position, void* stream);
+/* out (dense, shape iv.shape) = x[.., idx[..], ..] along axis; x and out share
+ * one dtype. Indices outside [0, x.shape[axis]) read as 0 (memory safety). */
+int tsr_cuda_gather(const void* x, int64_t x_dtype, const tsr_view* xv, int64_t axis, const int32_t* idx,
+                    const tsr_view* iv, void* out, int64_t out_dtype, void* stream);
 /* out (dense, shape out_shape) += src scattered along axis by idx (atomics);
- * idx and src views share src's shape; out of range indices are skipped. */
-int tsr_cuda_scatter_add(void* out, int64_t dtype, const int64_t* out_shape, int64_t rank, int64_t axis,
-                         const int32_t* idx, const tsr_view* iv, const void* src, const tsr_view* sv,
-                         void* stream);
+ * idx and src views share src's shape, src and out one dtype; out of range
+ * indices are skipped. */
+int tsr_cuda_scatter_add(void* out, int64_t out_dtype, const int64_t* out_shape, int64_t rank, int64_t axis,
+                         const int32_t* idx, const tsr_view* iv, const void* src, int64_t src_dtype,
+                         const tsr_view* sv, void* stream);
 
 /* ---- reduce (kernels/cuda/reduce.cu) ---- */
 /* x dense [outer, size, inner] -> out [outer, inner]; accumulates in float64.
