@@ -14,53 +14,55 @@ import re
 I64, F64, PTR, INT, SIZE = ctypes.c_int64, ctypes.c_double, ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t
 
 # ---- schema: op codes and parameter records ----
-# The JS names of each enum's values, in the enum's order (src/backend/interface.ts).
-DTYPES = ['float32', 'int32']
-UNARY_OPS = ['neg', 'exp', 'log', 'log1p', 'sqrt', 'rsqrt', 'abs', 'sign', 'tanh', 'sigmoid', 'relu', 'leakyRelu',
+# Named as bench/device/schema.py will name them. The JS names of each enum's
+# values, in the enum's order (src/backend/interface.ts).
+DTYPE = ['float32', 'int32']
+UNARY = ['neg', 'exp', 'log', 'log1p', 'sqrt', 'rsqrt', 'abs', 'sign', 'tanh', 'sigmoid', 'relu', 'leakyRelu',
              'elu', 'gelu', 'geluGrad', 'softplus', 'sin', 'cos', 'square', 'reciprocal', 'floor']
-BINARY_OPS = ['add', 'sub', 'mul', 'div', 'pow', 'minimum', 'maximum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge']
-REDUCE_OPS = ['sum', 'prod', 'max', 'min', 'argmax', 'argmin']
-ACTIVATIONS = ['none', 'relu', 'gelu', 'tanh', 'sigmoid']
-PRECISIONS = ['float32', 'tf32', 'bf16']
+BINARY = ['add', 'sub', 'mul', 'div', 'pow', 'minimum', 'maximum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge']
+REDUCE = ['sum', 'prod', 'max', 'min', 'argmax', 'argmin']
+ACTIVATION = ['none', 'relu', 'gelu', 'tanh', 'sigmoid']
+PRECISION = ['float32', 'tf32', 'bf16']
+FLOAT32, INT32 = DTYPE.index('float32'), DTYPE.index('int32')
 
 
-class tsr_matmul_params(ctypes.Structure):
+class MatmulParams(ctypes.Structure):
     _fields_ = [('batch', I64), ('M', I64), ('N', I64), ('K', I64), ('a_strides', I64 * 3), ('a_offset', I64),
                 ('b_strides', I64 * 3), ('b_offset', I64), ('alpha', F64), ('bias', PTR), ('act', I64),
                 ('precision', I64)]
 
 
-class tsr_conv_params(ctypes.Structure):
+class ConvParams(ctypes.Structure):
     _fields_ = [(n, I64) for n in ['N', 'C', 'D', 'H', 'W', 'O', 'kd', 'kh', 'kw']] + \
                [('stride', I64 * 3), ('padding', I64 * 3), ('dilation', I64 * 3)] + \
                [(n, I64) for n in ['groups', 'oD', 'oH', 'oW', 'precision']]
 
 
-class tsr_pool_params(ctypes.Structure):
+class PoolParams(ctypes.Structure):
     _fields_ = [(n, I64) for n in ['N', 'C', 'D', 'H', 'W', 'kd', 'kh', 'kw']] + \
                [('stride', I64 * 3), ('padding', I64 * 3)] + [(n, I64) for n in ['oD', 'oH', 'oW']]
 # ---- end of schema ----
 
 # The C enum that each list above mirrors.
-ENUMS = {'tsr_dtype': DTYPES, 'tsr_unary_op': UNARY_OPS, 'tsr_binary_op': BINARY_OPS, 'tsr_reduce_op': REDUCE_OPS,
-         'tsr_activation': ACTIVATIONS, 'tsr_precision': PRECISIONS}
-FLOAT32, INT32 = DTYPES.index('float32'), DTYPES.index('int32')
+ENUMS = {'tsr_dtype': DTYPE, 'tsr_unary_op': UNARY, 'tsr_binary_op': BINARY, 'tsr_reduce_op': REDUCE,
+         'tsr_activation': ACTIVATION, 'tsr_precision': PRECISION}
 MAX_DIMS = 8
 STATUS = ['TSR_OK', 'TSR_INVALID_ARGUMENT', 'TSR_CUDA_ERROR', 'TSR_OUT_OF_MEMORY', 'TSR_INDEX_OUT_OF_RANGE',
           'TSR_NO_DEVICE']
 
 
-class tsr_view(ctypes.Structure):
+class View(ctypes.Structure):
     _fields_ = [('rank', I64), ('shape', I64 * MAX_DIMS), ('strides', I64 * MAX_DIMS), ('offset', I64)]
 
 
-class tsr_csr(ctypes.Structure):
+class Csr(ctypes.Structure):
     _fields_ = [('rows', I64), ('cols', I64), ('nnz', I64), ('row_ptr', PTR), ('col_idx', PTR), ('values', PTR)]
 
 
-STRUCTS = {c.__name__: c for c in (tsr_matmul_params, tsr_conv_params, tsr_pool_params, tsr_view, tsr_csr)}
-VP, CP, MP, KP, PP = (ctypes.POINTER(t) for t in (tsr_view, tsr_csr, tsr_matmul_params, tsr_conv_params,
-                                                  tsr_pool_params))
+STRUCTS = {'tsr_matmul_params': MatmulParams, 'tsr_conv_params': ConvParams, 'tsr_pool_params': PoolParams,
+           'tsr_view': View, 'tsr_csr': Csr}  # C name -> mirror
+VP, CP, MP, KP, PP = (ctypes.POINTER(t) for t in (View, Csr, MatmulParams, ConvParams,
+                                                  PoolParams))
 P_I64, P_INT, P_SIZE, P_PTR = (ctypes.POINTER(t) for t in (I64, INT, SIZE, PTR))
 
 # Argument types of every function of capi.h (all return int, except tsr_cuda_last_error).
@@ -120,7 +122,7 @@ def read_header(path=HEADER):
 
 
 def c_type(decl, structs):
-    """The ctypes type of a C parameter or field type ('const tsr_view*', 'int64_t', 'void**', ...)."""
+    """The ctypes type of a C parameter or field type ('const View*', 'int64_t', 'void**', ...)."""
     base = decl.replace('const', '').replace('*', '').strip()
     stars = decl.count('*')
     scalar = {'int64_t': I64, 'double': F64, 'int': INT, 'size_t': SIZE}

@@ -36,9 +36,9 @@ import traceback
 import torch
 import torch.nn.functional as F
 
-from capi import (ACTIVATIONS, BINARY_OPS, FLOAT32, INT32, I64, INT, PRECISIONS, PTR, REDUCE_OPS, SIGNATURES,
-                  UNARY_OPS, header_problems, kernel_functions, tsr_conv_params, tsr_csr, tsr_matmul_params,
-                  tsr_pool_params, tsr_view, VP)
+from capi import (ACTIVATION, BINARY, FLOAT32, INT32, I64, INT, PRECISION, PTR, REDUCE, SIGNATURES,
+                  UNARY, header_problems, kernel_functions, ConvParams, Csr, MatmulParams,
+                  PoolParams, View, VP)
 
 TOLERANCE = {'float32': 1e-5, 'tf32': 5e-3, 'bf16': 1e-2}
 
@@ -190,7 +190,7 @@ def ptr(t):
 
 
 def view(t):
-    v = tsr_view()
+    v = View()
     v.rank = t.dim()
     for d in range(t.dim()):
         v.shape[d], v.strides[d] = t.shape[d], t.stride(d)
@@ -282,12 +282,12 @@ def activation_reference(act, x):
 
 
 def run_unary(op, x, out, alpha=0.0):
-    lib.unary(UNARY_OPS.index(op), base(x), dtype_code(x), ctypes.byref(view(x)), ptr(out), dtype_code(out), alpha,
+    lib.unary(UNARY.index(op), base(x), dtype_code(x), ctypes.byref(view(x)), ptr(out), dtype_code(out), alpha,
               stream())
 
 
 def run_binary(op, a, b, out):
-    lib.binary(BINARY_OPS.index(op), base(a), dtype_code(a), ctypes.byref(view(a)), base(b), dtype_code(b),
+    lib.binary(BINARY.index(op), base(a), dtype_code(a), ctypes.byref(view(a)), base(b), dtype_code(b),
                ctypes.byref(view(b)), ptr(out), dtype_code(out), stream())
 
 
@@ -318,24 +318,24 @@ def run_check_indices(idx, data, axis, value, position):
 
 def run_reduce(op, x, out):
     outer, size_, inner = x.shape
-    lib.reduce(REDUCE_OPS.index(op), ptr(x), dtype_code(x), outer, size_, inner, ptr(out), dtype_code(out), stream())
+    lib.reduce(REDUCE.index(op), ptr(x), dtype_code(x), outer, size_, inner, ptr(out), dtype_code(out), stream())
 
 
 def run_matmul(a, b, out, alpha=1.0, bias=None, act='none', precision='float32'):
     batch, M, K = a.shape
     N = b.shape[2]
-    p = tsr_matmul_params()
+    p = MatmulParams()
     p.batch, p.M, p.N, p.K = batch, M, N, K
     for d in range(3):
         p.a_strides[d], p.b_strides[d] = a.stride(d), b.stride(d)
     p.a_offset, p.b_offset = a.storage_offset(), b.storage_offset()
     p.alpha, p.bias = alpha, ptr(bias).value
-    p.act, p.precision = ACTIVATIONS.index(act), PRECISIONS.index(precision)
+    p.act, p.precision = ACTIVATION.index(act), PRECISION.index(precision)
     lib.matmul(base(a), base(b), ptr(out), ctypes.byref(p), stream())
 
 
 def conv_params(N, C, D, H, W, O, k, stride, padding, dilation=(1, 1, 1), groups=1, precision='float32'):
-    p = tsr_conv_params()
+    p = ConvParams()
     p.N, p.C, p.D, p.H, p.W, p.O = N, C, D, H, W, O
     p.kd, p.kh, p.kw = k
     for i in range(3):
@@ -343,12 +343,12 @@ def conv_params(N, C, D, H, W, O, k, stride, padding, dilation=(1, 1, 1), groups
     p.groups = groups
     out = [(n + 2 * padding[i] - dilation[i] * (k[i] - 1) - 1) // stride[i] + 1 for i, n in enumerate((D, H, W))]
     p.oD, p.oH, p.oW = out
-    p.precision = PRECISIONS.index(precision)
+    p.precision = PRECISION.index(precision)
     return p
 
 
 def pool_params(N, C, D, H, W, k, stride, padding):
-    p = tsr_pool_params()
+    p = PoolParams()
     p.N, p.C, p.D, p.H, p.W = N, C, D, H, W
     p.kd, p.kh, p.kw = k
     for i in range(3):
@@ -370,7 +370,7 @@ def random_csr(rows, cols, nnz, values=True):
 
 
 def csr_struct(rows, cols, row_ptr, col_idx, vals):
-    return tsr_csr(rows, cols, col_idx.numel(), ptr(row_ptr).value, ptr(col_idx).value, ptr(vals).value)
+    return Csr(rows, cols, col_idx.numel(), ptr(row_ptr).value, ptr(col_idx).value, ptr(vals).value)
 
 
 def edge_softmax_reference(scores, row_of, rows):
@@ -406,7 +406,7 @@ def check_copy():
 
 @check('elementwise')
 def check_unary():
-    for op in UNARY_OPS:
+    for op in UNARY:
         positive = op in ('log', 'log1p', 'sqrt', 'rsqrt', 'reciprocal')
         x = (torch.rand(517, 300, device=DEVICE) * 3 + 0.1) if positive else torch.randn(517, 300, device=DEVICE) * 4
         xv = x.t()  # strided
@@ -417,7 +417,7 @@ def check_unary():
 
 @check('elementwise')
 def check_binary():
-    for op in BINARY_OPS:
+    for op in BINARY:
         gen = (lambda *sh: torch.rand(*sh, device=DEVICE) * 2 + 0.5) if op == 'pow' else \
             (lambda *sh: torch.randint(-3, 4, sh, device=DEVICE).float() + 0.5 * torch.rand(*sh, device=DEVICE))
         a = gen(64, 1, 333).expand(64, 200, 333)
@@ -453,7 +453,7 @@ def check_reduce():
     for shape in ((128, 5000, 1), (4, size(3_000_000, 30_000), 1), (16, 300, 77), (1, size(100_000, 1000), 64), (3, 0, 5)):
         outer, n, inner = shape
         x = torch.randn(outer, n, inner, device=DEVICE)
-        for op in REDUCE_OPS:
+        for op in REDUCE:
             xin = (1 + 1e-3 * x) if op == 'prod' else (x * 2).round() if op.startswith('arg') else x
             arg = op.startswith('arg')
             out = poisoned((outer, inner), torch.int32 if arg else torch.float32)
@@ -471,7 +471,7 @@ def check_reduce():
 
 @check('gemm')
 def check_matmul():
-    for precision in PRECISIONS:
+    for precision in PRECISION:
         for batch, M, N, K, ta, tb, bcast, act in ((1, 1000, 1500, 700, False, False, False, 'gelu'),
                                                    (3, 257, 130, 515, True, True, True, 'relu'),
                                                    (2, 64, 200, 4099, False, True, False, 'sigmoid'),
@@ -593,7 +593,7 @@ def check_conv():
         (3, 8, 1, 17, 13, 6, (1, 3, 2), (1, 2, 1), (0, 1, 0), (1, 2, 1), 2),
         (1, 160, 3, 7, 9, 130, (2, 3, 3), (1, 1, 1), (0, 1, 1), (1, 1, 1), 1),
     ]
-    for precision in PRECISIONS:
+    for precision in PRECISION:
         for N, C, D, H, W, O, k, st, pad, dil, groups in shapes:
             p = conv_params(N, C, D, H, W, O, k, st, pad, dil, groups, precision)
             x = torch.randn(N, C, D, H, W, device=DEVICE)
