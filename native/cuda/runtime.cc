@@ -12,6 +12,7 @@
 #include <iterator>
 
 namespace tessera::cuda_napi {
+namespace {
 
 const char* dtype_name(int dtype) { return dtype == TSR_INT32 ? "int32" : "float32"; }
 
@@ -20,6 +21,8 @@ std::string shape_text(const std::vector<int64_t>& shape) {
   for (size_t d = 0; d < shape.size(); ++d) s += (d ? ", " : "") + std::to_string(shape[d]);
   return s + "]";
 }
+
+}  // namespace
 
 void Args::fail(const std::string& why) const { fail_plain(std::string("cuda ") + op_ + ": " + why); }
 

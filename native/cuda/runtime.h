@@ -167,9 +167,6 @@ Record record(const Args& a, size_t i, std::initializer_list<Field> fields) {
   return r;
 }
 
-const char* dtype_name(int dtype);
-std::string shape_text(const std::vector<int64_t>& shape);
-
 // Creates the environment's session (released with the environment) and
 // exports the storage entries: cudaDeviceCount, cudaInit, cudaAlloc,
 // cudaFree, cudaWrite, cudaRead, cudaReadSync, cudaSync, cudaMemory,
