@@ -1,9 +1,9 @@
 """ctypes mirror of kernels/cuda/capi.h, the C ABI of Tessera's CUDA kernels.
 
-The one place check_and_bench.py takes its mirrors from. The schema block
-(op codes and parameter records) is what bench/device/schema.py, generated
-from the TypeScript schema, will hold: then that block becomes an import of
-it. The rest (views, CSR, status codes, function signatures) is capi.h's own.
+The one place check_and_bench.py takes its mirrors from: the op codes and
+parameter records come from bench/device/schema.py (generated from
+src/schema.ts, as kernels/schema.h is); the rest (views, CSR, status codes,
+function signatures) is capi.h's own.
 Every struct field is 8 bytes wide, so there are no padding rules to mirror.
 header_problems() compares everything here with the header itself.
 """
@@ -13,37 +13,11 @@ import re
 
 I64, F64, PTR, INT, SIZE = ctypes.c_int64, ctypes.c_double, ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t
 
-# ---- schema: op codes and parameter records ----
-# Named as bench/device/schema.py will name them. The JS names of each enum's
-# values, in the enum's order (src/backend/interface.ts).
-DTYPE = ['float32', 'int32']
-UNARY = ['neg', 'exp', 'log', 'log1p', 'sqrt', 'rsqrt', 'abs', 'sign', 'tanh', 'sigmoid', 'relu', 'leakyRelu',
-             'elu', 'gelu', 'geluGrad', 'softplus', 'sin', 'cos', 'square', 'reciprocal', 'floor']
-BINARY = ['add', 'sub', 'mul', 'div', 'pow', 'minimum', 'maximum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge']
-REDUCE = ['sum', 'prod', 'max', 'min', 'argmax', 'argmin']
-ACTIVATION = ['none', 'relu', 'gelu', 'tanh', 'sigmoid']
-PRECISION = ['float32', 'tf32', 'bf16']
-FLOAT32, INT32 = DTYPE.index('float32'), DTYPE.index('int32')
+# The op codes and parameter records, generated from src/schema.ts.
+from schema import ACTIVATION, BINARY, DTYPE, FLOAT32, INT32, PRECISION, REDUCE, UNARY  # noqa: F401
+from schema import ConvParams, MatmulParams, PoolParams
 
-
-class MatmulParams(ctypes.Structure):
-    _fields_ = [('batch', I64), ('M', I64), ('N', I64), ('K', I64), ('a_strides', I64 * 3), ('a_offset', I64),
-                ('b_strides', I64 * 3), ('b_offset', I64), ('alpha', F64), ('bias', PTR), ('act', I64),
-                ('precision', I64)]
-
-
-class ConvParams(ctypes.Structure):
-    _fields_ = [(n, I64) for n in ['N', 'C', 'D', 'H', 'W', 'O', 'kd', 'kh', 'kw']] + \
-               [('stride', I64 * 3), ('padding', I64 * 3), ('dilation', I64 * 3)] + \
-               [(n, I64) for n in ['groups', 'oD', 'oH', 'oW', 'precision']]
-
-
-class PoolParams(ctypes.Structure):
-    _fields_ = [(n, I64) for n in ['N', 'C', 'D', 'H', 'W', 'kd', 'kh', 'kw']] + \
-               [('stride', I64 * 3), ('padding', I64 * 3)] + [(n, I64) for n in ['oD', 'oH', 'oW']]
-# ---- end of schema ----
-
-# The C enum that each list above mirrors.
+# The C enum that each imported list mirrors.
 ENUMS = {'tsr_dtype': DTYPE, 'tsr_unary_op': UNARY, 'tsr_binary_op': BINARY, 'tsr_reduce_op': REDUCE,
          'tsr_activation': ACTIVATION, 'tsr_precision': PRECISION}
 MAX_DIMS = 8

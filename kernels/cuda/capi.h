@@ -27,6 +27,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The op codes (tsr_dtype, tsr_unary_op, ...) and parameter records
+ * (tsr_matmul_params, tsr_conv_params, tsr_pool_params), generated from
+ * src/schema.ts. */
+#include "kernels/schema.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -42,60 +47,6 @@ enum tsr_status {
   TSR_NO_DEVICE = 5
 };
 
-/* ---- schema: op codes and parameter records ----
- * Generated from the TypeScript schema once kernels/schema.h exists; this block
- * is then replaced by #include "kernels/schema.h". The enums follow the order
- * of the unions in src/backend/interface.ts. */
-enum tsr_dtype { TSR_FLOAT32 = 0, TSR_INT32 = 1 };
-
-/* Same order as UnaryOp in interface.ts. */
-enum tsr_unary_op {
-  TSR_NEG, TSR_EXP, TSR_LOG, TSR_LOG1P, TSR_SQRT, TSR_RSQRT, TSR_ABS, TSR_SIGN,
-  TSR_TANH, TSR_SIGMOID, TSR_RELU, TSR_LEAKY_RELU, TSR_ELU, TSR_GELU, TSR_GELU_GRAD,
-  TSR_SOFTPLUS, TSR_SIN, TSR_COS, TSR_SQUARE, TSR_RECIPROCAL, TSR_FLOOR,
-  TSR_UNARY_OP_COUNT
-};
-
-/* Same order as BinaryOp in interface.ts. */
-enum tsr_binary_op {
-  TSR_ADD, TSR_SUB, TSR_MUL, TSR_DIV, TSR_POW, TSR_MINIMUM, TSR_MAXIMUM,
-  TSR_EQ, TSR_NE, TSR_LT, TSR_LE, TSR_GT, TSR_GE,
-  TSR_BINARY_OP_COUNT
-};
-
-enum tsr_reduce_op { TSR_SUM, TSR_PROD, TSR_MAX, TSR_MIN, TSR_ARGMAX, TSR_ARGMIN, TSR_REDUCE_OP_COUNT };
-
-enum tsr_activation { TSR_ACT_NONE, TSR_ACT_RELU, TSR_ACT_GELU, TSR_ACT_TANH, TSR_ACT_SIGMOID, TSR_ACT_COUNT };
-
-/* How matmul and conv multiply: exact float32 (FFMA), or tensor cores with
- * operands rounded to TF32 or BF16 (accumulation stays float32). */
-enum tsr_precision { TSR_PRECISION_FLOAT32, TSR_PRECISION_TF32, TSR_PRECISION_BF16, TSR_PRECISION_COUNT };
-
-typedef struct {
-  /* a is [batch, M, K] and b is [batch, K, N], each through its strides
-   * (batch strides may be 0); out is dense [batch, M, N]. */
-  int64_t batch, M, N, K;
-  int64_t a_strides[3], a_offset;
-  int64_t b_strides[3], b_offset;
-  double alpha;
-  const float* bias; /* dense [N] or NULL */
-  int64_t act;       /* tsr_activation */
-  int64_t precision; /* tsr_precision */
-} tsr_matmul_params;
-
-typedef struct {
-  int64_t N, C, D, H, W, O, kd, kh, kw;
-  int64_t stride[3], padding[3], dilation[3];
-  int64_t groups, oD, oH, oW;
-  int64_t precision; /* tsr_precision */
-} tsr_conv_params;
-
-typedef struct {
-  int64_t N, C, D, H, W, kd, kh, kw;
-  int64_t stride[3], padding[3];
-  int64_t oD, oH, oW;
-} tsr_pool_params;
-/* ---- end of schema ---- */
 
 /* A strided view of a buffer whose pointer is passed beside it. */
 typedef struct {

@@ -19,21 +19,6 @@
 namespace tessera::cuda_napi {
 namespace {
 
-// Names of the C ABI's enums, in their order.
-constexpr const char* kUnaryOps[] = {"neg",      "exp",      "log",     "log1p", "sqrt",      "rsqrt",      "abs",
-                                     "sign",     "tanh",     "sigmoid", "relu",  "leakyRelu", "elu",        "gelu",
-                                     "geluGrad", "softplus", "sin",     "cos",   "square",    "reciprocal", "floor"};
-constexpr const char* kBinaryOps[] = {"add", "sub", "mul", "div", "pow", "minimum", "maximum",
-                                      "eq",  "ne",  "lt",  "le",  "gt",  "ge"};
-constexpr const char* kReduceOps[] = {"sum", "prod", "max", "min", "argmax", "argmin"};
-constexpr const char* kActivations[] = {"none", "relu", "gelu", "tanh", "sigmoid"};
-constexpr const char* kPrecisions[] = {"float32", "tf32", "bf16"};
-static_assert(std::size(kUnaryOps) == TSR_UNARY_OP_COUNT, "unary ops out of sync with capi.h");
-static_assert(std::size(kBinaryOps) == TSR_BINARY_OP_COUNT, "binary ops out of sync with capi.h");
-static_assert(std::size(kReduceOps) == TSR_REDUCE_OP_COUNT, "reduce ops out of sync with capi.h");
-static_assert(std::size(kActivations) == TSR_ACT_COUNT, "activations out of sync with capi.h");
-static_assert(std::size(kPrecisions) == TSR_PRECISION_COUNT, "precisions out of sync with capi.h");
-
 // ---- JS arguments -> pointers, views, records ----
 
 std::string key(char kind, const std::vector<int64_t>& parts) {
@@ -81,7 +66,7 @@ tsr_csr csr(Args& a, size_t i) {
 }
 
 int64_t precision(Args& a, size_t i) {
-  return a.has(i) ? a.choice(a.at(i, "precision"), "precision", kPrecisions) : TSR_PRECISION_FLOAT32;
+  return a.has(i) ? a.choice(a.at(i, "precision"), "precision", tsr_precision_names) : TSR_PRECISION_FLOAT32;
 }
 
 // conv params at i, precision at i + 1.
@@ -121,7 +106,7 @@ Napi::Value matmul(Args& a) {
   for (int d = 0; d < 3; ++d) p.a_strides[d] = x.v.strides[d], p.b_strides[d] = y.v.strides[d];
   p.a_offset = x.v.offset, p.b_offset = y.v.offset;
   p.alpha = a.number(o.Get("alpha"), "alpha");
-  p.act = a.choice(o.Get("act"), "activation", kActivations);
+  p.act = a.choice(o.Get("act"), "activation", tsr_activation_names);
   if (a.given(o.Get("bias"))) p.bias = static_cast<const float*>(a.in(o.Get("bias"), "bias", p.N, TSR_FLOAT32).ptr);
   p.precision = precision(a, 4);
   float* c = a.f32_out(2, "out", a.count({p.batch, p.M, p.N}, "out"));
@@ -143,13 +128,13 @@ const Entry kKernels[] = {
     {"unary", [](Args& a) {
        const View x = a.view(1, "x");
        Buffer& o = a.out(2, "out", x.elements);
-       return a.call(tsr_cuda_unary, a.choice(a.at(0, "op"), "unary op", kUnaryOps), x.buf->ptr, x.buf->dtype, &x.v,
+       return a.call(tsr_cuda_unary, a.choice(a.at(0, "op"), "unary op", tsr_unary_op_names), x.buf->ptr, x.buf->dtype, &x.v,
                      o.ptr, o.dtype, a.number(3, "alpha"));
      }},
     {"binary", [](Args& a) {
        const View x = a.view(1, "a"), y = a.view(2, "b");
        Buffer& o = a.out(3, "out", x.elements);
-       return a.call(tsr_cuda_binary, a.choice(a.at(0, "op"), "binary op", kBinaryOps), x.buf->ptr, x.buf->dtype, &x.v,
+       return a.call(tsr_cuda_binary, a.choice(a.at(0, "op"), "binary op", tsr_binary_op_names), x.buf->ptr, x.buf->dtype, &x.v,
                      y.buf->ptr, y.buf->dtype, &y.v, o.ptr, o.dtype);
      }},
     {"where", [](Args& a) {
@@ -162,7 +147,7 @@ const Entry kKernels[] = {
        const int64_t outer = a.integer(2, "outer"), size = a.integer(3, "size"), inner = a.integer(4, "inner");
        const Buffer& x = a.in(1, "x", a.count({outer, size, inner}, "x"));
        Buffer& o = a.out(5, "out", a.count({outer, inner}, "out"));
-       return a.call(tsr_cuda_reduce, a.choice(a.at(0, "op"), "reduce op", kReduceOps), x.ptr, x.dtype, outer, size,
+       return a.call(tsr_cuda_reduce, a.choice(a.at(0, "op"), "reduce op", tsr_reduce_op_names), x.ptr, x.dtype, outer, size,
                      inner, o.ptr, o.dtype);
      }},
     {"matmul", matmul},

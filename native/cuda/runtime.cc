@@ -14,7 +14,7 @@
 namespace tessera::cuda_napi {
 namespace {
 
-const char* dtype_name(int dtype) { return dtype == TSR_INT32 ? "int32" : "float32"; }
+const char* dtype_name(int dtype) { return tsr_dtype_names[dtype]; }
 
 std::string shape_text(const std::vector<int64_t>& shape) {
   std::string s = "[";
@@ -195,8 +195,6 @@ Napi::Value Settle(Args& a, void* pinned, size_t elements, int dtype) {
   return waiter->promise();
 }
 
-constexpr const char* kDtypes[] = {"float32", "int32"};  // index = tsr_dtype
-
 Napi::Value DeviceCount(Args& a) {
   int count = 0;
   tsr_cuda_device_count(&count);  // 0 without a driver or GPU; never an error
@@ -234,7 +232,7 @@ Napi::Value Init(Args& a) {
 Napi::Value Alloc(Args& a) {
   Session& s = a.session();
   const int64_t size = a.integer(0, "size");
-  const int dtype = a.choice(a.at(1, "dtype"), "dtype", kDtypes);
+  const int dtype = a.choice(a.at(1, "dtype"), "dtype", tsr_dtype_names);
   void* ptr = nullptr;
   a.ok(tsr_cuda_alloc(size_t(size) * 4, s.stream, &ptr));
   const uint32_t id = s.next_id++;
