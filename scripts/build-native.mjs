@@ -3,8 +3,9 @@
 // downloading Node's headers. Runs as the package's install script and as `npm run build:native`.
 //
 // As the install script of an installed package it does nothing when the package's prebuilt addon
-// (prebuilds/<platform>-<arch>/) loads, unless a source build is asked for with
-// `npm rebuild tessera-tensor --build-from-source` (npm sets npm_config_build_from_source).
+// (prebuilds/<platform>-<arch>/) loads, unless a source build is asked for:
+// `TESSERA_BUILD_FROM_SOURCE=1 npm rebuild tessera-tensor` (npm_config_build_from_source, node-pre-gyp's
+// `--build-from-source`, is honoured too; npm 11 warns that it does not know that flag).
 //
 // TESSERA_CUDA=on|off|auto (default auto) says whether the CUDA backend is compiled in; auto means
 // "when nvidia-smi lists a GPU", so a machine with nvcc but no GPU does not spend minutes on it.
@@ -21,7 +22,8 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const addon = join(root, 'build', 'Release', 'tessera.node');
 const asInstallScript = process.env.npm_lifecycle_event === 'install';
-const fromSource = /^(true|1)$/.test(process.env.npm_config_build_from_source ?? '');
+const fromSource = [process.env.TESSERA_BUILD_FROM_SOURCE, process.env.npm_config_build_from_source]
+  .some((v) => /^(true|1)$/.test(v ?? ''));
 
 function warn(what, detail) {
   console.warn([
@@ -31,8 +33,8 @@ function warn(what, detail) {
     ...(detail ? [detail] : []),
     'The `reference` backend still works; the `cpu` (and `cuda`) backends need the addon.',
     'To rebuild after fixing the cause (needs cmake >= 3.15 and a C++17 compiler):',
-    '    npm rebuild tessera-tensor --build-from-source     (where Tessera is a dependency)',
-    '    npm run build:native                               (in a clone of Tessera)',
+    '    TESSERA_BUILD_FROM_SOURCE=1 npm rebuild tessera-tensor   (where Tessera is a dependency)',
+    '    npm run build:native                                     (in a clone of Tessera)',
     '================================================================',
     '',
   ].join('\n'));

@@ -2,6 +2,7 @@
 // fields. Ops live in src/ops and are attached as methods by src/methods.ts.
 import type { Backend, Buf, DType, View } from './backend/interface.js';
 import { denseStrides, fmtShape, isDense, numel } from './shape.js';
+import { formatValues } from './print.js';
 
 /**
  * How a tensor was computed (src/tape.ts records it): a primitive op keeps what its gradient rule in
@@ -199,10 +200,17 @@ export class Tensor {
     return this.dataSync()[0];
   }
 
+  /** `Tensor(float32[2, 3] on cpu)` and the values (summarized past 1000 elements, see print.ts). Tensors on
+   *  webgpu or cuda print their description only: their values need `await t.data()`. */
   toString(): string {
-    if (!this.backend.syncRead) return `Tensor(${this.describe()})`;
-    return `Tensor(${this.describe()}) ${JSON.stringify(this.arraySync())}`;
+    const head = `Tensor(${this.describe()}${this.requiresGrad ? ', requiresGrad' : ''})`;
+    if (this.isDisposed) return head;
+    if (!this.backend.syncRead) return `${head} (values on the device: await t.data())`;
+    return `${head}\n${formatValues(this.dataSync(), this.shape, this.dtype === 'int32')}`;
   }
+
+  /** What console.log and util.inspect show: the same as toString, not the object's fields. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string { return this.toString(); }
 }
 
 export type NestedArray = number | NestedArray[];

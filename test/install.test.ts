@@ -1,6 +1,7 @@
 // What a user meets in the first hour, checked in child processes where a fresh process matters:
 // the warning when the native addon cannot load (and TESSERA_QUIET), a quiet WebGPU start-up,
-// require() from CommonJS, the data root (--data, TESSERA_DATA) and the message when a dataset is missing.
+// require() from CommonJS, the data root (--data, TESSERA_DATA), the message when a dataset is missing,
+// and what console.log of a tensor shows.
 // The packed tarball installed without compilers is checked by .ci/packed-install.sh.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -12,6 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { dataDir, datasetDir, setDataDir } from '../src/data/paths.js';
 import { runCli } from '../src/cli/commands.js';
 import '../src/cli/gde.js';
+import { inspect } from 'node:util';
+import * as T from '../src/index.js';
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const index = join(packageRoot, 'dist', 'src', 'index.js');
@@ -31,7 +34,7 @@ fallback('without a loadable addon the first use prints one warning that says wh
   assert.is(r.status, 0, r.stderr);
   assert.is(r.stdout.trim(), 'reference');
   assert.is(r.stderr.match(/WARNING/g)?.length, 1, r.stderr);
-  for (const part of ["'reference' backend", '/nonexistent/tessera.node', 'npm rebuild tessera-tensor --build-from-source', 'TESSERA_QUIET=1']) {
+  for (const part of ["'reference' backend", '/nonexistent/tessera.node', 'TESSERA_BUILD_FROM_SOURCE=1 npm rebuild tessera-tensor', 'TESSERA_QUIET=1']) {
     assert.ok(r.stderr.includes(part), `warning lacks "${part}": ${r.stderr}`);
   }
 });
@@ -101,3 +104,30 @@ data('tessera gde --data <empty folder> fails saying which dataset is missing', 
 });
 
 data.run();
+
+const printing = suite('install: printing a tensor');
+
+printing('console.log shows the description and aligned rows, not the fields', () => {
+  const t = T.tensor([[1, 2], [3, 40]]);
+  const on = T.getBackend().name;
+  assert.is(t.toString(), `Tensor(float32[2, 2] on ${on})\n[[ 1,  2],\n [ 3, 40]]`);
+  assert.is(inspect(t), t.toString());
+  assert.is(T.tensor([0.5, 1 / 3, -2]).toString(), `Tensor(float32[3] on ${on})\n[    0.5, 0.33333,      -2]`);
+  assert.is(T.arange(4).reshape([2, 1, 2]).toString().split('\n').slice(1).join('\n'), '[[[0, 1]],\n\n [[2, 3]]]');
+  assert.is(T.tensor([7], { requiresGrad: true }).toString(), `Tensor(float32[1] on ${on}, requiresGrad)\n[7]`);
+  const gone = T.tensor([1, 2]);
+  gone.dispose();
+  assert.is(gone.toString(), 'Tensor(float32[2] on (disposed))');
+});
+
+printing('past 1000 elements only the first and last 3 of each axis print', () => {
+  const on = T.getBackend().name;
+  assert.is(T.arange(0, 2000, 1, { dtype: 'int32' }).toString(), `Tensor(int32[2000] on ${on})\n[   0,    1,    2, ..., 1997, 1998, 1999]`);
+  const rows = T.arange(40 * 40).reshape([40, 40]).toString().split('\n');
+  assert.is(rows.length, 1 + 7);
+  assert.is(rows[1], '[[   0,    1,    2, ...,   37,   38,   39],');
+  assert.is(rows[4], ' ...,');
+  assert.is(rows[7], ' [1560, 1561, 1562, ..., 1597, 1598, 1599]]');
+});
+
+printing.run();

@@ -23,8 +23,8 @@ export function addonCandidates(): string[] {
   return [join(packageRoot, 'build', 'Release', 'tessera.node'), ...(nvidiaDriverLoaded() ? [cuda, cpu] : [cpu, cuda])];
 }
 
-export const rebuildHint = 'Build it from source with `npm rebuild tessera-tensor --build-from-source` (needs cmake ' +
-  '>= 3.15 and a C++17 compiler; in a clone of Tessera, `npm run build:native`).';
+export const rebuildHint = 'Build it from source with `TESSERA_BUILD_FROM_SOURCE=1 npm rebuild tessera-tensor` (needs ' +
+  'cmake >= 3.15 and a C++17 compiler; in a clone of Tessera, `npm run build:native`).';
 
 let loaded: { addon?: any; path?: string; error?: string } | undefined;
 
