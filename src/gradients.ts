@@ -4,9 +4,9 @@
 // pooling, spmm, cmd, linear, ...) keep their backward beside their op instead.
 import type { Primitive, SavedByOp } from './tape.js';
 import type { Tensor } from './tensor.js';
-import { add, div, eq, ge, geluGrad, gt, le, log, lt, mul, neg, pow, sigmoid, sign, sin, cos, square, sub, where } from './ops/elementwise.js';
+import { add, div, eq, ge, geluGrad, gt, log, lt, mul, neg, pow, sigmoid, sign, sin, cos, square, sub, where } from './ops/elementwise.js';
 import { expand, permute, reshape, transpose } from './ops/view.js';
-import { keptShape, sum } from './ops/reduce.js';
+import { keptShape, prod, sum } from './ops/reduce.js';
 import { gather, scatterAdd } from './ops/indexing.js';
 import { matmul } from './ops/matmul.js';
 import { arange, zeros } from './ops/creation.js';
@@ -49,6 +49,14 @@ const extremum: GradientRule<{ axes: number[] }> = (g, [x], y, { axes }) => {
   return [mul(div(mask, count), reshape(g, shapeK))];
 };
 
+/** minimum / maximum: g goes to the operand that was picked, half to each on ties (as torch). */
+function pick(firstWins: (a: Tensor, b: Tensor) => Tensor, secondWins: (a: Tensor, b: Tensor) => Tensor): GradientRule<null> {
+  return broadcasting((g, a, b) => {
+    const half = mul(g, 0.5), tie = eq(a, b);
+    return [where(firstWins(a, b), g, where(tie, half, 0)), where(secondWins(a, b), g, where(tie, half, 0))];
+  });
+}
+
 const none = () => [null];
 const identity = (g: Tensor) => [g];
 const toInputShape = (g: Tensor, [x]: Tensor[]) => [reshape(g, x.shape)];
@@ -80,12 +88,13 @@ export const gradients: { [K in Primitive]: GradientRule<SavedByOp[K]> } = {
   sub: broadcasting((g) => [g, neg(g)]),
   mul: broadcasting((g, a, b) => [a.requiresGrad ? mul(g, b) : null, b.requiresGrad ? mul(g, a) : null]),
   div: broadcasting((g, a, b) => [a.requiresGrad ? div(g, b) : null, b.requiresGrad ? neg(div(mul(g, a), square(b))) : null]),
+  // As torch: d/da a^0 is 0 (not 0 * 0^-1 = NaN), and d/db 0^b is 0 for b >= 0 (not 0 * log 0 = NaN).
   pow: broadcasting((g, a, b, y) => [
-    a.requiresGrad ? mul(g, mul(b, pow(a, sub(b, 1)))) : null,
-    b.requiresGrad ? mul(g, mul(y, log(a))) : null,
+    a.requiresGrad ? where(eq(b, 0), 0, mul(g, mul(b, pow(a, sub(b, 1))))) : null,
+    b.requiresGrad ? where(mul(eq(a, 0), ge(b, 0)), 0, mul(g, mul(y, log(a)))) : null,
   ]),
-  minimum: broadcasting((g, a, b) => [where(le(a, b), g, 0), where(gt(a, b), g, 0)]),
-  maximum: broadcasting((g, a, b) => [where(ge(a, b), g, 0), where(lt(a, b), g, 0)]),
+  minimum: pick(lt, gt),
+  maximum: pick(gt, lt),
   where: (g, [a, b], _, { cond }) => [
     a.requiresGrad ? sumTo(where(cond, g, 0), a.shape) : null,
     b.requiresGrad ? sumTo(where(cond, 0, g), b.shape) : null,
@@ -106,8 +115,16 @@ export const gradients: { [K in Primitive]: GradientRule<SavedByOp[K]> } = {
   slice: (g, [x], _, { axis, start, step }) => [unslice(g, x.shape, axis, start, step)],
 
   sum: (g, [x], _, { axes }) => [unreduce(g, x, axes)],
-  /** Assumes no zeros (y / x). */
-  prod: (g, [x], y, { axes }) => [mul(unreduce(mul(g, y), x, axes), div(1, x))],
+  /** The product of the other factors: y / x without zeros; with one zero, only the zero's factor gets the
+   *  product of the rest; with two or more, every factor's is 0 (as torch). */
+  prod: (g, [x], _, { axes }) => {
+    const isZero = eq(x, 0);
+    const nonzero = where(isZero, 1, x);
+    const zeros = unreduce(sum(isZero, axes, true), x, axes);
+    const rest = unreduce(prod(nonzero, axes, true), x, axes);
+    const others = where(isZero, where(eq(zeros, 1), rest, 0), where(eq(zeros, 0), div(rest, nonzero), 0));
+    return [mul(unreduce(g, x, axes), others)];
+  },
   max: extremum,
   min: extremum,
 

@@ -57,8 +57,9 @@ fn binary_f32(a: f32, b: f32) -> f32 {
     case BINARY_MUL: { return a * b; }
     case BINARY_DIV: { return a / b; }
     case BINARY_POW: { return pow_real(a, b); }
-    case BINARY_MINIMUM: { return min(a, b); }
-    case BINARY_MAXIMUM: { return max(a, b); }
+    // WGSL's min/max may return the other operand for a NaN; NaN propagates as on the other backends.
+    case BINARY_MINIMUM: { return select(min(a, b), a + b, is_nan(a) || is_nan(b)); }
+    case BINARY_MAXIMUM: { return select(max(a, b), a + b, is_nan(a) || is_nan(b)); }
     case BINARY_EQ: { return select(0.0, 1.0, a == b); }
     case BINARY_NE: { return select(0.0, 1.0, a != b); }
     case BINARY_LT: { return select(0.0, 1.0, a < b); }

@@ -1,6 +1,6 @@
 // Losses, composed from ops (so their gradients come from the ops' own).
 import { Tensor } from '../tensor.js';
-import { abs, add, cast, div, exp, log1p, lt, mul, neg, relu, square, sub, where } from './elementwise.js';
+import { abs, add, cast, div, lt, mul, neg, softplus, square, sub, where } from './elementwise.js';
 import { mean, sum } from './reduce.js';
 import { gather, indexSelect } from './indexing.js';
 import { logSoftmax } from './softmax.js';
@@ -90,11 +90,13 @@ export function mse(pred: Tensor, target: Tensor, reduction: Reduction = 'mean')
   return reduce(square(sub(pred, target)), reduction, 'mse');
 }
 
-/** Binary cross-entropy on logits, computed stably: max(x, 0) - x y + log(1 + exp(-|x|)). */
+/** Binary cross-entropy on logits, computed stably: (1 - y) x + softplus(-x). */
 export function bceWithLogits(logits: Tensor, target: Tensor, opts: { posWeight?: Tensor | number; reduction?: Reduction } = {}): Tensor {
   checkPair('bceWithLogits', logits, target);
   const y = target.dtype === 'float32' ? target : cast(target, 'float32');
-  const softplusNeg = add(relu(neg(logits)), log1p(exp(neg(abs(logits))))); // log(1 + exp(-x))
+  // log(1 + exp(-x)) as softplus, whose gradient at 0 is sigmoid(0); relu(-x) + log1p(exp(-|x|)) has the same value
+  // but a gradient of 0 at x = 0 (relu's and abs's subgradients), so a zero-initialized readout got none.
+  const softplusNeg = softplus(neg(logits));
   let l: Tensor;
   if (opts.posWeight === undefined) {
     l = add(mul(sub(1, y), logits), softplusNeg);

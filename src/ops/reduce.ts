@@ -6,6 +6,7 @@ import { normAxes, normAxis, numel } from '../shape.js';
 import { commonBackend, opError, requireFinite, runKernel } from './util.js';
 import { cast, contiguous, div, eq, exp, log, mul, sqrt, sub, add, where } from './elementwise.js';
 import { detach, permute, reshape } from './view.js';
+import { full } from './creation.js';
 
 export interface ReduceOptions { keepdims?: boolean }
 
@@ -16,10 +17,12 @@ export function keptShape(shape: readonly number[], axes: number[], keepdims: bo
 /** Runs the [outer, size, inner] kernel for any axes: directly when the axes are one dense run, else after a permute + copy. */
 function reduceRaw(op: ReduceOp, x: Tensor, axes: number[], keepdims: boolean): Tensor {
   const backend = commonBackend(op, [x]);
-  const xf = x.dtype === 'float32' ? x : cast(x, 'float32');
+  // int32 sums and products are accumulated by the int32 kernels (exact where float32 would round above 2^24).
+  const exactInt = x.dtype === 'int32' && (op === 'sum' || op === 'prod');
+  const xf = x.dtype === 'float32' || exactInt ? x : cast(x, 'float32');
   const outShape = keptShape(x.shape, axes, keepdims);
   const isArg = op === 'argmax' || op === 'argmin';
-  const out = emptyTensor(backend, outShape, isArg ? 'int32' : 'float32');
+  const out = emptyTensor(backend, outShape, isArg || exactInt ? 'int32' : 'float32');
   if (out.size === 0) return out;
   const run = axes.length > 0 && axes.every((a, i) => i === 0 || a === axes[i - 1] + 1);
   let src: Tensor, outer: number, size: number, inner: number;
@@ -43,9 +46,7 @@ function reduceRaw(op: ReduceOp, x: Tensor, axes: number[], keepdims: boolean): 
 
 export function sum(x: Tensor, axes?: number | number[], keepdims = false): Tensor {
   const ax = normAxes('sum', axes, x.ndim);
-  const out = reduceRaw('sum', x, ax, keepdims);
-  const result = x.dtype === 'int32' ? cast(out, 'int32') : out;
-  return record(result, 'sum', [x], { axes: ax });
+  return record(reduceRaw('sum', x, ax, keepdims), 'sum', [x], { axes: ax });
 }
 
 export function mean(x: Tensor, axes?: number | number[], keepdims = false): Tensor {
@@ -54,7 +55,7 @@ export function mean(x: Tensor, axes?: number | number[], keepdims = false): Ten
   return div(sum(x, ax, keepdims), n);
 }
 
-/** Product; its gradient assumes no zeros (out / x). */
+/** Product (int32 for int32 x). */
 export function prod(x: Tensor, axes?: number | number[], keepdims = false): Tensor {
   const ax = normAxes('prod', axes, x.ndim);
   const out = reduceRaw('prod', x, ax, keepdims);
@@ -97,6 +98,7 @@ export const std = (x: Tensor, axes?: number | number[], opts: VarOptions = {}):
 /** log(sum(exp(x))) computed stably around the maximum. */
 export function logsumexp(x: Tensor, axes?: number | number[], keepdims = false): Tensor {
   const ax = normAxes('logsumexp', axes, x.ndim);
+  if (ax.some((a) => x.shape[a] === 0)) return full(keptShape(x.shape, ax, keepdims), -Infinity, { backend: x.backend.name }); // log(0), as torch
   const m = detach(max(x, ax, true));
   const safeM = where(eq(m, Infinity), 0, where(eq(m, -Infinity), 0, m));
   const s = log(sum(exp(sub(x, safeM)), ax, true));

@@ -10,12 +10,14 @@ import { opError } from './util.js';
 
 export function softmax(x: Tensor, axis = -1): Tensor {
   const d = normAxis('softmax', axis, x.ndim);
+  if (x.shape[d] === 0) return exp(x); // an empty axis: the (empty) result has x's shape, as torch
   const e = exp(sub(x, detach(max(x, d, true))));
   return div(e, sum(e, d, true));
 }
 
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const d = normAxis('logSoftmax', axis, x.ndim);
+  if (x.shape[d] === 0) return exp(x); // an empty axis: the (empty) result has x's shape, as torch
   return sub(x, logsumexp(x, d, true));
 }
 
@@ -30,10 +32,11 @@ function maskArray(n: number): Float32Array {
   return maskScratch.subarray(0, n);
 }
 
-/** Zeroes each element with probability p and scales the rest by 1/(1-p); identity when not training. */
+/** Zeroes each element with probability p and scales the rest by 1/(1-p); identity when not training, zeros when p = 1. */
 export function dropout(x: Tensor, p = 0.5, training = true, generator: Rng = globalRng): Tensor {
-  if (!(p >= 0 && p < 1)) throw opError('dropout', `p must be in [0, 1), got ${p}`, [x]);
+  if (!(p >= 0 && p <= 1)) throw opError('dropout', `p must be in [0, 1], got ${p}`, [x]);
   if (!training || p === 0) return x;
+  if (p === 1) return mul(x, 0); // every element dropped (torch multiplies by 0 too, so NaN stays NaN)
   const keep = generator.fillUniform(maskArray(x.size));
   const scale = 1 / (1 - p);
   // keep[i] >= p without a branch (on random data a branch mispredicts half the time, ~3x the whole loop):

@@ -108,9 +108,9 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
 }
 
 export function squeeze(x: Tensor, axis?: number | number[]): Tensor {
-  const axes = axis === undefined ? x.shape.flatMap((s, i) => (s === 1 ? [i] : []))
-    : (Array.isArray(axis) ? axis : [axis]).map((a) => normAxis('squeeze', a, x.ndim));
-  for (const a of axes) if (x.shape[a] !== 1) throw opError('squeeze', `axis ${a} has size ${x.shape[a]}, not 1`, [x]);
+  // As torch, a named axis whose size is not 1 is left in place.
+  const named = axis === undefined ? null : (Array.isArray(axis) ? axis : [axis]).map((a) => normAxis('squeeze', a, x.ndim));
+  const axes = x.shape.flatMap((s, i) => (s === 1 && (named === null || named.includes(i)) ? [i] : []));
   const keep = (_: number, i: number) => !axes.includes(i);
   const out = viewOf(x, x.shape.filter(keep), x.strides.filter(keep), x.offset);
   return record(out, 'squeeze', [x], null);
