@@ -53,6 +53,30 @@ for (const b of backends) {
     assertClose(await T.oneHot(yt, C).data(), target.flatMap((c) => Array.from({ length: C }, (_, k) => (k === c ? 1 : 0))), 'oneHot');
   });
 
+  s(`crossEntropy over [N, C, d] with ignoreIndex, and with class probabilities (${b})`, async () => {
+    const N = 2, C = 3, D = 4, ignore = 2, eps = 0.1;
+    const x = randomArray(N * C * D, 1.5);
+    const target = Array.from({ length: N * D }, (_, i) => (i === 0 ? ignore : i === 1 ? 0 : rng.int(C)));
+    const cw = Array.from({ length: C }, () => Math.fround(0.5 + rng.uniform()));
+    // log-probabilities of position (n, d): classes at x[n, :, d]
+    const lpAt = (k: number) => { const nn = Math.floor(k / D), d = k % D; const r = Array.from({ length: C }, (_, c) => x[(nn * C + c) * D + d]); const l = logSumExp(r); return r.map((v) => v - l); };
+    const counted = target.map((c, k) => [c, k]).filter(([c]) => c !== ignore);
+    const wSum = sumOf(counted.map(([c]) => cw[c]));
+    const hard = sumOf(counted.map(([c, k]) => -lpAt(k)[c] * cw[c])) / wSum;
+    const smooth = sumOf(counted.map(([, k]) => -sumOf(lpAt(k).map((v, c) => v * cw[c])))) / wSum;
+    const xt = tensor(x, [N, C, D]), yt = T.reshape(ints(target), [N, D]);
+    const got = await T.crossEntropy(xt, yt, { ignoreIndex: ignore, classWeights: tensor(cw, [C]), labelSmoothing: eps }).data();
+    assertClose([got[0]], [(1 - eps) * hard + (eps / C) * smooth], 'ignoreIndex, weighted, smoothed');
+    const none = await T.nll(T.logSoftmax(xt, 1), yt, { ignoreIndex: ignore, reduction: 'none' }).data();
+    assertClose(none, target.map((c, k) => (c === ignore ? 0 : -lpAt(k)[c])), 'nll none keeps the target shape, 0 where ignored');
+    // class probabilities: -sum_c w_c q_c log p_c, q = (1 - eps) q + eps / C, mean over targets
+    const q = Array.from({ length: N * D * C }, () => Math.fround(rng.uniform()));
+    const qAt = (k: number, c: number) => (1 - eps) * q[(Math.floor(k / D) * C + c) * D + k % D] + eps / C;
+    const soft = sumOf(Array.from({ length: N * D }, (_, k) => -sumOf(lpAt(k).map((v, c) => cw[c] * qAt(k, c) * v)))) / (N * D);
+    const gotSoft = await T.crossEntropy(xt, tensor(q, [N, C, D]), { classWeights: tensor(cw, [C]), labelSmoothing: eps }).data();
+    assertClose([gotSoft[0]], [soft], 'class probabilities');
+  });
+
   s(`mse, bceWithLogits (posWeight) and huber (${b})`, async () => {
     const n = 12;
     const p = randomArray(n, 2), q = randomArray(n), y = Array.from({ length: n }, () => Math.fround(rng.uniform()));

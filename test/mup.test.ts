@@ -150,6 +150,30 @@ rules('mup.init: hidden std / sqrt(widthMult); kaiming on a readout uses the bas
   assert.throws(() => mup.init.normal(p['hidden1.weight'], { mean: 1 }), /centred at 0/);
 });
 
+rules('setBaseShapes rescales convolution biases by sqrt(fan-in multiplier), as Linear biases (mup)', () => {
+  const conv = (width: number, seed = 1) => new T.nn.Sequential(new T.nn.Conv2d(width, width, 3, { generator: new Rng(seed) }));
+  const model = conv(256, 5), before = Array.from(byName(model)['0.bias'].dataSync());
+  mup.setBaseShapes(model, mup.makeBaseShapes(conv(64), conv(128)));
+  assertClose(Array.from(byName(model)['0.bias'].dataSync()), before.map((v) => 2 * v), 'bias x sqrt(4)');
+});
+
+rules('mup.init: off-centre draws only on vector-like parameters; truncatedNormal, ones and eye', () => {
+  const m = mupMlp(), p = byName(m);
+  // readout.bias [10] has no width dimension: mup refuses an off-centre draw there; input.bias [w] takes it
+  assert.throws(() => mup.init.uniform(p['readout.bias'], 0, 1), /centred at 0/);
+  assert.throws(() => mup.init.ones(p['readout.bias']), /centred at 0/);
+  mup.init.uniform(p['input.bias'], 0, 1, { generator: new Rng(2) });
+  mup.init.ones(p['input.bias']);
+  assert.ok(Array.from(p['input.bias'].dataSync()).every((v) => v === 1));
+  mup.init.truncatedNormal(p['hidden1.weight'], { std: 0.5, a: -1, b: 1, generator: new Rng(3) });
+  const direct = nnInit.truncatedNormal([256, 256], 0, 0.25, -0.5, 0.5, { generator: new Rng(3) });
+  assertClose(Array.from(p['hidden1.weight'].dataSync()), Array.from(direct.dataSync()), 'hidden: each of std, a, b / sqrt(widthMult)');
+  assert.throws(() => mup.init.truncatedNormal(p['hidden1.weight'], { mean: 0.1 }), /centred at 0/);
+  mup.init.eye(p['hidden1.weight']);
+  const w = p['hidden1.weight'].dataSync();
+  assert.ok(w[0] === 1 && w[257] === 1 && w[1] === 0);
+});
+
 const readout = suite('MuReadout');
 
 readout('muReadout gradients (float64 finite differences)', async () => {

@@ -1,10 +1,10 @@
 // Losses, composed from ops (so their gradients come from the ops' own).
 import { Tensor } from '../tensor.js';
-import { abs, add, cast, div, lt, mul, neg, softplus, square, sub, where } from './elementwise.js';
+import { abs, add, cast, div, lt, mul, ne, neg, softplus, square, sub, where } from './elementwise.js';
 import { mean, sum } from './reduce.js';
 import { gather, indexSelect } from './indexing.js';
 import { logSoftmax } from './softmax.js';
-import { unsqueeze, squeeze } from './view.js';
+import { permute, reshape, unsqueeze, squeeze } from './view.js';
 import { commonBackend, opError, requireFinite } from './util.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -21,36 +21,79 @@ function reduce(l: Tensor, reduction: Reduction, op: string): Tensor {
 export interface NllOptions {
   /** Class weights [C] (torch `weight`): the mean divides by the sum of the targets' weights. */
   classWeights?: Tensor;
-  /** Per-example weights [N]: each example's loss is multiplied by its weight (the mean stays over N). */
+  /** Per-example weights of the target's shape ([N], or [N, d1, ...]): each loss is multiplied by its weight
+   *  (the mean stays over the counted targets). Not in torch. */
   sampleWeights?: Tensor;
+  /** torch's ignore_index: targets equal to it add no loss and are not counted by the mean. */
+  ignoreIndex?: number;
   reduction?: Reduction;
 }
 
-/** Negative log-likelihood of int32 targets [N] under log-probabilities [N, C]. */
+/** [N, C, d1, ...] -> [N * d1 * ..., C] (classes last), as one row per target. */
+function classesLast(x: Tensor): Tensor {
+  if (x.ndim === 2) return x;
+  const axes = [0, ...Array.from({ length: x.ndim - 2 }, (_, i) => i + 2), 1];
+  return reshape(permute(x, axes), [-1, x.shape[1]]);
+}
+
+/** Per-target losses and the mean's denominator, shared by nll and crossEntropy's smoothing term. */
+interface Targets {
+  /** Flattened int32 targets with ignored ones replaced by class 0 (any valid class; their loss is masked). */
+  index: Tensor;
+  /** 1 for counted targets, 0 for ignored ones (null when nothing is ignored). */
+  counted: Tensor | null;
+  /** The weight of each counted target: class weight times counted (null: every target weighs 1). */
+  weight: Tensor | null;
+}
+
+function targetsOf(op: string, logProbs: Tensor, target: Tensor, opts: NllOptions, all: Tensor[]): Targets {
+  const C = logProbs.shape[1];
+  const spatial = logProbs.shape.slice(2);
+  if (logProbs.ndim < 2 || target.ndim !== logProbs.ndim - 1 || target.shape[0] !== logProbs.shape[0]
+    || spatial.some((s, i) => s !== target.shape[i + 1])) {
+    throw opError(op, 'expects input [N, C] or [N, C, d1, ...] and target [N] or [N, d1, ...]', all);
+  }
+  if (target.dtype !== 'int32') throw opError(op, 'target must be int32 class indices', all);
+  const ignore = opts.ignoreIndex;
+  if (ignore !== undefined && !Number.isInteger(ignore)) throw opError(op, `ignoreIndex must be an integer, got ${ignore}`, all);
+  if (target.backend.syncRead) {
+    for (const c of target.dataSync()) if (c !== ignore && (c < 0 || c >= C)) throw opError(op, `target ${c} is outside [0, ${C})`, all);
+  }
+  const flat = reshape(target, [-1]);
+  const counted = ignore === undefined ? null : ne(flat, ignore);
+  const index = counted ? cast(where(counted, flat, 0), 'int32') : flat; // where computes in float32
+  let weight: Tensor | null = counted;
+  if (opts.classWeights) {
+    if (opts.classWeights.ndim !== 1 || opts.classWeights.shape[0] !== C) throw opError(op, `classWeights must be [${C}]`, all);
+    const w = indexSelect(opts.classWeights, 0, index);
+    weight = counted ? mul(w, counted) : w;
+  }
+  return { index, counted, weight };
+}
+
+/** Applies sample weights, then the reduction: the mean divides by the targets' total weight; 'none' has the target's shape. */
+function reduceTargets(op: string, l: Tensor, target: Tensor, t: Targets, opts: NllOptions, all: Tensor[]): Tensor {
+  if (opts.sampleWeights) {
+    const sw = opts.sampleWeights;
+    if (sw.ndim !== target.ndim || sw.shape.some((s, i) => s !== target.shape[i])) {
+      throw opError(op, `sampleWeights must have the target's shape [${target.shape.join(', ')}]`, all);
+    }
+    l = mul(l, reshape(sw, [-1]));
+  }
+  if (t.weight) l = mul(l, t.weight);
+  const reduction = opts.reduction ?? 'mean';
+  if (reduction === 'mean' && t.weight) return div(sum(l), sum(t.weight));
+  if (reduction === 'none') return reshape(l, target.shape);
+  return reduce(l, reduction, op);
+}
+
+/** Negative log-likelihood of int32 targets [N] (or [N, d1, ...]) under log-probabilities [N, C] (or [N, C, d1, ...]). */
 export function nll(logProbs: Tensor, target: Tensor, opts: NllOptions = {}): Tensor {
   const all = [logProbs, target, ...(opts.classWeights ? [opts.classWeights] : []), ...(opts.sampleWeights ? [opts.sampleWeights] : [])];
   commonBackend('nll', all);
-  if (logProbs.ndim !== 2 || target.ndim !== 1 || target.shape[0] !== logProbs.shape[0]) {
-    throw opError('nll', 'expects logProbs [N, C] and target [N]', all);
-  }
-  if (target.dtype !== 'int32') throw opError('nll', 'target must be int32 class indices', all);
-  const C = logProbs.shape[1];
-  if (target.backend.syncRead) {
-    for (const c of target.dataSync()) if (c < 0 || c >= C) throw opError('nll', `target ${c} is outside [0, ${C})`, all);
-  }
-  let l = neg(squeeze(gather(logProbs, 1, unsqueeze(target, 1)), 1));
-  const reduction = opts.reduction ?? 'mean';
-  if (opts.sampleWeights) {
-    if (opts.sampleWeights.ndim !== 1 || opts.sampleWeights.shape[0] !== l.shape[0]) throw opError('nll', 'sampleWeights must be [N]', all);
-    l = mul(l, opts.sampleWeights);
-  }
-  if (opts.classWeights) {
-    if (opts.classWeights.ndim !== 1 || opts.classWeights.shape[0] !== C) throw opError('nll', `classWeights must be [${C}]`, all);
-    const w = indexSelect(opts.classWeights, 0, target);
-    l = mul(l, w);
-    if (reduction === 'mean') return div(sum(l), sum(w));
-  }
-  return reduce(l, reduction, 'nll');
+  const t = targetsOf('nll', logProbs, target, opts, all);
+  const l = neg(squeeze(gather(classesLast(logProbs), 1, unsqueeze(t.index, 1)), 1));
+  return reduceTargets('nll', l, target, t, opts, all);
 }
 
 export interface CrossEntropyOptions extends NllOptions {
@@ -58,24 +101,53 @@ export interface CrossEntropyOptions extends NllOptions {
   labelSmoothing?: number;
 }
 
-/** Cross-entropy of logits [N, C] against int32 class targets [N]. */
+/** Cross-entropy of logits [N, C] (or [N, C, d1, ...]) against int32 class targets [N] (or [N, d1, ...]), or against
+ *  class probabilities of the logits' shape (float32; torch's soft labels). */
 export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyOptions = {}): Tensor {
   const eps = opts.labelSmoothing ?? 0;
   requireFinite('crossEntropy', 'labelSmoothing', eps);
   if (eps < 0 || eps > 1) throw new Error(`crossEntropy: labelSmoothing must be in [0, 1], got ${eps}`);
-  if (logits.ndim !== 2) throw opError('crossEntropy', 'expects logits [N, C]', [logits, target]);
+  if (logits.ndim < 2) throw opError('crossEntropy', 'expects logits [N, C] or [N, C, d1, ...]', [logits, target]);
+  const C = logits.shape[1];
   const lp = logSoftmax(logits, 1);
+  if (target.dtype === 'float32') return softCrossEntropy(lp, target, eps, opts);
   const hard = nll(lp, target, opts);
   if (eps === 0) return hard;
-  const C = logits.shape[1];
-  // torch: smooth term = -sum_c w_c log p_c, normalized like the hard term.
-  let smoothPer = opts.classWeights ? neg(sum(mul(lp, opts.classWeights), 1)) : neg(sum(lp, 1));
-  if (opts.sampleWeights) smoothPer = mul(smoothPer, opts.sampleWeights);
+  // torch: smooth term = -sum_c w_c log p_c over counted targets, normalized like the hard term.
+  const all = [logits, target];
+  const t = targetsOf('crossEntropy', lp, target, opts, all);
+  const rows = classesLast(lp);
+  let smoothPer = opts.classWeights ? neg(sum(mul(rows, opts.classWeights), 1)) : neg(sum(rows, 1));
+  if (t.counted) smoothPer = mul(smoothPer, t.counted);
+  if (opts.sampleWeights) smoothPer = mul(smoothPer, reshape(opts.sampleWeights, [-1]));
   const reduction = opts.reduction ?? 'mean';
   let smooth: Tensor;
-  if (reduction === 'mean' && opts.classWeights) smooth = div(sum(smoothPer), sum(indexSelect(opts.classWeights, 0, target)));
+  if (reduction === 'mean' && t.weight) smooth = div(sum(smoothPer), sum(t.weight));
+  else if (reduction === 'none') smooth = reshape(smoothPer, target.shape);
   else smooth = reduce(smoothPer, reduction, 'crossEntropy');
   return add(mul(hard, 1 - eps), mul(smooth, eps / C));
+}
+
+/** torch's cross-entropy with class probabilities: -sum_c w_c q_c log p_c per target, q smoothed toward uniform;
+ *  the mean is over targets (class weights do not normalize it). */
+function softCrossEntropy(lp: Tensor, target: Tensor, eps: number, opts: CrossEntropyOptions): Tensor {
+  const all = [lp, target];
+  if (target.ndim !== lp.ndim || target.shape.some((s, i) => s !== lp.shape[i])) {
+    throw opError('crossEntropy', 'class-probability targets must have the logits\' shape', all);
+  }
+  if (opts.ignoreIndex !== undefined) throw opError('crossEntropy', 'ignoreIndex applies to class-index targets only', all);
+  if (opts.sampleWeights) throw opError('crossEntropy', 'sampleWeights applies to class-index targets only', all);
+  const C = lp.shape[1];
+  const q = eps === 0 ? target : add(mul(target, 1 - eps), eps / C);
+  let terms = mul(classesLast(q), classesLast(lp));
+  if (opts.classWeights) {
+    if (opts.classWeights.ndim !== 1 || opts.classWeights.shape[0] !== C) throw opError('crossEntropy', `classWeights must be [${C}]`, all);
+    terms = mul(terms, opts.classWeights);
+  }
+  const l = neg(sum(terms, 1));
+  const reduction = opts.reduction ?? 'mean';
+  if (reduction === 'none') return reshape(l, [lp.shape[0], ...lp.shape.slice(2)]);
+  return reduce(l, reduction, 'crossEntropy');
 }
 
 function checkPair(op: string, pred: Tensor, target: Tensor): void {

@@ -1,12 +1,12 @@
 // µP initialization. setBaseShapes attaches each parameter's InfShape and turns
 // a standard (torch-style, variance ∝ 1/fan_in) init into µP's: readout weights
 // and biases grow by sqrt(widthMult) so their variance is constant in width, and
-// every Linear bias by sqrt(fan-in multiplier) so biases are constant too; hidden
+// every Linear and convolution bias by sqrt(fan-in multiplier) so biases are constant too; hidden
 // weights keep variance ∝ 1/fan_in and input weights (finite fan-in) are already
 // constant. The initializers below re-draw one parameter the way mup.init does:
 // the torch initializer's draw, times a width correction that makes the result
 // equal to torch's at base shapes and scale correctly away from them.
-import { Rng, Tensor, mul, nn, noGrad } from '../../index.js';
+import { Rng, Tensor, eye as eyeTensor, mul, nn, noGrad, ones as onesTensor } from '../../index.js';
 import Module = nn.Module;
 import Linear = nn.Linear;
 import nnInit = nn.init;
@@ -49,7 +49,8 @@ export function setBaseShapes<M extends Module>(model: M, base: BaseShapes | Mod
   if (opts.rescaleParams ?? true) {
     for (const [, m] of modules) {
       if (m instanceof MuReadout || m instanceof MuSharedReadout) m.rescaleToMup();
-      else if (m instanceof Linear && m.bias) {
+      else if ((m instanceof Linear || m instanceof nn.Conv2d || m instanceof nn.Conv3d) && m.bias) {
+        // mup rescales Linear and convolution biases alike (its rescale_linear_bias on Linear and _ConvNd).
         const bias = m.bias, fanInMult = infShapeOf(m.weight).dims[1].widthMult;
         rescaleOnce(m, () => scaleInPlace(bias, Math.sqrt(fanInMult)));
       }
@@ -75,8 +76,9 @@ const drawOpts = (p: Tensor, opts: MuInitOptions) => ({ backend: p.backend.name,
 /** Hidden matrices (two width dimensions) must be drawn around 0: their scale shrinks with width. */
 function constantStdFactor(fn: string, s: InfShape, centered: boolean): number {
   if (s.ninf > 2) throw new Error(`mup.init.${fn}: ${s} has more than 2 width dimensions`);
+  // As mup: an off-centre draw is allowed only on vector-like parameters (one width dimension).
+  if (!centered && s.ninf !== 1) throw new Error(`mup.init.${fn}: ${s} needs a distribution centred at 0 (only parameters with one width dimension may be drawn off-centre)`);
   if (s.ninf <= 1) return 1;
-  if (!centered) throw new Error(`mup.init.${fn}: a hidden matrix ${s} needs a distribution centred at 0`);
   return 1 / Math.sqrt(s.widthMult);
 }
 
@@ -91,6 +93,26 @@ export function normal(p: Tensor, opts: MuInitOptions & { mean?: number; std?: n
 export function uniform(p: Tensor, low: number, high: number, opts: MuInitOptions = {}): void {
   const factor = constantStdFactor('uniform', infShapeOf(p), low === -high);
   redraw(p, nnInit.uniform([...p.shape], low, high, drawOpts(p, opts)), factor);
+}
+
+/** N(mean, std²) truncated to [a, b], all meant for base shapes: hidden matrices get each / sqrt(widthMult) (mup.init.trunc_normal_). */
+export function truncatedNormal(p: Tensor, opts: MuInitOptions & { mean?: number; std?: number; a?: number; b?: number } = {}): void {
+  const mean = opts.mean ?? 0, std = opts.std ?? 1, a = opts.a ?? -2, b = opts.b ?? 2;
+  const factor = constantStdFactor('truncatedNormal', infShapeOf(p), mean === 0 && a === -b);
+  redraw(p, nnInit.truncatedNormal([...p.shape], mean, std, a, b, drawOpts(p, opts)), factor);
+}
+
+/** All ones (torch's ones_), refused on hidden matrices: a constant is off-centre, and no width factor keeps it µP. */
+export function ones(p: Tensor): void {
+  constantStdFactor('ones', infShapeOf(p), false);
+  redraw(p, onesTensor([...p.shape], { backend: p.backend.name }), 1);
+}
+
+/** The identity (torch's eye_) on a 2-D parameter, with no width factor: x -> W x keeps x's coordinates at every width. */
+export function eye(p: Tensor): void {
+  if (p.ndim !== 2) throw new Error(`mup.init.eye: needs a 2-D parameter, got [${p.shape.join(', ')}]`);
+  infShapeOf(p); // setBaseShapes first, as every µP initializer
+  redraw(p, eyeTensor(p.shape[0], p.shape[1], { backend: p.backend.name }), 1);
 }
 
 /** mup's kaiming correction: a width fan of a vector-like weight counts at its base size; fan-out mode on a hidden matrix scales like fan-in. */
