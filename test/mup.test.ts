@@ -169,9 +169,10 @@ rules('mup.init: off-centre draws only on vector-like parameters; truncatedNorma
   const direct = nnInit.truncatedNormal([256, 256], 0, 0.25, -0.5, 0.5, { generator: new Rng(3) });
   assertClose(Array.from(p['hidden1.weight'].dataSync()), Array.from(direct.dataSync()), 'hidden: each of std, a, b / sqrt(widthMult)');
   assert.throws(() => mup.init.truncatedNormal(p['hidden1.weight'], { mean: 0.1 }), /centred at 0/);
-  mup.init.eye(p['hidden1.weight']);
-  const w = p['hidden1.weight'].dataSync();
-  assert.ok(w[0] === 1 && w[257] === 1 && w[1] === 0);
+  assert.throws(() => mup.init.eye(p['hidden1.weight']), /centred at 0/);
+  mup.init.eye(p['input.weight']); // [256, 20]: one width dimension
+  const w = p['input.weight'].dataSync();
+  assert.ok(w[0] === 1 && w[21] === 1 && w[1] === 0);
 });
 
 const readout = suite('MuReadout');
@@ -232,9 +233,9 @@ io('MuAdam state saved and loaded: resuming matches never stopping', async () =>
 
 const attention = suite('mup attention');
 
-attention('scores scaled by attnMult / d; zero queries give uniform attention', () => {
+attention('scores scaled by sqrt(attnMult) / d as mup; zero queries give uniform attention', () => {
   const a = new mup.MuMultiHeadAttention(16, 2, { attnMult: 3, zeroQuery: true, generator: new Rng(1) });
-  assert.is(a.scale, 3 / 8);
+  assert.is(a.scale, Math.sqrt(3) / 8);
   assert.ok(a.qProj.weight.dataSync().every((v) => v === 0));
   // With q = 0 every score is equal: causal attention averages the values of keys 0..i.
   const x = T.randn([1, 3, 16], { generator: new Rng(2) });

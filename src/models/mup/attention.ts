@@ -1,4 +1,5 @@
-// µP attention: scores are attnMult * q·k / d_head instead of q·k / sqrt(d_head).
+// µP attention: scores are sqrt(attnMult) * q·k / d_head instead of q·k / sqrt(d_head) (mup's
+// examples/Transformer scales q by sqrt(attn_mult) / d_head, so an attn_mult tuned there means the same here).
 // After training, q and k are correlated, so q·k grows like d_head (not
 // sqrt(d_head)); dividing by d_head keeps attention logits O(1) as width grows.
 // The scale is the alpha of the scores' matmul, so it costs nothing. Zero-init
@@ -8,14 +9,14 @@ import MultiHeadAttention = nn.MultiHeadAttention;
 type MultiHeadAttentionOptions = nn.MultiHeadAttentionOptions;
 import { zeroInPlace } from './readout.js';
 
-/** Score scale of µP attention: attnMult / headDim. */
+/** Score scale of µP attention: sqrt(attnMult) / headDim, as mup. */
 export function muAttentionScale(headDim: number, attnMult = 1): number {
-  if (!(headDim > 0) || !Number.isFinite(attnMult)) throw new Error(`muAttentionScale: headDim must be positive and attnMult finite, got ${headDim}, ${attnMult}`);
-  return attnMult / headDim;
+  if (!(headDim > 0) || !(attnMult >= 0 && Number.isFinite(attnMult))) throw new Error(`muAttentionScale: headDim must be positive and attnMult finite and >= 0, got ${headDim}, ${attnMult}`);
+  return Math.sqrt(attnMult) / headDim;
 }
 
 export interface MuAttentionOptions extends Omit<MultiHeadAttentionOptions, 'scale'> {
-  /** Tunable multiplier of the attention logits (mup's attn_mult); default 1. */
+  /** mup's attn_mult: the logits are scaled by its square root; default 1. */
   attnMult?: number;
   /** Start the query projection (weight and bias) at zero; default false. */
   zeroQuery?: boolean;

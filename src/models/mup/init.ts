@@ -108,10 +108,10 @@ export function ones(p: Tensor): void {
   redraw(p, onesTensor([...p.shape], { backend: p.backend.name }), 1);
 }
 
-/** The identity (torch's eye_) on a 2-D parameter, with no width factor: x -> W x keeps x's coordinates at every width. */
+/** The identity (torch's eye_) on a 2-D parameter; as mup, only on one with exactly one width dimension. */
 export function eye(p: Tensor): void {
   if (p.ndim !== 2) throw new Error(`mup.init.eye: needs a 2-D parameter, got [${p.shape.join(', ')}]`);
-  infShapeOf(p); // setBaseShapes first, as every µP initializer
+  constantStdFactor('eye', infShapeOf(p), false);
   redraw(p, eyeTensor(p.shape[0], p.shape[1], { backend: p.backend.name }), 1);
 }
 
