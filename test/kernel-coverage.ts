@@ -15,7 +15,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Kernels with no CUDA version yet (README's status section names them). */
-export const PENDING_ON_CUDA: readonly string[] = ['nms'];
+export const PENDING_ON_CUDA: readonly string[] = [];
 
 export interface KernelSources {
   iface: string;

@@ -637,6 +637,46 @@ def check_pool():
         ck.expect(f'avg_pool_backward {list(x.shape)} k{k}', gx, xr.grad, 1e-6)
 
 
+def nms_reference(boxes, scores, groups, threshold):
+    """Greedy class-aware NMS in float64 on the host: visit by descending score (ties by index),
+    keep a box unless a kept box of its group has IoU > threshold with it."""
+    b, s, g = boxes.double().cpu().tolist(), scores.double().cpu().tolist(), groups.cpu().tolist()
+    order = sorted(range(len(s)), key=lambda i: (-s[i], i))
+    def iou(i, j):
+        w = min(b[i][2], b[j][2]) - max(b[i][0], b[j][0])
+        h = min(b[i][3], b[j][3]) - max(b[i][1], b[j][1])
+        if w <= 0 or h <= 0:
+            return 0.0
+        union = (b[i][2] - b[i][0]) * (b[i][3] - b[i][1]) + (b[j][2] - b[j][0]) * (b[j][3] - b[j][1]) - w * h
+        return w * h / union if union > 0 else 0.0
+    kept = []
+    for i in order:
+        if not any(g[k] == g[i] and iou(k, i) > threshold for k in kept):
+            kept.append(i)
+    return kept
+
+
+def random_boxes(K, classes, clusters=10):
+    centre = torch.randint(0, clusters, (K, 2), device=DEVICE).float() * 100 + torch.randn(K, 2, device=DEVICE) * 20
+    size = 10 + 60 * torch.rand(K, 2, device=DEVICE)
+    boxes = torch.cat([centre - size / 2, centre + size / 2], 1).contiguous()
+    return boxes, torch.rand(K, device=DEVICE), torch.randint(0, classes, (K,), device=DEVICE, dtype=torch.int32)
+
+
+@check('nms')
+def check_nms():
+    for K, classes, threshold in ((0, 1, 0.5), (1, 1, 0.5), (size(700, 60), 7, 0.45), (size(3000, 90), 80, 0.6)):
+        boxes, scores, groups = random_boxes(K, classes)
+        scores = (scores * 40).round() / 40  # ties
+        keep = poisoned((K + 1,), torch.int32)
+        lib.nms(ptr(boxes), ptr(scores), ptr(groups), K, threshold, ptr(keep), stream())
+        expected = nms_reference(boxes, scores, groups, threshold)
+        want = torch.full((K + 1,), -1, dtype=torch.int64)
+        want[0] = len(expected)
+        want[1:1 + len(expected)] = torch.tensor(expected, dtype=torch.int64)
+        ck.expect(f'nms K={K} classes={classes} iou>{threshold}', keep, want.to(keep.device), 0)
+
+
 # ---------------------------------------------------------------------------
 # Benchmarks.
 
@@ -898,6 +938,23 @@ def bench_pool():
     timings.add('avg_pool_backward', timed(lambda: lib.avg_pool_backward(ptr(gy), ptr(gx), ctypes.byref(p), stream()), 20),
               timed(lambda: torch.ops.aten.avg_pool3d_backward(gy, x, k, st, pad, False, True, None), 20), 0.8,
               'cuDNN avg_pool3d backward')
+    free_memory()
+
+
+@bench('nms')
+def bench_nms():
+    K, classes, threshold = size(10000, 200), 80, 0.5
+    print(f'batched NMS, {K} boxes of {classes} classes (vs torchvision batched_nms where installed)')
+    boxes, scores, groups = random_boxes(K, classes)
+    keep = torch.empty(K + 1, dtype=torch.int32, device=DEVICE)
+    ours = timed(lambda: lib.nms(ptr(boxes), ptr(scores), ptr(groups), K, threshold, ptr(keep), stream()), 20)
+    try:
+        from torchvision.ops import batched_nms
+        theirs = timed(lambda: batched_nms(boxes, scores, groups.long(), threshold), 20)
+        timings.add('nms', ours, theirs, 1.0, 'torchvision batched_nms')
+    except ImportError:
+        print('  (torchvision not installed: nms timed alone)')
+        timings.add('nms', ours, float('nan'), 1.0, 'torchvision batched_nms (absent)')
     free_memory()
 
 

@@ -177,6 +177,11 @@ int tsr_cuda_max_pool(const float* x, float* out, int32_t* argmax, const tsr_poo
 int tsr_cuda_avg_pool(const float* x, float* out, const tsr_pool_params* p, void* stream);
 int tsr_cuda_avg_pool_backward(const float* gy, float* gx, const tsr_pool_params* p, void* stream);
 
+/* ---- nms (kernels/cuda/nms.cu): class-aware greedy NMS over `count` xyxy boxes; keep[0] = number kept,
+ * then their indices by descending score (ties by index, NaN last), then -1; count <= 393216 ---- */
+int tsr_cuda_nms(const float* boxes, const float* scores, const int32_t* groups, int64_t count, double iou_threshold,
+                 int32_t* keep, void* stream);
+
 #ifdef __cplusplus
 }
 #endif

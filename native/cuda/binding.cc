@@ -230,6 +230,13 @@ const Entry kKernels[] = {
        const tsr_pool_params p = pool(a, 2);
        return a.call(tsr_cuda_avg_pool, a.f32(0, "x", pool_x(a, p)), a.f32_out(1, "out", pool_y(a, p)), &p);
      }},
+    {"nms", [](Args& a) {
+       const int64_t K = a.integer(3, "count");
+       const auto* groups = static_cast<const int32_t*>(a.in(2, "groups", K, TSR_INT32).ptr);
+       auto* keep = static_cast<int32_t*>(a.out(5, "keep", K + 1, TSR_INT32).ptr);
+       return a.call(tsr_cuda_nms, a.f32(0, "boxes", a.count({K, 4}, "boxes")), a.f32(1, "scores", K), groups, K,
+                     a.number(4, "iouThreshold"), keep);
+     }},
     {"avgPoolBackward", [](Args& a) {
        const tsr_pool_params p = pool(a, 2);
        return a.call(tsr_cuda_avg_pool_backward, a.f32(0, "gy", pool_y(a, p)), a.f32_out(1, "gx", pool_x(a, p)), &p);

@@ -62,6 +62,7 @@ export interface CudaAddon {
   cudaMaxPool(x: number, out: number, argmax: number, p: PoolParams): void;
   cudaAvgPool(x: number, out: number, p: PoolParams): void;
   cudaAvgPoolBackward(gy: number, gx: number, p: PoolParams): void;
+  cudaNms(boxes: number, scores: number, groups: number, count: number, iouThreshold: number, keep: number): void;
 }
 
 export interface CudaDeviceInfo {
@@ -204,5 +205,7 @@ export class CudaBackend implements Backend {
   avgPoolBackward(gy: Buf, gx: Buf, p: PoolParams): void {
     this.addon.cudaAvgPoolBackward(handle(gy, 'gy'), handle(gx, 'gx'), p);
   }
-  nms(): void { throw new Error('nms: the cuda backend has no kernel for it yet'); }
+  nms(boxes: Buf, scores: Buf, groups: Buf, count: number, iouThreshold: number, keep: Buf): void {
+    this.addon.cudaNms(handle(boxes, 'boxes'), handle(scores, 'scores'), handle(groups, 'groups'), count, iouThreshold, handle(keep, 'keep'));
+  }
 }
