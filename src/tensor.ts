@@ -64,10 +64,17 @@ export function scope<T>(fn: () => T): T {
   let result: T;
   try {
     result = fn();
+  } catch (e) {
+    // Nothing fn made can be returned now: free it all, as on success everything not returned is freed.
+    for (const t of mine) t.dispose();
+    throw e;
   } finally {
     scopes.pop();
   }
-  if (result instanceof Promise) throw new Error('scope: the function must be synchronous (got a Promise)');
+  if (result instanceof Promise) {
+    for (const t of mine) t.dispose();
+    throw new Error('scope: the function must be synchronous (got a Promise)');
+  }
   const kept = new Set<Tensor>();
   collectTensors(result, kept);
   const parent = scopes[scopes.length - 1];

@@ -29,7 +29,7 @@ function momentStats(op: string, x: Tensor, k: number): Tensor {
   const xd = noGrad(() => contiguous(x));
   const mean = emptyTensor(backend, [d], 'float32');
   const moments = emptyTensor(backend, [k - 1, d], 'float32');
-  if (d > 0) runKernel(op, [x], () => backend.cmdMoments(xd.denseBuf(), n, d, k, mean.storage.buf!, moments.storage.buf!));
+  if (d > 0) runKernel(op, [x], () => backend.cmdMoments(xd.denseBuf(), n, d, k, mean.storage.buf!, moments.storage.buf!), [mean, moments]);
   const stats = noGrad(() => concat([unsqueeze(mean, 0), moments], 0));
   recordBackward(stats, op, [x], (g) => {
     const gMean = contiguous(select(g, 0, 0));

@@ -68,7 +68,7 @@ function conv(op: string, spatial: 2 | 3, x: Tensor, w: Tensor, opts: ConvOption
   const out = emptyTensor(backend, outShape, 'float32');
   // Dense copies stay alive for the backward (x for dW, w for dX).
   const [xd, wd, bd] = noGrad(() => [contiguous(x), contiguous(w), bias && contiguous(bias)]);
-  if (out.size > 0) runKernel(op, inputs, () => backend.conv(xd.denseBuf(), wd.denseBuf(), bd?.denseBuf(), out.storage.buf!, p));
+  if (out.size > 0) runKernel(op, inputs, () => backend.conv(xd.denseBuf(), wd.denseBuf(), bd?.denseBuf(), out.storage.buf!, p), [out]);
   recordBackward(out, op, inputs, (g) => {
     const gd = contiguous(g);
     let gx: Tensor | null = null, gw: Tensor | null = null;

@@ -23,7 +23,7 @@ export function cast(x: Tensor, dtype: DType): Tensor {
   commonBackend('cast', [x]);
   if (x.dtype === dtype) return x;
   const out = emptyTensor(x.backend, x.shape, dtype);
-  if (out.size > 0) runKernel('cast', [x], () => x.backend.copy(x.view(), out.storage.buf!));
+  if (out.size > 0) runKernel('cast', [x], () => x.backend.copy(x.view(), out.storage.buf!), [out]);
   if (dtype === 'float32') return record(out, 'cast', [x], null);
   return out;
 }
@@ -47,7 +47,7 @@ function unary(op: UnaryOp, x: Tensor, alpha = 0): Tensor {
   commonBackend(op, [x]);
   const xf = asFloat(x);
   const out = emptyTensor(x.backend, x.shape, 'float32');
-  if (out.size > 0) runKernel(op, [x], () => x.backend.unary(op, xf.view(), out.storage.buf!, alpha));
+  if (out.size > 0) runKernel(op, [x], () => x.backend.unary(op, xf.view(), out.storage.buf!, alpha), [out]);
   return record(out, op, [xf], { alpha });
 }
 
@@ -98,7 +98,7 @@ function binary(op: BinaryOp, a0: Operand, b0: Operand): Tensor {
   const af = intResult ? a : asFloat(a), bf = intResult ? b : asFloat(b);
   const out = emptyTensor(backend, shape, intResult ? 'int32' : 'float32');
   if (out.size > 0) {
-    runKernel(op, [a, b], () => backend.binary(op, expandView(af, shape), expandView(bf, shape), out.storage.buf!));
+    runKernel(op, [a, b], () => backend.binary(op, expandView(af, shape), expandView(bf, shape), out.storage.buf!), [out]);
   }
   if (intResult || COMPARISON.has(op)) return out;
   return record(out, op as DifferentiableBinaryOp, [af, bf], null);
@@ -131,7 +131,7 @@ export function where(cond: Tensor, a0: Operand, b0: Operand): Tensor {
   const out = emptyTensor(backend, shape, 'float32');
   if (out.size > 0) {
     runKernel('where', [cond, a, b], () =>
-      backend.where(expandView(c, shape), expandView(a, shape), expandView(b, shape), out.storage.buf!));
+      backend.where(expandView(c, shape), expandView(a, shape), expandView(b, shape), out.storage.buf!), [out]);
   }
   return record(out, 'where', [a, b], { cond: c });
 }

@@ -3,7 +3,7 @@
 import { record } from '../tape.js';
 import { Tensor, denseCopy, emptyTensor } from '../tensor.js';
 import { fmtShape, normAxis } from '../shape.js';
-import { commonBackend, opError, requireInt, runKernel } from './util.js';
+import { commonBackend, opError, renameOpError, requireInt, runKernel } from './util.js';
 import { eq, where, type Operand } from './elementwise.js';
 import { expand, reshape, unsqueeze } from './view.js';
 import { arange } from './creation.js';
@@ -18,7 +18,7 @@ export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
   }
   // int32 is gathered as itself: a round trip through float32 would change values beyond 2^24.
   const out = emptyTensor(backend, index.shape, x.dtype);
-  if (out.size > 0) runKernel('gather', [x, index], () => backend.gather(x.view(), d, index.view(), out.storage.buf!, index.shape));
+  if (out.size > 0) runKernel('gather', [x, index], () => backend.gather(x.view(), d, index.view(), out.storage.buf!, index.shape), [out]);
   return record(out, 'gather', [x], { axis: d, index });
 }
 
@@ -30,7 +30,14 @@ export function indexSelect(x: Tensor, axis: number, index: Tensor): Tensor {
   const d = normAxis('indexSelect', axis, x.ndim);
   const outShape = x.shape.map((s, i) => (i === d ? index.shape[0] : s));
   const idxShape = x.shape.map((_, i) => (i === d ? index.shape[0] : 1));
-  return gather(x, d, expand(reshape(index, idxShape), outShape));
+  const column = reshape(index, idxShape);
+  const idx = expand(column, outShape);
+  try {
+    return gather(x, d, idx);
+  } catch (e) {
+    idx.dispose(); column.dispose();
+    throw renameOpError(e, 'gather', 'indexSelect');
+  }
 }
 
 /** x with src added at the positions index names along axis (torch.scatter_add). */
@@ -43,7 +50,7 @@ export function scatterAdd(x: Tensor, axis: number, index: Tensor, src: Tensor):
   }
   if (x.dtype !== src.dtype) throw opError('scatterAdd', 'x and src must have the same dtype', [x, index, src]);
   const out = denseCopy(x);
-  if (src.size > 0) runKernel('scatterAdd', [x, index, src], () => backend.scatterAdd(out.storage.buf!, out.shape, d, index.view(), src.view()));
+  if (src.size > 0) runKernel('scatterAdd', [x, index, src], () => backend.scatterAdd(out.storage.buf!, out.shape, d, index.view(), src.view()), [out]);
   return record(out, 'scatterAdd', [x, src], { axis: d, index });
 }
 

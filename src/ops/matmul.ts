@@ -53,7 +53,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   if (out.size > 0) {
     const av = batchedView(a2, batch), bv = batchedView(b2, batch);
     runKernel('matmul', [a, b], () => backend.matmul(av.view, bv.view, out.storage.buf!,
-      { batch: numel(batch), M, N, K, alpha, act: 'none' }));
+      { batch: numel(batch), M, N, K, alpha, act: 'none' }), [out, av.owned, bv.owned]);
     av.owned?.dispose(); bv.owned?.dispose();
     if (K === 0) backend.fill(out.storage.buf!, 0);
   }
@@ -95,7 +95,7 @@ export function linear(x: Tensor, w: Tensor, opts: LinearOptions = {}): Tensor {
     runKernel('linear', inputs, () => backend.matmul(
       { buf: xd.view().buf, shape: [1, rows, K], strides: [0, xd.strides[0], xd.strides[1]], offset: xd.offset },
       { buf: wv.buf, shape: [1, K, N], strides: [0, w.strides[1], w.strides[0]], offset: wv.offset },
-      out.storage.buf!, { batch: 1, M: rows, N, K, alpha, act: kernelAct, bias: bd?.denseBuf() }));
+      out.storage.buf!, { batch: 1, M: rows, N, K, alpha, act: kernelAct, bias: bd?.denseBuf() }), [out, xd !== x ? xd : null, bd !== bias ? bd : null]);
     if (xd !== x && !xd.requiresGrad) xd.dispose();
     if (K === 0) backend.fill(out.storage.buf!, 0);
   }

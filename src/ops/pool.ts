@@ -54,7 +54,7 @@ function maxPool(op: string, spatial: 2 | 3, x: Tensor, kernel: SpatialArg, opts
   const argmax = emptyTensor(backend, shape, 'int32');
   if (out.size > 0) {
     const xd = noGrad(() => contiguous(x));
-    runKernel(op, [x], () => backend.maxPool(xd.denseBuf(), out.storage.buf!, argmax.storage.buf!, p));
+    runKernel(op, [x], () => backend.maxPool(xd.denseBuf(), out.storage.buf!, argmax.storage.buf!, p), [out, argmax]);
     if (xd !== x) xd.dispose();
   }
   recordBackward(out, op, [x], (g) => {
@@ -73,14 +73,14 @@ function avgPool(op: string, spatial: 2 | 3, x: Tensor, kernel: SpatialArg, opts
   const out = emptyTensor(backend, outShape(spatial, p), 'float32');
   if (out.size > 0) {
     const xd = noGrad(() => contiguous(x));
-    runKernel(op, [x], () => backend.avgPool(xd.denseBuf(), out.storage.buf!, p));
+    runKernel(op, [x], () => backend.avgPool(xd.denseBuf(), out.storage.buf!, p), [out]);
     if (xd !== x) xd.dispose();
   }
   return recordBackward(out, op, [x], (g) => {
     const gx = emptyTensor(backend, x.shape, 'float32');
     if (gx.size === 0) return [gx];
     const gd = contiguous(g);
-    runKernel(op, [g], () => backend.avgPoolBackward(gd.denseBuf(), gx.storage.buf!, p));
+    runKernel(op, [g], () => backend.avgPoolBackward(gd.denseBuf(), gx.storage.buf!, p), [gx]);
     return [gx];
   });
 }

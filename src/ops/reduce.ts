@@ -22,6 +22,10 @@ function reduceRaw(op: ReduceOp, x: Tensor, axes: number[], keepdims: boolean): 
   const xf = x.dtype === 'float32' || exactInt ? x : cast(x, 'float32');
   const outShape = keptShape(x.shape, axes, keepdims);
   const isArg = op === 'argmax' || op === 'argmin';
+  // Checked before anything is allocated, so a refused reduction leaves nothing behind.
+  if (numel(axes.map((a) => x.shape[a])) === 0 && numel(outShape) > 0 && op !== 'sum' && op !== 'prod') {
+    throw opError(op, 'cannot reduce over an empty axis', [x]);
+  }
   const out = emptyTensor(backend, outShape, isArg || exactInt ? 'int32' : 'float32');
   if (out.size === 0) return out;
   const run = axes.length > 0 && axes.every((a, i) => i === 0 || a === axes[i - 1] + 1);
@@ -38,8 +42,8 @@ function reduceRaw(op: ReduceOp, x: Tensor, axes: number[], keepdims: boolean): 
     size = numel(axes.map((a) => x.shape[a]));
     inner = 1;
   }
-  if (size === 0 && op !== 'sum' && op !== 'prod') throw opError(op, 'cannot reduce over an empty axis', [x]);
-  runKernel(op, [x], () => backend.reduce(op, src.denseBuf(), outer, size, inner, out.storage.buf!));
+  runKernel(op, [x], () => backend.reduce(op, src.denseBuf(), outer, size, inner, out.storage.buf!),
+    [out, src !== x ? src : null, xf !== x ? xf : null]);
   if (src !== xf) src.dispose();
   return out;
 }

@@ -33,15 +33,25 @@ export function requireFinite(op: string, name: string, v: number): void {
   if (!Number.isFinite(v)) throw new Error(`${op}: ${name} must be a finite number, got ${v}`);
 }
 
-/** Runs a kernel, turning a backend error into one that names the op and the inputs. */
-export function runKernel<T>(op: string, ts: Tensor[], fn: () => T): T {
+/**
+ * Runs a kernel, turning a backend error into one that names the op and the inputs. `made` are the tensors the
+ * op allocated for this kernel: they are freed when it fails, since the op returns nothing that could hold them.
+ */
+export function runKernel<T>(op: string, ts: Tensor[], fn: () => T, made: (Tensor | null | undefined)[] = []): T {
   try {
     return fn();
   } catch (e) {
+    for (const t of made) t?.dispose();
     const msg = (e as Error).message ?? String(e);
     if (msg.startsWith(`${op}:`)) throw e;
     throw new Error(`${op}: ${msg} (inputs ${describeAll(ts)})`);
   }
+}
+
+/** An error from the internal op `inner` reworded as coming from `outer`, the op the user called. */
+export function renameOpError(e: unknown, inner: string, outer: string): Error {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.startsWith(`${inner}:`) ? new Error(`${outer}:${msg.slice(inner.length + 1)}`) : (e as Error);
 }
 
 /** The kernel view of x broadcast to `shape` (0 strides on broadcast axes). */
