@@ -6,7 +6,7 @@
 import { noGrad } from '../tape.js';
 import { Tensor } from '../tensor.js';
 import { numel } from '../shape.js';
-import { commonBackend, opError, requireFinite, requireFloat } from './util.js';
+import { checkOptions, commonBackend, opError, requireFinite, requireFloat } from './util.js';
 import { add, mul, rsqrt, square, sub } from './elementwise.js';
 import { mean } from './reduce.js';
 import { reshape } from './view.js';
@@ -32,6 +32,7 @@ export interface BatchNormOptions {
  * Without running statistics the batch statistics are used in eval too (torch's track_running_stats=False).
  */
 export function batchNorm(x: Tensor, opts: BatchNormOptions = {}): Tensor {
+  checkOptions('batchNorm', opts, ['runningMean', 'runningVar', 'weight', 'bias', 'training', 'momentum', 'eps']);
   const { runningMean, runningVar, weight, bias } = opts;
   const training = opts.training ?? true, momentum = opts.momentum ?? 0.1, eps = opts.eps ?? 1e-5;
   const params = [runningMean, runningVar, weight, bias].filter((t): t is Tensor => t !== undefined);

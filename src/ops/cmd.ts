@@ -4,7 +4,7 @@
 // kernel (and its fused backward); only the d-sized norms use ordinary ops.
 import { noGrad, recordBackward } from '../tape.js';
 import { Tensor, emptyTensor } from '../tensor.js';
-import { commonBackend, opError, requireFloat, runKernel } from './util.js';
+import { checkOptions, commonBackend, opError, requireFloat, runKernel } from './util.js';
 import { contiguous, maximum, mul, sqrt, square, sub } from './elementwise.js';
 import { sum } from './reduce.js';
 import { select, slice, unsqueeze } from './view.js';
@@ -66,6 +66,7 @@ export interface CmdOptions {
  * (divisors 1 without bounds). A scalar, differentiable in both samples.
  */
 export function cmd(x: Tensor, y: Tensor, opts: CmdOptions = {}): Tensor {
+  checkOptions('cmd', opts, ['k', 'bounds']);
   const k = opts.k ?? 5;
   checkOrder('cmd', k);
   commonBackend('cmd', [x, y]);

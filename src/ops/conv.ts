@@ -5,7 +5,7 @@ import type { ConvParams } from '../backend/interface.js';
 import { noGrad, recordBackward } from '../tape.js';
 import { Tensor, emptyTensor } from '../tensor.js';
 import { fmtShape } from '../shape.js';
-import { commonBackend, opError, requireFloat, runKernel } from './util.js';
+import { checkOptions, commonBackend, opError, requireFloat, runKernel } from './util.js';
 import { contiguous } from './elementwise.js';
 import { sum } from './reduce.js';
 
@@ -38,6 +38,7 @@ export function windowCount(size: number, k: number, stride: number, pad: number
 }
 
 function conv(op: string, spatial: 2 | 3, x: Tensor, w: Tensor, opts: ConvOptions): Tensor {
+  checkOptions(op, opts, ['bias', 'stride', 'padding', 'dilation', 'groups']);
   const bias = opts.bias;
   const inputs = bias ? [x, w, bias] : [x, w];
   const backend = commonBackend(op, inputs);

@@ -5,7 +5,7 @@ import { mean, sum } from './reduce.js';
 import { gather, indexSelect } from './indexing.js';
 import { logSoftmax } from './softmax.js';
 import { permute, reshape, unsqueeze, squeeze } from './view.js';
-import { commonBackend, opError, requireFinite } from './util.js';
+import { checkOptions, commonBackend, opError, renameOpError, requireFinite } from './util.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -17,6 +17,8 @@ function reduce(l: Tensor, reduction: Reduction, op: string): Tensor {
     default: throw new Error(`${op}: reduction must be 'mean', 'sum' or 'none', got '${reduction}'`);
   }
 }
+
+const NLL_KEYS = ['classWeights', 'sampleWeights', 'ignoreIndex', 'reduction'];
 
 export interface NllOptions {
   /** Class weights [C] (torch `weight`): the mean divides by the sum of the targets' weights. */
@@ -89,6 +91,7 @@ function reduceTargets(op: string, l: Tensor, target: Tensor, t: Targets, opts: 
 
 /** Negative log-likelihood of int32 targets [N] (or [N, d1, ...]) under log-probabilities [N, C] (or [N, C, d1, ...]). */
 export function nll(logProbs: Tensor, target: Tensor, opts: NllOptions = {}): Tensor {
+  checkOptions('nll', opts, NLL_KEYS);
   const all = [logProbs, target, ...(opts.classWeights ? [opts.classWeights] : []), ...(opts.sampleWeights ? [opts.sampleWeights] : [])];
   commonBackend('nll', all);
   const t = targetsOf('nll', logProbs, target, opts, all);
@@ -104,6 +107,7 @@ export interface CrossEntropyOptions extends NllOptions {
 /** Cross-entropy of logits [N, C] (or [N, C, d1, ...]) against int32 class targets [N] (or [N, d1, ...]), or against
  *  class probabilities of the logits' shape (float32; torch's soft labels). */
 export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyOptions = {}): Tensor {
+  checkOptions('crossEntropy', opts, [...NLL_KEYS, 'labelSmoothing']);
   const eps = opts.labelSmoothing ?? 0;
   requireFinite('crossEntropy', 'labelSmoothing', eps);
   if (eps < 0 || eps > 1) throw new Error(`crossEntropy: labelSmoothing must be in [0, 1], got ${eps}`);
@@ -111,7 +115,13 @@ export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyO
   const C = logits.shape[1];
   const lp = logSoftmax(logits, 1);
   if (target.dtype === 'float32') return softCrossEntropy(lp, target, eps, opts);
-  const hard = nll(lp, target, opts);
+  let hard: Tensor;
+  try {
+    hard = nll(lp, target, { ...opts, labelSmoothing: undefined } as NllOptions);
+  } catch (e) {
+    lp.dispose();
+    throw renameOpError(e, 'nll', 'crossEntropy');
+  }
   if (eps === 0) return hard;
   // torch: smooth term = -sum_c w_c log p_c over counted targets, normalized like the hard term.
   const all = [logits, target];
@@ -164,6 +174,7 @@ export function mse(pred: Tensor, target: Tensor, reduction: Reduction = 'mean')
 
 /** Binary cross-entropy on logits, computed stably: (1 - y) x + softplus(-x). */
 export function bceWithLogits(logits: Tensor, target: Tensor, opts: { posWeight?: Tensor | number; reduction?: Reduction } = {}): Tensor {
+  checkOptions('bceWithLogits', opts, ['posWeight', 'reduction']);
   checkPair('bceWithLogits', logits, target);
   const y = target.dtype === 'float32' ? target : cast(target, 'float32');
   // log(1 + exp(-x)) as softplus, whose gradient at 0 is sigmoid(0); relu(-x) + log1p(exp(-|x|)) has the same value

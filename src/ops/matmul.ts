@@ -5,7 +5,7 @@ import type { Activation, View } from '../backend/interface.js';
 import { record, recordBackward } from '../tape.js';
 import { Tensor, emptyTensor } from '../tensor.js';
 import { broadcastShapes, fmtShape, numel } from '../shape.js';
-import { commonBackend, opError, requireFinite, requireFloat, runKernel } from './util.js';
+import { checkOptions, commonBackend, opError, requireFinite, requireFloat, runKernel } from './util.js';
 import { contiguous, gelu, geluGrad, gt, mul, sub, square } from './elementwise.js';
 import { expand, reshape, squeeze, transpose, unsqueeze } from './view.js';
 import { sum } from './reduce.js';
@@ -38,6 +38,7 @@ export interface MatmulOptions { alpha?: number }
 
 /** a @ b with numpy/torch semantics (1-D operands promoted, batch axes broadcast), scaled by alpha. */
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+  checkOptions('matmul', opts, ['alpha']);
   const alpha = opts.alpha ?? 1;
   requireFinite('matmul', 'alpha', alpha);
   const backend = commonBackend('matmul', [a, b]);
@@ -72,6 +73,7 @@ export interface LinearOptions {
 
 /** act(alpha * x W^T + bias) in one kernel; x [..., in], W [out, in], bias [out]. */
 export function linear(x: Tensor, w: Tensor, opts: LinearOptions = {}): Tensor {
+  checkOptions('linear', opts, ['bias', 'alpha', 'activation']);
   const alpha = opts.alpha ?? 1, act = opts.activation ?? 'none', bias = opts.bias;
   requireFinite('linear', 'alpha', alpha);
   const inputs = bias ? [x, w, bias] : [x, w];

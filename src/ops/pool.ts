@@ -5,7 +5,7 @@ import type { PoolParams } from '../backend/interface.js';
 import { noGrad, recordBackward } from '../tape.js';
 import { Tensor, emptyTensor } from '../tensor.js';
 import { fmtShape } from '../shape.js';
-import { commonBackend, opError, requireFloat, runKernel } from './util.js';
+import { checkOptions, commonBackend, opError, requireFloat, runKernel } from './util.js';
 import { contiguous, div } from './elementwise.js';
 import { matmul } from './matmul.js';
 import { reshape, transpose } from './view.js';
@@ -27,6 +27,7 @@ function checkInput(op: string, spatial: 2 | 3, x: Tensor): void {
 }
 
 function poolParams(op: string, spatial: 2 | 3, x: Tensor, kernel: SpatialArg, opts: PoolOptions): PoolParams {
+  checkOptions(op, opts, ['stride', 'padding']);
   checkInput(op, spatial, x);
   const k = spatialTriple(op, 'kernel size', kernel, spatial, 1, 1);
   const stride = opts.stride === undefined ? k : spatialTriple(op, 'stride', opts.stride, spatial, 1, 1);

@@ -3,7 +3,7 @@ import type { ReduceOp } from '../backend/interface.js';
 import { record } from '../tape.js';
 import { Tensor, emptyTensor } from '../tensor.js';
 import { normAxes, normAxis, numel } from '../shape.js';
-import { commonBackend, opError, requireFinite, runKernel } from './util.js';
+import { checkOptions, commonBackend, opError, requireFinite, runKernel } from './util.js';
 import { cast, contiguous, div, eq, exp, log, mul, sqrt, sub, add, where } from './elementwise.js';
 import { detach, permute, reshape } from './view.js';
 import { full } from './creation.js';
@@ -89,6 +89,7 @@ export interface VarOptions { correction?: number; keepdims?: boolean }
 
 /** Variance with Bessel's correction by default (torch: correction = 1). */
 export function variance(x: Tensor, axes?: number | number[], opts: VarOptions = {}): Tensor {
+  checkOptions('var', opts, ['correction', 'keepdims']);
   const correction = opts.correction ?? 1;
   requireFinite('var', 'correction', correction);
   const ax = normAxes('var', axes, x.ndim);

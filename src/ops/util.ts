@@ -64,3 +64,35 @@ export function expandView(x: Tensor, shape: readonly number[]): View {
   });
   return { buf: v.buf, shape, strides, offset: v.offset };
 }
+
+/** Edit distance between a and b, ignoring case and underscores (so weight_decay is near weightDecay). */
+function editDistance(a: string, b: string): number {
+  const s = a.toLowerCase().replace(/_/g, ''), t = b.toLowerCase().replace(/_/g, '');
+  let prev = Array.from({ length: t.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= s.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= t.length; j++) row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (s[i - 1] === t[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[t.length];
+}
+
+/**
+ * Refuses an options object with a key outside `valid`, naming the op (or class) and the key and suggesting
+ * the closest valid key; `renamed` maps other libraries' names (torch's weight_decay, betas) to Tessera's.
+ */
+export function checkOptions(op: string, opts: unknown, valid: readonly string[], renamed: Readonly<Record<string, string>> = {}): void {
+  if (opts === undefined) return;
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) {
+    throw new Error(`${op}: options must be an object, got ${opts === null ? 'null' : Array.isArray(opts) ? 'an array' : typeof opts}`);
+  }
+  for (const [key, value] of Object.entries(opts)) {
+    // A key set to undefined is an option left at its default (as passing an options object through does).
+    if (valid.includes(key) || value === undefined) continue;
+    let hint: string;
+    if (Object.prototype.hasOwnProperty.call(renamed, key)) hint = `Tessera calls it ${renamed[key]}`;
+    else if (valid.length === 0) hint = 'it takes no options';
+    else hint = `did you mean '${valid.reduce((best, k) => (editDistance(key, k) < editDistance(key, best) ? k : best))}'?`;
+    throw new Error(`${op}: unknown option '${key}'; ${hint} (valid: ${valid.join(', ')})`);
+  }
+}

@@ -4,6 +4,7 @@
 import { Tensor, scope } from '../tensor.js';
 import { noGrad } from '../autograd.js';
 import { add, mul, sub, div, sqrt, square } from '../ops/elementwise.js';
+import { checkOptions } from '../ops/util.js';
 
 export interface GroupOptions {
   lr?: number;
@@ -22,6 +23,17 @@ export interface ParamGroup extends Required<Pick<GroupOptions, 'lr' | 'weightDe
 
 export type ParamsArg = Tensor[] | ({ params: Tensor[] } & GroupOptions)[];
 
+/** The hyperparameters every optimizer has (GroupOptions). */
+const GROUP_KEYS = ['lr', 'weightDecay', 'lrMult', 'wdMult'];
+/** torch's option names that Tessera spells differently. */
+const TORCH_NAMES = { weight_decay: 'weightDecay', betas: 'beta1 and beta2' };
+
+/** Checks an optimizer's own options: the shared hyperparameters plus `own`. */
+function optimizerOptions<O extends object>(name: string, opts: O, own: readonly string[]): O {
+  checkOptions(name, opts, [...GROUP_KEYS, ...own], TORCH_NAMES);
+  return opts;
+}
+
 function checkHyper(op: string, name: string, v: unknown): void {
   if (typeof v === 'number' && !Number.isFinite(v)) throw new Error(`${op}: ${name} must be finite, got ${v}`);
 }
@@ -31,13 +43,16 @@ export abstract class Optimizer {
   /** Per-parameter state tensors (momentum, Adam moments), by group and index. */
   protected readonly state = new Map<Tensor, Record<string, Tensor | number>>();
 
+  /** `defaults`: every hyperparameter the optimizer has, with the user's options already checked and merged in. */
   constructor(params: ParamsArg, defaults: GroupOptions) {
     const name = this.constructor.name;
     for (const [k, v] of Object.entries(defaults)) checkHyper(name, k, v);
     const groups = params.length > 0 && !(params[0] instanceof Tensor)
       ? (params as ({ params: Tensor[] } & GroupOptions)[])
       : [{ params: params as Tensor[] }];
-    this.paramGroups = groups.map((g) => {
+    const groupKeys = ['params', ...new Set([...GROUP_KEYS, ...Object.keys(defaults)])];
+    this.paramGroups = groups.map((g, i) => {
+      checkOptions(`${name} parameter group ${i}`, g, groupKeys, TORCH_NAMES);
       for (const [k, v] of Object.entries(g)) checkHyper(name, k, v);
       return { lrMult: 1, wdMult: 1, ...defaults, ...g, lr: g.lr ?? defaults.lr ?? 1e-3, weightDecay: g.weightDecay ?? defaults.weightDecay ?? 0 } as ParamGroup;
     });
@@ -155,7 +170,8 @@ export interface SgdOptions extends GroupOptions { momentum?: number; dampening?
 /** torch.optim.SGD semantics (weight decay added to the gradient, momentum buffer, optional Nesterov). */
 export class SGD extends Optimizer {
   constructor(params: ParamsArg, opts: SgdOptions = {}) {
-    super(params, { lr: 1e-3, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0, ...opts });
+    super(params, { lr: 1e-3, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0,
+      ...optimizerOptions(new.target.name, opts, ['momentum', 'dampening', 'nesterov']) });
     if (opts.nesterov && !(opts.momentum && opts.momentum > 0 && !opts.dampening)) {
       throw new Error('SGD: nesterov needs momentum > 0 and dampening 0');
     }
@@ -179,7 +195,8 @@ export interface AdamOptions extends GroupOptions { beta1?: number; beta2?: numb
 export class Adam extends Optimizer {
   protected readonly decoupled: boolean = false;
   constructor(params: ParamsArg, opts: AdamOptions = {}) {
-    super(params, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, ...opts });
+    super(params, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0,
+      ...optimizerOptions(new.target.name, opts, ['beta1', 'beta2', 'eps']) });
   }
   protected update(p: Tensor, grad: Tensor, g: ParamGroup, st: Record<string, Tensor | number>): void {
     const lr = g.lr * g.lrMult, wd = g.weightDecay * g.wdMult;
