@@ -39,4 +39,21 @@ s('optimizers: unknown keys, torch names and parameter groups', () => {
   new T.optim.AdamW(lin.parameters(), { beta1: 0.8, beta2: 0.9, eps: 1e-6, weightDecay: 0, lrMult: 2 });
 });
 
+s('optimizers validate their settings, naming the class and the setting', () => {
+  const lin = new T.nn.Linear(2, 2, o);
+  const ps = lin.parameters();
+  throwsWith(() => new T.optim.SGD(ps, { lr: -0.1 }), 'SGD', 'lr', '-0.1');
+  throwsWith(() => new T.optim.Adam(ps, { beta1: 1 }), 'Adam', 'beta1', '[0, 1)');
+  throwsWith(() => new T.optim.AdamW(ps, { beta2: -0.5 }), 'AdamW', 'beta2');
+  throwsWith(() => new T.optim.Adam(ps, { eps: -1 }), 'Adam', 'eps');
+  throwsWith(() => new T.optim.SGD(ps, { momentum: -1 }), 'SGD', 'momentum');
+  throwsWith(() => new T.optim.SGD(ps, { weightDecay: -1e-4 }), 'SGD', 'weightDecay');
+  throwsWith(() => new T.optim.SGD([{ params: ps, lr: -1 }]), 'SGD', 'lr');
+  throwsWith(() => new T.optim.Adam([]), 'Adam', 'empty parameter list');
+  throwsWith(() => new T.optim.Adam([...ps, ps[0]]), 'Adam', 'more than once');
+  throwsWith(() => new T.optim.SGD([{ params: [ps[0]] }, { params: [ps[0]] }]), 'SGD', 'more than once');
+  // Edges torch accepts: lr 0, beta 0, eps 0.
+  new T.optim.Adam(ps, { lr: 0, beta1: 0, beta2: 0, eps: 0 });
+});
+
 s.run();

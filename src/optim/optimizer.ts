@@ -34,8 +34,19 @@ function optimizerOptions<O extends object>(name: string, opts: O, own: readonly
   return opts;
 }
 
+/** The range of each hyperparameter as torch checks it: [low, high, whether high itself is excluded]. */
+const RANGES: Record<string, [number, number, boolean]> = {
+  lr: [0, Infinity, false], weightDecay: [0, Infinity, false], lrMult: [0, Infinity, false], wdMult: [0, Infinity, false],
+  momentum: [0, Infinity, false], dampening: [0, 1, false], beta1: [0, 1, true], beta2: [0, 1, true], eps: [0, Infinity, false],
+};
+
 function checkHyper(op: string, name: string, v: unknown): void {
-  if (typeof v === 'number' && !Number.isFinite(v)) throw new Error(`${op}: ${name} must be finite, got ${v}`);
+  if (typeof v !== 'number') return;
+  if (!Number.isFinite(v)) throw new Error(`${op}: ${name} must be finite, got ${v}`);
+  const range = RANGES[name];
+  if (range && (v < range[0] || v > range[1] || (range[2] && v === range[1]))) {
+    throw new Error(`${op}: ${name} must be in [${range[0]}, ${range[1]}${range[2] ? ')' : ']'}, got ${v}`);
+  }
 }
 
 export abstract class Optimizer {
@@ -56,7 +67,12 @@ export abstract class Optimizer {
       for (const [k, v] of Object.entries(g)) checkHyper(name, k, v);
       return { lrMult: 1, wdMult: 1, ...defaults, ...g, lr: g.lr ?? defaults.lr ?? 1e-3, weightDecay: g.weightDecay ?? defaults.weightDecay ?? 0 } as ParamGroup;
     });
+    const seen = new Set<Tensor>();
+    if (this.paramGroups.every((g) => g.params.length === 0)) throw new Error(`${name}: got an empty parameter list`);
     for (const g of this.paramGroups) for (const p of g.params) {
+      if (!(p instanceof Tensor)) throw new Error(`${name}: parameters must be Tensors, got ${typeof p}`);
+      if (seen.has(p)) throw new Error(`${name}: parameter ${p.name ?? p.describe()} appears more than once`);
+      seen.add(p);
       if (!p.requiresGrad) throw new Error(`${name}: parameter ${p.name ?? p.describe()} does not require grad`);
     }
   }
