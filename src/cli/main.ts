@@ -11,6 +11,7 @@ import './mup.js';
 import './detect.js';
 import './spl.js';
 import './deepar.js';
+import './serve.js';
 
 process.exitCode = await runCli(process.argv.slice(2));
 // A GPU device (Dawn) may keep the event loop alive after the work is done.

@@ -63,7 +63,7 @@ async function detectBatch(model: Detector, images: T.Tensor, opts: DetectOption
       candLabels[i] = k % numClasses;
     });
     const backend = images.backend.name;
-    const nmsInputs = [T.tensor(candBoxes, { backend }).reshape([cand.length, 4]), T.tensor(candScores, { backend }),
+    const nmsInputs = [T.fromArray(candBoxes, [cand.length, 4], { backend }), T.tensor(candScores, { backend }),
       T.tensor(candLabels, { backend, dtype: 'int32' })];
     const keep = (await T.vision.batchedNms(nmsInputs[0], nmsInputs[1], nmsInputs[2], iouThreshold)).subarray(0, maxDetections);
     for (const t of nmsInputs) t.dispose();

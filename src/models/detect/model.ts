@@ -114,7 +114,9 @@ export class Detector extends T.nn.Module {
     this.ctrOut = this.child('ctrOut', new T.nn.Conv2d(neck, 1, 1));
     // Class logits start at a prior of 1% (FCOS / RetinaNet): the many background locations
     // would otherwise dominate the first steps.
-    T.noGrad(() => this.clsOut.bias!.assign(T.full([cfg.numClasses], -Math.log(99))));
+    const prior = T.full([cfg.numClasses], -Math.log(99));
+    T.noGrad(() => this.clsOut.bias!.assign(prior));
+    prior.dispose();
     this.levelScale = this.param('levelScale', T.ones([STRIDES.length]));
   }
 
