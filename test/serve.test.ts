@@ -10,6 +10,7 @@ import { encodePng } from '../src/plot/png.js';
 import { startServer, DEFAULT_SERVE_OPTIONS, type RunningServer, type ServeOptions } from '../src/serve/server.js';
 import { trainDemoDetector, trainDemoGnn } from '../src/serve/demo.js';
 import { runLoad } from '../bench/serve/loadgen.js';
+import { r3d18 } from '../src/models/video/index.js';
 
 const s = suite('serve');
 const root = mkdtempSync(join(tmpdir(), 'tessera-serve-'));
@@ -148,6 +149,24 @@ s('a model folder with an unknown kind is refused with a 422, not loaded as code
   writeFileSync(join(models, 'weird', 'v1', 'index.js'), 'process.exit(3)');
   assert.is((await post('/v1/models/weird/predict', {})).status, 422);
   rmSync(join(models, 'weird'), { recursive: true });
+});
+
+s('a video classifier folder is served through the same interface', async () => {
+  const model = r3d18({ numClasses: 4, widths: [4, 4, 4, 4], blocks: [1, 1, 1, 1], generator: new T.Rng(0) });
+  mkdirSync(join(models, 'clips', 'v1'), { recursive: true });
+  await T.saveModule(join(models, 'clips', 'v1', 'model.safetensors'), model);
+  writeFileSync(join(models, 'clips', 'v1', 'config.json'), JSON.stringify({ kind: 'video', version: 1,
+    config: { arch: 'r3d18', options: { numClasses: 4, widths: [4, 4, 4, 4], blocks: [1, 1, 1, 1] }, frames: 4, size: 16 } }));
+  const clip = Array.from({ length: 3 * 4 * 16 * 16 }, (_, i) => Math.sin(i));
+  const r = await post('/v1/models/clips/predict', { clip });
+  assert.is(r.status, 200, JSON.stringify(r.body));
+  model.eval();
+  const expected = await T.softmax(model.forward(T.fromArray(Float32Array.from(clip), [1, 3, 4, 16, 16])), -1).data();
+  assert.is(r.body.top.length, 4);
+  for (const t of r.body.top) assert.ok(Math.abs(t.probability - expected[t.class]) < 1e-5, JSON.stringify(t));
+  assert.is((await post('/v1/models/clips/predict', { clip: clip.slice(1) })).status, 400);
+  assert.is((await post('/v1/models/clips/unload', {}, auth)).status, 200);
+  rmSync(join(models, 'clips'), { recursive: true });
 });
 
 s('a full queue answers 429 and a slow request 503; the server goes on', async () => {
