@@ -5,7 +5,7 @@
 // start every job that was queued or running is marked failed (jobs do not survive a restart).
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClientError } from './kind.js';
 import type { ModelStore } from './store.js';
@@ -58,12 +58,10 @@ export class JobQueue extends EventEmitter {
       }
       this.jobs.set(job.id, job);
     }
-    for (const name of this.store.names().concat(readdirSync(this.store.root).filter((n) => !n.startsWith('.')))) {
-      const dir = join(this.store.root, name);
-      if (!existsSync(dir)) continue;
-      try {
-        for (const d of readdirSync(dir)) if (d.startsWith('.tmp-')) rmSync(join(dir, d), { recursive: true, force: true });
-      } catch { /* not a folder */ }
+    for (const entry of readdirSync(this.store.root, { withFileTypes: true })) {
+      if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
+      const dir = join(this.store.root, entry.name);
+      for (const d of readdirSync(dir)) if (d.startsWith('.tmp-')) rmSync(join(dir, d), { recursive: true, force: true });
     }
     for (const d of readdirSync(this.dir)) if (!d.endsWith('.json')) rmSync(join(this.dir, d), { recursive: true, force: true });
   }
