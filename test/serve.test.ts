@@ -246,7 +246,8 @@ s('load with faults: hot swap, garbage, a killed job, unload; no 5xx, no lost re
   assert.is(result.errors + result.timeouts, 0, JSON.stringify(result));
   assert.ok(result.status['2xx'] > 10, JSON.stringify(result));
   await post('/v1/models/csbm/predict', { nodes: [1] });
-  assert.is(T.memory().cpu.tensors, tensorsBefore, 'the same models loaded hold the same tensors after the run');
+  // Other suites' leftovers may be collected meanwhile, so the count may drop; it must not grow.
+  assert.ok(T.memory().cpu.tensors <= tensorsBefore, `live tensors grew from ${tensorsBefore} to ${T.memory().cpu.tensors} with the same models loaded`);
   const metrics = await (await fetch(server.url + '/metrics')).text();
   assert.match(metrics, /tessera_request_seconds_bucket\{route="predict",model="shapes",le="0.1"\}/);
   assert.match(metrics, /tessera_queue_depth\{model="shapes"\} 0/);

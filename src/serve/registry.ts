@@ -160,7 +160,8 @@ export class Registry {
       for (const p of batch) this.settle(p, undefined, e as Error);
     } finally {
       entry.running = false;
-      if (this.retiring.delete(model)) model.dispose();
+      // Every version swapped out while this batch ran is idle now (one batch per model at a time).
+      for (const [old, owner] of this.retiring) if (owner === entry) { this.retiring.delete(old); old.dispose(); }
       if (entry.queue.length > 0) this.schedule(entry);
       else if (entry.detached) entry.model.dispose();
     }
