@@ -10,11 +10,17 @@ export { T };
 
 T.registerBackend('reference64', () => new ReferenceBackend({ float64: true }));
 
+/** TESSERA_TEST_BACKENDS=cuda,cpu limits the suites to those backends (the reference oracle always runs). */
+const onlyBackends = process.env.TESSERA_TEST_BACKENDS?.split(',').map((b) => b.trim()).filter(Boolean);
+
 /** Backends present on this machine, the oracle first. webgpu is required under CI=true. */
 export async function backendsUnderTest(): Promise<string[]> {
+  const unknown = onlyBackends?.filter((b) => !T.listBackends().includes(b)) ?? [];
+  if (unknown.length) throw new Error(`TESSERA_TEST_BACKENDS names unknown backends ${unknown.join(', ')} (known: ${T.listBackends().join(', ')})`);
   const out = ['reference'];
   for (const name of T.listBackends()) {
     if (name === 'reference' || name === 'reference64') continue;
+    if (onlyBackends && !onlyBackends.includes(name)) continue;
     try {
       await T.initBackend(name);
       out.push(name);
