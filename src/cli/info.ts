@@ -18,7 +18,8 @@ registerCommand('info', {
   describe: 'backends present, SIMD level, threads, GPU found or not, WebGPU adapter, build flags',
   async run(args, io) {
     const { addon, path, error } = loadAddon();
-    const native = addon ? { file: path, ...(addon as { info(): Record<string, unknown> }).info() } : null;
+    // mpi: whether the addon was built with MPI (tessera-tensor/distributed needs it).
+    const native = addon ? { file: path, ...(addon as { info(): Record<string, unknown> }).info(), mpi: typeof addon.mpiInit === 'function' } : null;
     const backends: Record<string, string> = {};
     let webgpuAdapter: AdapterReport | undefined;
     for (const name of listBackends()) {

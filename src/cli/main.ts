@@ -12,6 +12,7 @@ import './detect.js';
 import './spl.js';
 import './deepar.js';
 import './serve.js';
+import './launch.js';
 
 process.exitCode = await runCli(process.argv.slice(2));
 // A GPU device (Dawn) may keep the event loop alive after the work is done.
