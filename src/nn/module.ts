@@ -38,18 +38,43 @@ export abstract class Module {
     return m;
   }
 
-  children(): [string, Module][] { return [...this._children]; }
+  /**
+   * Modules, arrays of modules and leaf tensors that require grad, assigned to properties the
+   * PyTorch way (`this.fc = new Linear(...)`), join the tree under the property's name (an array's
+   * items as `name.0`, `name.1`, ...), as torch's __setattr__ registers them. Assignments happen
+   * after this constructor has run, so they are picked up when the tree is read; what param(),
+   * buffer() or child() registered keeps its name. A parameter reached twice (shared weights) is
+   * listed once, as torch's named_parameters does.
+   */
+  private adoptAssigned(): void {
+    const known = new Set<unknown>([...this._params.values(), ...this._buffers.values(), ...this._children.values()]);
+    for (const [key, value] of Object.entries(this)) {
+      if (key.startsWith('_') || known.has(value)) continue;
+      if (value instanceof Module) {
+        this._children.set(key, value);
+      } else if (Array.isArray(value) && value.length > 0 && value.every((v) => v instanceof Module)) {
+        value.forEach((m: Module, i) => { if (!known.has(m)) this._children.set(`${key}.${i}`, m); });
+      } else if (value instanceof Tensor && value.requiresGrad && !value.node && !value.isDisposed && value.name === undefined) {
+        this.param(key, value); // a named tensor is another module's parameter, held here by reference
+      }
+    }
+  }
+
+  children(): [string, Module][] { this.adoptAssigned(); return [...this._children]; }
 
   namedParameters(prefix = ''): [string, Tensor][] {
+    this.adoptAssigned();
     const out: [string, Tensor][] = [];
     for (const [k, v] of this._params) out.push([prefix + k, v]);
     for (const [k, m] of this._children) out.push(...m.namedParameters(`${prefix}${k}.`));
-    return out;
+    const seen = new Set<Tensor>();
+    return out.filter(([, t]) => !seen.has(t) && seen.add(t));
   }
 
   parameters(): Tensor[] { return this.namedParameters().map(([, t]) => t); }
 
   namedBuffers(prefix = ''): [string, Tensor][] {
+    this.adoptAssigned();
     const out: [string, Tensor][] = [];
     for (const [k, v] of this._buffers) out.push([prefix + k, v]);
     for (const [k, m] of this._children) out.push(...m.namedBuffers(`${prefix}${k}.`));
@@ -58,13 +83,13 @@ export abstract class Module {
 
   namedModules(prefix = ''): [string, Module][] {
     const out: [string, Module][] = [[prefix.replace(/\.$/, ''), this]];
-    for (const [k, m] of this._children) out.push(...m.namedModules(`${prefix}${k}.`));
+    for (const [k, m] of this.children()) out.push(...m.namedModules(`${prefix}${k}.`));
     return out;
   }
 
   /** Calls fn on every module of the tree, children first (torch's apply). */
   apply(fn: (m: Module) => void): this {
-    for (const [, m] of this._children) m.apply(fn);
+    for (const [, m] of this.children()) m.apply(fn);
     fn(this);
     return this;
   }
@@ -110,4 +135,37 @@ export abstract class Module {
   }
 
   abstract forward(...args: never[]): unknown;
+
+  /** forward under the name torch users call a module by: `model.call(x)`. */
+  call(...args: Parameters<this['forward']>): ReturnType<this['forward']> {
+    return (this.forward as (...a: unknown[]) => ReturnType<this['forward']>)(...args);
+  }
+
+  /** Number of parameter elements in the tree. */
+  numParameters(): number { return this.parameters().reduce((n, p) => n + p.size, 0); }
+
+  /** The module tree as torch prints it, with each module's own parameters and buffers and their shapes. */
+  toString(): string { return `${this.tree('')}\n(${this.numParameters().toLocaleString('en-US')} parameters)`; }
+
+  /** console.log(module) prints toString(), not the internals. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string { return this.toString(); }
+
+  /** One line per module: name, class, own parameter count, and the total (as torchinfo's summary). */
+  summary(): string {
+    const rows = this.namedModules().map(([name, m]) => {
+      const own = [...m._params.values()].reduce((n, p) => n + p.size, 0);
+      return [name || '(root)', m.constructor.name, own.toLocaleString('en-US')];
+    });
+    const widths = [0, 1, 2].map((j) => Math.max(...rows.map((r) => r[j].length), ['module', 'class', 'parameters'][j].length));
+    const line = (r: string[]) => `${r[0].padEnd(widths[0])}  ${r[1].padEnd(widths[1])}  ${r[2].padStart(widths[2])}`;
+    return [line(['module', 'class', 'parameters']), ...rows.map(line), `total ${this.numParameters().toLocaleString('en-US')} parameters`].join('\n');
+  }
+
+  private tree(indent: string): string {
+    this.adoptAssigned();
+    const own = [...this._params, ...this._buffers].map(([k, t]) => `${k} ${fmtShape(t.shape)}`);
+    const kids = [...this._children].map(([k, m]) => `${indent}  (${k}): ${m.tree(`${indent}  `)}`);
+    const head = `${this.constructor.name}(${own.join(', ')}`;
+    return kids.length ? `${head}${own.length ? ',' : ''}\n${kids.join('\n')}\n${indent})` : `${head})`;
+  }
 }
