@@ -10,4 +10,4 @@ export type { SaveOptions, OptimizerSaveOptions } from './io/checkpoint.js';
 export { saveSafetensors, loadSafetensors } from './io/safetensors.js';
 export * as data from './data/index.js';
 export * as metrics from './metrics/index.js';
-export * as plot from './plot/svg.js';
+export * as plot from './plot/index.js';

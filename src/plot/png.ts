@@ -28,6 +28,23 @@ function chunk(type: string, data: Uint8Array): Buffer {
   return out;
 }
 
+/** PNG bytes of 8-bit pixels, row-major and interleaved (channels 1: grayscale, 3: RGB). */
+export function encodePngPixels(pixels: Uint8Array, width: number, height: number, channels: 1 | 3 = 3): Buffer {
+  if (pixels.length !== channels * width * height) {
+    throw new Error(`encodePngPixels: ${pixels.length} bytes for ${width} x ${height} pixels of ${channels} channel(s)`);
+  }
+  const rowBytes = 1 + channels * width; // each row starts with filter type 0 (none)
+  const raw = new Uint8Array(rowBytes * height);
+  for (let y = 0; y < height; y++) raw.set(pixels.subarray(y * channels * width, (y + 1) * channels * width), y * rowBytes + 1);
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8; // bits per sample
+  header[9] = channels === 1 ? 0 : 2; // grayscale or truecolour
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header),
+    chunk('IDAT', deflateSync(raw)), chunk('IEND', new Uint8Array(0))]);
+}
+
 /**
  * PNG bytes of an image given as planes [channels, height, width] of values in [0, 1]
  * (channels 1: grayscale, 3: RGB), the layout of an image tensor without its batch axis.
@@ -36,22 +53,13 @@ export function encodePng(planes: ArrayLike<number>, channels: 1 | 3, height: nu
   if (planes.length !== channels * height * width) {
     throw new Error(`encodePng: ${planes.length} values for ${channels} x ${height} x ${width}`);
   }
-  const rowBytes = 1 + channels * width; // each row starts with filter type 0
-  const raw = new Uint8Array(rowBytes * height);
+  const pixels = new Uint8Array(channels * height * width);
   const plane = height * width;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      for (let c = 0; c < channels; c++) {
-        const v = planes[c * plane + y * width + x];
-        raw[y * rowBytes + 1 + x * channels + c] = Math.round(255 * Math.min(1, Math.max(0, Number.isNaN(v) ? 0 : v)));
-      }
+  for (let p = 0; p < plane; p++) {
+    for (let c = 0; c < channels; c++) {
+      const v = planes[c * plane + p];
+      pixels[p * channels + c] = Math.round(255 * Math.min(1, Math.max(0, Number.isNaN(v) ? 0 : v)));
     }
   }
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header[8] = 8; // bits per sample
-  header[9] = channels === 1 ? 0 : 2; // grayscale or truecolour
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header),
-    chunk('IDAT', deflateSync(raw)), chunk('IEND', new Uint8Array(0))]);
+  return encodePngPixels(pixels, width, height, channels);
 }

@@ -6,7 +6,7 @@ export {
 } from './resnet.js';
 export type { VideoResNetOptions, VideoResNetSpec, ConvKind, BlockKind, StemKind, StageName } from './resnet.js';
 export { confusionMatrix, subPseudoLabels, agreementFilter, splHeatmap } from './spl.js';
-export { countHeatmap, frameStrip, encodePng, heatColor } from './svg.js';
+export { countHeatmap, frameStrip, heatColor } from './svg.js';
 export type { HeatmapOptions, FrameStripRow } from './svg.js';
 export type { SplOptions, SplLabels, SplClass, SplVariant, SmallCells } from './spl.js';
 export { videoBenchmark, benchmarkOptions, clipBatch, SHAPES, MOTIONS } from './synthetic.js';

@@ -1,7 +1,7 @@
 // SVG figures of the video models: the SPL confusion matrix as a heat map and
-// Grad-CAM maps over a clip's frames (each frame an embedded PNG, encoded here
-// with node:zlib so that the figure is one standalone file).
-import { deflateSync } from 'node:zlib';
+// Grad-CAM maps over a clip's frames (each frame an embedded PNG, so that the
+// figure is one standalone file).
+import * as T from '../../index.js';
 
 function escapeXml(s: string): string {
   return s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
@@ -82,47 +82,6 @@ function svgDocument(width: number, height: number, parts: string[]): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">\n${parts.join('\n')}\n</svg>\n`;
 }
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-function pngChunk(type: string, data: Uint8Array): Buffer {
-  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  body.copy(out, 4);
-  out.writeUInt32BE(crc32(body), 8 + data.length);
-  return out;
-}
-
-/** An 8-bit RGB PNG of rgb (row-major, 3 bytes per pixel). */
-export function encodePng(rgb: Uint8Array, width: number, height: number): Buffer {
-  if (rgb.length !== width * height * 3) throw new Error(`encodePng: ${rgb.length} bytes for ${width} x ${height} RGB pixels`);
-  const raw = Buffer.alloc(height * (1 + 3 * width));
-  for (let y = 0; y < height; y++) {
-    raw[y * (1 + 3 * width)] = 0; // filter: none
-    Buffer.from(rgb.buffer, rgb.byteOffset + y * 3 * width, 3 * width).copy(raw, y * (1 + 3 * width) + 1);
-  }
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header[8] = 8; header[9] = 2; // bit depth 8, colour type RGB
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', header),
-    pngChunk('IDAT', deflateSync(raw)), pngChunk('IEND', new Uint8Array(0))]);
-}
-
 export interface FrameStripRow {
   label: string;
   /** Per frame: RGB bytes [height * width * 3]. */
@@ -145,7 +104,7 @@ export function frameStrip(rows: FrameStripRow[], width: number, height: number,
     const y = top + r * (h + gap);
     parts.push(`<text x="${labelWidth - 6}" y="${fmt(y + h / 2 + 4)}" text-anchor="end" font-family="sans-serif" font-size="11">${escapeXml(row.label)}</text>`);
     row.frames.forEach((rgb, f) => {
-      const png = encodePng(rgb, width, height).toString('base64');
+      const png = T.plot.encodePngPixels(rgb, width, height).toString('base64');
       parts.push(`<image x="${labelWidth + f * (w + gap)}" y="${y}" width="${w}" height="${h}" style="image-rendering:pixelated" preserveAspectRatio="none" href="data:image/png;base64,${png}"/>`);
     });
   });
