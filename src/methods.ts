@@ -11,6 +11,7 @@ import * as mm from './ops/matmul.js';
 import * as ix from './ops/indexing.js';
 import * as sm from './ops/softmax.js';
 import * as cb from './ops/combine.js';
+import * as nm from './ops/norms.js';
 import { fromArray } from './ops/creation.js';
 import type { Operand } from './ops/elementwise.js';
 
@@ -30,6 +31,7 @@ declare module './tensor.js' {
     argmax(axis?: number, keepdims?: boolean): Tensor; argmin(axis?: number, keepdims?: boolean): Tensor;
     var(axes?: number | number[], opts?: rd.VarOptions): Tensor; std(axes?: number | number[], opts?: rd.VarOptions): Tensor;
     logsumexp(axes?: number | number[], keepdims?: boolean): Tensor;
+    norm(opts?: nm.NormOptions): Tensor; normalize(opts?: { p?: number; axis?: number; eps?: number }): Tensor;
     matmul(b: Tensor, opts?: mm.MatmulOptions): Tensor;
     reshape(shape: readonly number[]): Tensor; permute(axes: readonly number[]): Tensor; transpose(a?: number, b?: number): Tensor;
     slice(axis: number, start?: number, end?: number, step?: number): Tensor; select(axis: number, i: number): Tensor;
@@ -79,6 +81,8 @@ P.argmin = function (axis, keepdims) { return rd.argmin(this, axis, keepdims); }
 P.var = function (axes, opts) { return rd.variance(this, axes, opts); };
 P.std = function (axes, opts) { return rd.std(this, axes, opts); };
 P.logsumexp = function (axes, keepdims) { return rd.logsumexp(this, axes, keepdims); };
+P.norm = function (opts) { return nm.norm(this, opts); };
+P.normalize = function (opts) { return nm.normalize(this, opts); };
 P.matmul = function (b, opts) { return mm.matmul(this, b, opts); };
 P.linear = function (w, opts) { return mm.linear(this, w, opts); };
 P.reshape = function (shape) { return vw.reshape(this, shape); };

@@ -77,6 +77,54 @@ for (const b of backends) {
     assertClose([gotSoft[0]], [soft], 'class probabilities');
   });
 
+  s(`norm, normalize, cosineSimilarity (${b})`, async () => {
+    const R = 3, C = 5;
+    const x = randomArray(R * C), y = randomArray(R * C);
+    const xt = tensor(x, [R, C]), yt = tensor(y, [R, C]);
+    const xr = rows(x, C), yr = rows(y, C);
+    const pNorm = (r: number[], p: number) => sumOf(r.map((v) => Math.abs(v) ** p)) ** (1 / p);
+    assertClose(await T.norm(xt).data(), [pNorm(x, 2)], 'norm (all axes)');
+    assertClose(await T.norm(xt, { p: 3, axes: 1 }).data(), xr.map((r) => pNorm(r, 3)), 'norm p 3');
+    assertClose(await T.norm(xt, { p: 1, axes: 1 }).data(), xr.map((r) => pNorm(r, 1)), 'norm p 1');
+    assertClose(await T.norm(xt, { p: Infinity, axes: 1 }).data(), xr.map((r) => Math.max(...r.map(Math.abs))), 'norm inf');
+    assertClose(await T.normalize(xt).data(), xr.flatMap((r) => r.map((v) => v / Math.max(pNorm(r, 2), 1e-12))), 'normalize');
+    const cos = xr.map((r, i) => sumOf(r.map((v, c) => v * yr[i][c])) / Math.max(pNorm(r, 2) * pNorm(yr[i], 2), 1e-8));
+    assertClose(await T.cosineSimilarity(xt, yt).data(), cos, 'cosineSimilarity');
+    // torch: the gradient of a norm at the zero vector is 0
+    const z = T.zeros([3], { ...on, requiresGrad: true });
+    T.norm(z).backward();
+    assert.equal(Array.from(await z.grad!.data()), [0, 0, 0]);
+  });
+
+  s(`l1, smoothL1, klDiv, bce, marginRanking, cosineEmbedding (${b})`, async () => {
+    const R = 3, C = 4, n = R * C;
+    const p = randomArray(n, 2), q = randomArray(n);
+    const pt = tensor(p, [R, C]), qt = tensor(q, [R, C]);
+    assertClose(await T.l1(pt, qt).data(), [sumOf(p.map((v, i) => Math.abs(v - q[i]))) / n], 'l1');
+    const beta = 0.7;
+    const sl1 = p.map((v, i) => { const d = Math.abs(v - q[i]); return d < beta ? 0.5 * d * d / beta : d - 0.5 * beta; });
+    assertClose(await T.smoothL1(pt, qt, { beta, reduction: 'none' }).data(), sl1, 'smoothL1');
+    const lp = rows(p, C).map((r) => { const l = logSumExp(r); return r.map((v) => v - l); });
+    const tgt = rows(q, C).map((r) => { const l = logSumExp(r); return r.map((v) => Math.exp(v - l)); });
+    tgt[0][1] = 0; // 0 * log 0 counts as 0
+    const kl = sumOf(lp.flatMap((r, i) => r.map((v, c) => (tgt[i][c] > 0 ? tgt[i][c] * (Math.log(Math.fround(tgt[i][c])) - v) : 0))));
+    assertClose(await T.klDiv(tensor(lp.flat(), [R, C]), tensor(tgt.flat(), [R, C]), { reduction: 'batchmean' }).data(), [kl / R], 'klDiv batchmean', 1e-3, 1e-5);
+    const prob = p.map((v) => Math.fround(1 / (1 + Math.exp(-v)))), y = q.map((v) => (v > 0 ? 1 : 0));
+    prob[0] = 0; y[0] = 1; // log 0 clamped at -100, as torch
+    const bce = prob.map((v, i) => -(y[i] * Math.max(Math.log(v), -100) + (1 - y[i]) * Math.max(Math.log(1 - v), -100)));
+    assertClose(await T.bce(tensor(prob, [R, C]), tensor(y, [R, C]), { reduction: 'none' }).data(), bce, 'bce');
+    const sgn = q.map((v) => (v > 0 ? 1 : -1)), margin = 0.3;
+    assertClose(await T.marginRanking(pt, qt, tensor(sgn, [R, C]), { margin, reduction: 'sum' }).data(),
+      [sumOf(p.map((v, i) => Math.max(0, -sgn[i] * (v - q[i]) + margin)))], 'marginRanking');
+    const rowSign = [1, -1, -1];
+    const cosE = rows(p, C).map((r, i) => {
+      const o = rows(q, C)[i];
+      const c = sumOf(r.map((v, k) => v * o[k])) / Math.sqrt((sumOf(r.map((v) => v * v)) + 1e-12) * (sumOf(o.map((v) => v * v)) + 1e-12));
+      return rowSign[i] === 1 ? 1 - c : Math.max(0, c - margin);
+    });
+    assertClose(await T.cosineEmbedding(pt, qt, tensor(rowSign, [R]), { margin, reduction: 'none' }).data(), cosE, 'cosineEmbedding');
+  });
+
   s(`mse, bceWithLogits (posWeight) and huber (${b})`, async () => {
     const n = 12;
     const p = randomArray(n, 2), q = randomArray(n), y = Array.from({ length: n }, () => Math.fround(rng.uniform()));

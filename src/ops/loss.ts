@@ -1,6 +1,6 @@
 // Losses, composed from ops (so their gradients come from the ops' own).
 import { Tensor } from '../tensor.js';
-import { abs, add, cast, div, lt, mul, ne, neg, softplus, square, sub, where } from './elementwise.js';
+import { abs, add, cast, div, eq, exp, gt, log, lt, maximum, mul, ne, neg, relu, softplus, sqrt, square, sub, where } from './elementwise.js';
 import { mean, sum } from './reduce.js';
 import { gather, indexSelect } from './indexing.js';
 import { logSoftmax } from './softmax.js';
@@ -202,3 +202,61 @@ export function huber(pred: Tensor, target: Tensor, delta = 1, reduction: Reduct
   return reduce(l, reduction, 'huber');
 }
 
+
+/** L1 loss (torch's l1_loss): |pred - target|. */
+export function l1(pred: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor {
+  checkPair('l1', pred, target);
+  return reduce(abs(sub(pred, target)), reduction, 'l1');
+}
+
+/** torch's smooth_l1_loss: 0.5 d² / beta where |d| < beta, else |d| - 0.5 beta; beta = 0 is l1. */
+export function smoothL1(pred: Tensor, target: Tensor, opts: { beta?: number; reduction?: Reduction } = {}): Tensor {
+  checkPair('smoothL1', pred, target);
+  const beta = opts.beta ?? 1;
+  requireFinite('smoothL1', 'beta', beta);
+  if (beta < 0) throw opError('smoothL1', `beta must be >= 0, got ${beta}`, [pred, target]);
+  const d = abs(sub(pred, target));
+  const l = beta === 0 ? d : where(lt(d, beta), mul(square(d), 0.5 / beta), sub(d, 0.5 * beta));
+  return reduce(l, opts.reduction ?? 'mean', 'smoothL1');
+}
+
+/** torch's kl_div: input holds log-probabilities; target probabilities (log-probabilities with logTarget).
+ *  Pointwise target (log target - input), 0 where target is 0; 'batchmean' divides the sum by the first dimension. */
+export function klDiv(input: Tensor, target: Tensor, opts: { reduction?: Reduction | 'batchmean'; logTarget?: boolean } = {}): Tensor {
+  checkPair('klDiv', input, target);
+  const l = opts.logTarget
+    ? mul(exp(target), sub(target, input))
+    : where(gt(target, 0), mul(target, sub(log(where(gt(target, 0), target, 1)), input)), 0);
+  if (opts.reduction === 'batchmean') return div(sum(l), input.ndim === 0 ? 1 : input.shape[0]);
+  return reduce(l, opts.reduction ?? 'mean', 'klDiv');
+}
+
+/** torch's binary_cross_entropy on probabilities: -(y log p + (1 - y) log(1 - p)), each log clamped at -100 as torch. */
+export function bce(prob: Tensor, target: Tensor, opts: { weight?: Tensor; reduction?: Reduction } = {}): Tensor {
+  checkPair('bce', prob, target);
+  const y = target.dtype === 'float32' ? target : cast(target, 'float32');
+  const logP = maximum(log(prob), -100), log1mP = maximum(log(sub(1, prob)), -100);
+  let l = neg(add(mul(y, logP), mul(sub(1, y), log1mP)));
+  if (opts.weight) l = mul(l, opts.weight);
+  return reduce(l, opts.reduction ?? 'mean', 'bce');
+}
+
+/** torch's margin_ranking_loss: max(0, -y (x1 - x2) + margin), y = ±1. */
+export function marginRanking(x1: Tensor, x2: Tensor, y: Tensor, opts: { margin?: number; reduction?: Reduction } = {}): Tensor {
+  commonBackend('marginRanking', [x1, x2, y]);
+  const margin = opts.margin ?? 0;
+  requireFinite('marginRanking', 'margin', margin);
+  return reduce(relu(add(neg(mul(y, sub(x1, x2))), margin)), opts.reduction ?? 'mean', 'marginRanking');
+}
+
+/** torch's cosine_embedding_loss over rows [N, D] (or one [D]): 1 - cos where y = 1, max(0, cos - margin) where y = -1. */
+export function cosineEmbedding(x1: Tensor, x2: Tensor, y: Tensor, opts: { margin?: number; reduction?: Reduction } = {}): Tensor {
+  commonBackend('cosineEmbedding', [x1, x2, y]);
+  const margin = opts.margin ?? 0;
+  requireFinite('cosineEmbedding', 'margin', margin);
+  // torch: cos = sum(x1 x2) / sqrt((sum x1² + 1e-12)(sum x2² + 1e-12))
+  const axis = x1.ndim - 1;
+  const cos = div(sum(mul(x1, x2), axis), sqrt(mul(add(sum(square(x1), axis), 1e-12), add(sum(square(x2), axis), 1e-12))));
+  const l = where(eq(y, 1), sub(1, cos), where(eq(y, -1), relu(sub(cos, margin)), 0));
+  return reduce(l, opts.reduction ?? 'mean', 'cosineEmbedding');
+}
