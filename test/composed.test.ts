@@ -88,8 +88,18 @@ for (const b of backends) {
     assertClose(await T.norm(xt, { p: 1, axes: 1 }).data(), xr.map((r) => pNorm(r, 1)), 'norm p 1');
     assertClose(await T.norm(xt, { p: Infinity, axes: 1 }).data(), xr.map((r) => Math.max(...r.map(Math.abs))), 'norm inf');
     assertClose(await T.normalize(xt).data(), xr.flatMap((r) => r.map((v) => v / Math.max(pNorm(r, 2), 1e-12))), 'normalize');
-    const cos = xr.map((r, i) => sumOf(r.map((v, c) => v * yr[i][c])) / Math.max(pNorm(r, 2) * pNorm(yr[i], 2), 1e-8));
-    assertClose(await T.cosineSimilarity(xt, yt).data(), cos, 'cosineSimilarity');
+    const cosine = (r: number[], o: number[], eps: number) =>
+      sumOf(r.map((v, c) => v * o[c])) / (Math.max(pNorm(r, 2), eps) * Math.max(pNorm(o, 2), eps));
+    assertClose(await T.cosineSimilarity(xt, yt).data(), xr.map((r, i) => cosine(r, yr[i], 1e-8)), 'cosineSimilarity');
+    // torch 1.13 clamps each norm on its own (a tiny vector keeps its direction) and back-propagates through the
+    // clamped norm as x / max(|x|, eps): d cos / d a_j = b_j / (ca cb) - (a.b) a_j / (ca^3 cb)
+    const tiny = [1e-9, 2e-9, 0], other = [1, 0.5, 0], eps = 1e-8;
+    const at = T.fromArray(Float32Array.from(tiny), [1, 3], { ...on, requiresGrad: true }), bt = tensor(other, [1, 3]);
+    const cosTiny = T.cosineSimilarity(at, bt);
+    assertClose(await cosTiny.data(), [cosine(tiny, other, eps)], 'cosineSimilarity of a vector shorter than eps');
+    cosTiny.sum().backward();
+    const ca = eps, cb = pNorm(other, 2), dot = sumOf(tiny.map((v, c) => v * other[c]));
+    assertClose(await at.grad!.data(), tiny.map((v, j) => other[j] / (ca * cb) - dot * v / (ca ** 3 * cb)), 'cosineSimilarity gradient at the clamp', 1e-3);
     // torch: the gradient of a norm at the zero vector is 0
     const z = T.zeros([3], { ...on, requiresGrad: true });
     T.norm(z).backward();

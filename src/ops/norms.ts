@@ -2,7 +2,8 @@
 // from ops; test/composed.test.ts checks their values against float64 formulas.
 import { Tensor } from '../tensor.js';
 import { normAxes, normAxis } from '../shape.js';
-import { abs, div, eq, maximum, mul, ne, pow, sqrt, square, where } from './elementwise.js';
+import { abs, add, div, eq, maximum, mul, ne, pow, sqrt, square, sub, where } from './elementwise.js';
+import { detach } from './view.js';
 import { max, min, sum } from './reduce.js';
 import { opError, requireFinite } from './util.js';
 
@@ -39,7 +40,8 @@ export function normalize(x: Tensor, opts: { p?: number; axis?: number; eps?: nu
   return div(x, maximum(norm(x, { p: opts.p ?? 2, axes: axis, keepdims: true }), eps));
 }
 
-/** F.cosine_similarity: sum(a b) / max(|a| |b|, eps) along axis (a and b broadcast). */
+/** F.cosine_similarity as torch 1.13 computes it: sum((a / max(|a|, eps)) (b / max(|b|, eps))) along axis (a and b
+ *  broadcast). Each norm is clamped separately, so tiny vectors still give a cosine near ±1. */
 export function cosineSimilarity(a: Tensor, b: Tensor, opts: { axis?: number; eps?: number } = {}): Tensor {
   const eps = opts.eps ?? 1e-8;
   requireFinite('cosineSimilarity', 'eps', eps);
@@ -47,7 +49,14 @@ export function cosineSimilarity(a: Tensor, b: Tensor, opts: { axis?: number; ep
   const axis = normAxis('cosineSimilarity', opts.axis ?? 1, ndim);
   // Axes counted from the end, so the broadcast of a and b lines them up.
   const fromEnd = axis - ndim;
-  const dot = sum(mul(a, b), fromEnd);
-  const na = norm(a, { axes: fromEnd }), nb = norm(b, { axes: fromEnd });
-  return div(dot, maximum(mul(na, nb), eps));
+  return sum(mul(div(a, clampedNorm(a, fromEnd, eps)), div(b, clampedNorm(b, fromEnd, eps))), fromEnd);
+}
+
+/** max(|x|, eps) along axis (kept), with the gradient torch gives it: torch clamps the norm in place outside autograd,
+ *  so its backward is x / max(|x|, eps), the norm's own formula evaluated at the clamped value. Built as
+ *  c + (s / 2c - detach(s / 2c)) with c = detach(max(|x|, eps)), s = sum x²: the value is c, the gradient x / c. */
+function clampedNorm(x: Tensor, axis: number, eps: number): Tensor {
+  const c = detach(maximum(norm(x, { axes: axis, keepdims: true }), eps));
+  const halfSOverC = div(sum(square(x), axis, true), mul(c, 2));
+  return add(c, sub(halfSOverC, detach(halfSOverC)));
 }
