@@ -20,6 +20,14 @@ s('ops refuse unknown option keys and suggest the closest', () => {
   throwsWith(() => T.maxPool2d(img, 2, { kernel: 2 } as never), "maxPool2d: unknown option 'kernel'");
   throwsWith(() => T.batchNorm(img, { trainng: true } as never), "batchNorm: unknown option 'trainng'", "'training'");
   throwsWith(() => T.matmul(x, T.ones([3, 2], o), 2 as never), 'matmul: options must be an object');
+  throwsWith(() => T.norm(x, { axis: 1 } as never), "norm: unknown option 'axis'", "'axes'");
+  throwsWith(() => T.normalize(x, { dim: 1 } as never), "normalize: unknown option 'dim'");
+  throwsWith(() => T.cosineSimilarity(x, x, { dim: 1 } as never), "cosineSimilarity: unknown option 'dim'");
+  throwsWith(() => T.smoothL1(x, x, { delta: 1 } as never), "smoothL1: unknown option 'delta'");
+  throwsWith(() => T.klDiv(x, x, { log_target: true } as never), "klDiv: unknown option 'log_target'", "'logTarget'");
+  throwsWith(() => T.bce(x, x, { weights: x } as never), "bce: unknown option 'weights'", "'weight'");
+  throwsWith(() => T.marginRanking(x, x, x, { margn: 1 } as never), "marginRanking: unknown option 'margn'", "'margin'");
+  throwsWith(() => T.cosineEmbedding(x, x, T.ones([2], o), { margn: 1 } as never), "cosineEmbedding: unknown option 'margn'", "'margin'");
 });
 
 s('a key left undefined is the default, not an error', () => {

@@ -211,6 +211,7 @@ export function l1(pred: Tensor, target: Tensor, reduction: Reduction = 'mean'):
 
 /** torch's smooth_l1_loss: 0.5 d² / beta where |d| < beta, else |d| - 0.5 beta; beta = 0 is l1. */
 export function smoothL1(pred: Tensor, target: Tensor, opts: { beta?: number; reduction?: Reduction } = {}): Tensor {
+  checkOptions('smoothL1', opts, ['beta', 'reduction']);
   checkPair('smoothL1', pred, target);
   const beta = opts.beta ?? 1;
   requireFinite('smoothL1', 'beta', beta);
@@ -223,6 +224,7 @@ export function smoothL1(pred: Tensor, target: Tensor, opts: { beta?: number; re
 /** torch's kl_div: input holds log-probabilities; target probabilities (log-probabilities with logTarget).
  *  Pointwise target (log target - input), 0 where target is 0; 'batchmean' divides the sum by the first dimension. */
 export function klDiv(input: Tensor, target: Tensor, opts: { reduction?: Reduction | 'batchmean'; logTarget?: boolean } = {}): Tensor {
+  checkOptions('klDiv', opts, ['reduction', 'logTarget']);
   checkPair('klDiv', input, target);
   const l = opts.logTarget
     ? mul(exp(target), sub(target, input))
@@ -233,6 +235,7 @@ export function klDiv(input: Tensor, target: Tensor, opts: { reduction?: Reducti
 
 /** torch's binary_cross_entropy on probabilities: -(y log p + (1 - y) log(1 - p)), each log clamped at -100 as torch. */
 export function bce(prob: Tensor, target: Tensor, opts: { weight?: Tensor; reduction?: Reduction } = {}): Tensor {
+  checkOptions('bce', opts, ['weight', 'reduction']);
   checkPair('bce', prob, target);
   const y = target.dtype === 'float32' ? target : cast(target, 'float32');
   const logP = maximum(log(prob), -100), log1mP = maximum(log(sub(1, prob)), -100);
@@ -243,6 +246,7 @@ export function bce(prob: Tensor, target: Tensor, opts: { weight?: Tensor; reduc
 
 /** torch's margin_ranking_loss: max(0, -y (x1 - x2) + margin), y = ±1. */
 export function marginRanking(x1: Tensor, x2: Tensor, y: Tensor, opts: { margin?: number; reduction?: Reduction } = {}): Tensor {
+  checkOptions('marginRanking', opts, ['margin', 'reduction']);
   commonBackend('marginRanking', [x1, x2, y]);
   const margin = opts.margin ?? 0;
   requireFinite('marginRanking', 'margin', margin);
@@ -251,6 +255,7 @@ export function marginRanking(x1: Tensor, x2: Tensor, y: Tensor, opts: { margin?
 
 /** torch's cosine_embedding_loss over rows [N, D] (or one [D]): 1 - cos where y = 1, max(0, cos - margin) where y = -1. */
 export function cosineEmbedding(x1: Tensor, x2: Tensor, y: Tensor, opts: { margin?: number; reduction?: Reduction } = {}): Tensor {
+  checkOptions('cosineEmbedding', opts, ['margin', 'reduction']);
   commonBackend('cosineEmbedding', [x1, x2, y]);
   const margin = opts.margin ?? 0;
   requireFinite('cosineEmbedding', 'margin', margin);

@@ -5,7 +5,7 @@ import { normAxes, normAxis } from '../shape.js';
 import { abs, add, div, eq, maximum, mul, ne, pow, sqrt, square, sub, where } from './elementwise.js';
 import { detach } from './view.js';
 import { max, min, sum } from './reduce.js';
-import { opError, requireFinite } from './util.js';
+import { checkOptions, opError, requireFinite } from './util.js';
 
 export interface NormOptions {
   /** The order: any number, Infinity or -Infinity; default 2. */
@@ -18,6 +18,7 @@ export interface NormOptions {
 /** torch.linalg.vector_norm: (sum |x|^p)^(1/p); max |x| for p = Infinity, min for -Infinity, the count of nonzeros for 0.
  *  As torch, the gradient at a zero vector is 0 (not the 0/0 of the formula). */
 export function norm(x: Tensor, opts: NormOptions = {}): Tensor {
+  checkOptions('norm', opts, ['p', 'axes', 'keepdims']);
   const p = opts.p ?? 2, keepdims = opts.keepdims ?? false;
   if (Number.isNaN(p)) throw opError('norm', `p must be a number, got ${p}`, [x]);
   const axes = normAxes('norm', opts.axes, x.ndim);
@@ -34,6 +35,7 @@ export function norm(x: Tensor, opts: NormOptions = {}): Tensor {
 
 /** F.normalize: x / max(norm_p(x along axis), eps). */
 export function normalize(x: Tensor, opts: { p?: number; axis?: number; eps?: number } = {}): Tensor {
+  checkOptions('normalize', opts, ['p', 'axis', 'eps']);
   const eps = opts.eps ?? 1e-12;
   requireFinite('normalize', 'eps', eps);
   const axis = normAxis('normalize', opts.axis ?? 1, x.ndim);
@@ -43,6 +45,7 @@ export function normalize(x: Tensor, opts: { p?: number; axis?: number; eps?: nu
 /** F.cosine_similarity as torch 1.13 computes it: sum((a / max(|a|, eps)) (b / max(|b|, eps))) along axis (a and b
  *  broadcast). Each norm is clamped separately, so tiny vectors still give a cosine near ±1. */
 export function cosineSimilarity(a: Tensor, b: Tensor, opts: { axis?: number; eps?: number } = {}): Tensor {
+  checkOptions('cosineSimilarity', opts, ['axis', 'eps']);
   const eps = opts.eps ?? 1e-8;
   requireFinite('cosineSimilarity', 'eps', eps);
   const ndim = Math.max(a.ndim, b.ndim);
