@@ -8,12 +8,14 @@ usage: deepar_torch.py <batches> <batch> <steps> <features> <items> <paths> <con
 Prints {"ms": {"torch epoch": ..., "torch sampling": ...}}."""
 import json
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
 
+from signature_io import threads, time_ms
+
 batches, batch, steps, features, items, paths, context, horizon, repeats = map(int, sys.argv[1:10])
+torch.set_num_threads(threads())  # Debian's torch defaults to 1 thread; the bench gives each side the same count
 torch.manual_seed(0)
 H = 40
 lstm = torch.nn.LSTM(features, H, num_layers=2, dropout=0.1, batch_first=True)
@@ -68,16 +70,4 @@ def sample():
     return torch.stack(draws, 1)
 
 
-def median_ms(fn):
-    fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1e3)
-    times.sort()
-    m = len(times) // 2
-    return times[m] if len(times) % 2 else (times[m - 1] + times[m]) / 2
-
-
-print(json.dumps({"ms": {"torch epoch": median_ms(epoch), "torch sampling": median_ms(sample)}}))
+print(json.dumps({"ms": {"torch epoch": time_ms(epoch, repeats), "torch sampling": time_ms(sample, repeats)}}))
