@@ -5,9 +5,9 @@
 // tessera-tensor/models/forecast.
 export * from './core.js';
 import './backends-node.js';
-export { saveModule, loadModule, saveOptimizer, loadOptimizer } from './io/checkpoint.js';
-export type { SaveOptions, OptimizerSaveOptions } from './io/checkpoint.js';
-export { saveSafetensors, loadSafetensors } from './io/safetensors.js';
+export { saveModule, loadModule, loadModuleSync, saveOptimizer, loadOptimizer, loadOptimizerSync } from './io/checkpoint.js';
+export type { SaveOptions, OptimizerSaveOptions, LoadModuleOptions, LoadOptimizerOptions } from './io/checkpoint.js';
+export { saveSafetensors, loadSafetensors, readSafetensors } from './io/safetensors.js';
 export * as data from './data/index.js';
 export * as metrics from './metrics/index.js';
 export * as plot from './plot/index.js';

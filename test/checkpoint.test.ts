@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { T, backendsUnderTest, values, assertClose } from './helpers.js';
 import { Module } from '../src/nn/module.js';
-import { saveModule, loadModule, saveOptimizer, loadOptimizer } from '../src/io/checkpoint.js';
+import { saveModule, loadModule, loadModuleSync, saveOptimizer, loadOptimizer, loadOptimizerSync } from '../src/io/checkpoint.js';
 import { loadSafetensors, saveSafetensors } from '../src/io/safetensors.js';
 import { Rng } from '../src/rng.js';
 
@@ -19,6 +19,14 @@ const dir = mkdtempSync(join(tmpdir(), 'tessera-checkpoint-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 let fileNo = 0;
 const freshPath = () => join(dir, `ckpt-${fileNo++}.safetensors`);
+
+/** assert.throws for a function returning a promise: it must reject with an Error matching `expected`. */
+async function rejects(fn: () => Promise<unknown>, expected: RegExp | ((e: Error) => boolean)): Promise<void> {
+  let error: Error | undefined;
+  try { await fn(); } catch (e) { error = e as Error; }
+  assert.ok(error, 'expected a rejection');
+  assert.ok(expected instanceof RegExp ? expected.test(error.message) : expected(error), error.message);
+}
 
 /** A small model with a float buffer and an int32 buffer, to cover both dtypes. */
 class Tagged extends Module {
@@ -48,7 +56,7 @@ for (const b of backends) {
     await saveModule(path, a, { metadata: { note: 'hello' } });
     const c = new Tagged(4, { backend: b, seed: 2 });
     assert.not.equal(await snapshot(c), await snapshot(a));
-    const meta = loadModule(path, c);
+    const meta = await loadModule(path, c);
     assert.equal(meta, { note: 'hello' });
     assert.equal(await snapshot(c), await snapshot(a));
     assert.ok(c.parameters().every((p) => p.backend.name === b && p.requiresGrad));
@@ -83,8 +91,8 @@ for (const b of backends) {
     train(straight, 4);
 
     const resumed = setup(9);
-    loadModule(modelPath, resumed.model);
-    assert.equal(loadOptimizer(optPath, resumed.opt, { scheduler: resumed.sched }), { step: '3' });
+    await loadModule(modelPath, resumed.model);
+    assert.equal(await loadOptimizer(optPath, resumed.opt, { scheduler: resumed.sched }), { step: '3' });
     assert.is(resumed.sched.lastEpoch, 3);
     assertClose(resumed.opt.paramGroups.map((g) => g.lr), [0.05 * cosineAt(1), 0.05 * cosineAt(1)], 'lr after resume', 1e-12, 0);
     train(resumed, 4);
@@ -103,7 +111,7 @@ s('every mismatch is reported in one error and the module is unchanged', async (
   const other = new Tagged(6, { seed: 2 }); // hidden width 6 instead of 4
   const before = await snapshot(other);
   let msg = '';
-  try { loadModule(path, other); } catch (e) { msg = (e as Error).message; }
+  try { await loadModule(path, other); } catch (e) { msg = (e as Error).message; }
   assert.ok(msg.startsWith(`loadModule: ${path} does not fit Tagged (5 problems)`), msg);
   for (const part of [
     "'body.0.weight': file has F32[4,3], module has F32[6,3]", "'body.0.bias': file has F32[4], module has F32[6]",
@@ -118,10 +126,10 @@ s('every mismatch is reported in one error and the module is unchanged', async (
   saveSafetensors(path, edited);
   const target = new Tagged(4, { seed: 5 });
   const kept = await snapshot(target);
-  assert.throws(() => loadModule(path, target), (e: Error) =>
+  await rejects(() => loadModule(path, target), (e: Error) =>
     e.message.includes("missing 'scale' (float32[2])") && e.message.includes("unexpected 'extra'")
     && e.message.includes("'counts': file has F32[2], module has I32[2]") && e.message.includes('(3 problems)'));
-  assert.throws(() => loadModule(path, target, { strict: false }), (e: Error) => e.message.includes('(1 problem)') && e.message.includes("'counts'"));
+  await rejects(() => loadModule(path, target, { strict: false }), (e: Error) => e.message.includes('(1 problem)') && e.message.includes("'counts'"));
   assert.equal(await snapshot(target), kept);
 });
 
@@ -133,13 +141,13 @@ s('truncated or corrupt files are refused with a clear error and change nothing'
   const kept = await snapshot(target);
   const broken = freshPath();
   writeFileSync(broken, bytes.subarray(0, bytes.length - 10));
-  assert.throws(() => loadModule(broken, target), /loadSafetensors: .*(truncated|cover)/);
+  await rejects(() => loadModule(broken, target), /loadSafetensors: .*(truncated|cover)/);
   writeFileSync(broken, bytes.subarray(0, 5));
-  assert.throws(() => loadModule(broken, target), /too short/);
+  await rejects(() => loadModule(broken, target), /too short/);
   const garbled = Buffer.from(bytes); garbled[12] = 0xff;
   writeFileSync(broken, garbled);
-  assert.throws(() => loadModule(broken, target), /header is not valid JSON/);
-  assert.throws(() => loadModule(join(dir, 'absent.safetensors'), target), /loadSafetensors: .*absent/);
+  await rejects(() => loadModule(broken, target), /header is not valid JSON/);
+  await rejects(() => loadModule(join(dir, 'absent.safetensors'), target), /loadSafetensors: .*absent/);
   assert.equal(await snapshot(target), kept);
 });
 
@@ -156,9 +164,9 @@ s('a flipped data byte is refused by its checksum; other safetensors readers sti
   const broken = freshPath();
   writeFileSync(broken, flipped);
   assert.ok(loadSafetensors(broken).tensors, 'the format itself is still valid');
-  assert.throws(() => loadModule(broken, target), /loadModule: .*does not match its checksum/);
+  await rejects(() => loadModule(broken, target), /loadModule: .*does not match its checksum/);
   assert.equal(await snapshot(target), kept);
-  loadModule(path, target); // the intact file loads
+  await loadModule(path, target); // the intact file loads
 });
 
 s('temp files of an interrupted save are removed by the next save or load of that path', async () => {
@@ -170,7 +178,7 @@ s('temp files of an interrupted save are removed by the next save or load of tha
   const live = join(dir, `.${name}.${process.ppid}.ba9876543210.tmp`); // a live writer's file stays
   const other = join(dir, `.other.${deadPid}.0123456789ab.tmp`);
   for (const f of [stale, live, other]) writeFileSync(f, 'partial');
-  loadModule(path, new Tagged(2, { seed: 3 }));
+  await loadModule(path, new Tagged(2, { seed: 3 }));
   assert.not.ok(existsSync(stale));
   assert.ok(existsSync(live) && existsSync(other));
   writeFileSync(stale, 'partial');
@@ -191,18 +199,42 @@ s('optimizer checkpoints check class, groups, shapes and kind; failures change n
   assert.ok(Object.keys(sd.tensors).includes('0.0.m') && sd.scalars['0.0.step'] === 1 && sd.scalars['0.lr'] === 0.01);
 
   const sgd = new optim.SGD(new Tagged(4, { seed: 2 }).parameters(), { lr: 0.3 });
-  assert.throws(() => loadOptimizer(path, sgd), /saved by Adam, loading into SGD/);
+  await rejects(() => loadOptimizer(path, sgd), /saved by Adam, loading into SGD/);
   const wide = new optim.Adam(new Tagged(5, { seed: 2 }).parameters(), { lr: 0.3 });
-  assert.throws(() => loadOptimizer(path, wide), (e: Error) =>
+  await rejects(() => loadOptimizer(path, wide), (e: Error) =>
     e.message.includes('group 0 parameter 0: saved [4,3], optimizer has [5,3]') && e.message.includes('group 0 parameter 4: saved [2,4], optimizer has [2,5]'));
   assert.is(wide.paramGroups[0].lr, 0.3);
   const split = new optim.Adam([{ params: model.parameters().slice(0, 1) }, { params: model.parameters().slice(1) }]);
-  assert.throws(() => loadOptimizer(path, split), /1 parameter groups saved, optimizer has 2/);
-  assert.throws(() => loadOptimizer(path, opt, { scheduler: new optim.StepLR(opt, 1) }), /no scheduler state saved/);
+  await rejects(() => loadOptimizer(path, split), /1 parameter groups saved, optimizer has 2/);
+  await rejects(() => loadOptimizer(path, opt, { scheduler: new optim.StepLR(opt, 1) }), /no scheduler state saved/);
   const modulePath = freshPath();
   await saveModule(modulePath, model);
-  assert.throws(() => loadOptimizer(modulePath, opt), /is a checkpoint of kind 'module', expected 'optimizer'/);
-  assert.throws(() => loadModule(path, model), /is a checkpoint of kind 'optimizer', expected 'module'/);
+  await rejects(() => loadOptimizer(modulePath, opt), /is a checkpoint of kind 'module', expected 'optimizer'/);
+  await rejects(() => loadModule(path, model), /is a checkpoint of kind 'optimizer', expected 'module'/);
+});
+
+s('the sync variants load the same state; loadModule returns a promise and refuses unknown option keys', async () => {
+  const modelPath = freshPath(), optPath = freshPath();
+  const model = new Tagged(3, { seed: 1 });
+  const opt = new optim.Adam(model.parameters(), { lr: 0.01 });
+  T.mse(model.forward(T.ones([2, 3])), T.zeros([2, 2])).backward();
+  opt.step();
+  await saveModule(modelPath, model, { metadata: { note: 'sync' } });
+  await saveOptimizer(optPath, opt);
+  const viaSync = new Tagged(3, { seed: 4 }), viaAsync = new Tagged(3, { seed: 5 });
+  assert.equal(loadModuleSync(modelPath, viaSync), { note: 'sync' });
+  const pending = loadModule(modelPath, viaAsync);
+  assert.instance(pending, Promise);
+  assert.equal(await pending, { note: 'sync' });
+  assert.equal(await snapshot(viaSync), await snapshot(model));
+  assert.equal(await snapshot(viaAsync), await snapshot(model));
+  const optSync = new optim.Adam(viaSync.parameters(), { lr: 0.5 });
+  loadOptimizerSync(optPath, optSync);
+  assert.is(optSync.paramGroups[0].lr, 0.01);
+  assert.throws(() => loadModuleSync(modelPath, viaSync, { strcit: true } as never), /loadModuleSync: unknown option 'strcit'; did you mean 'strict'/);
+  await rejects(() => loadModule(modelPath, viaSync, { strcit: true } as never), /loadModule: unknown option 'strcit'/);
+  await rejects(() => loadOptimizer(optPath, optSync, { schedular: undefined, lr: 1 } as never), /loadOptimizer: unknown option 'lr'/);
+  assert.throws(() => loadOptimizerSync(join(dir, 'absent.safetensors'), optSync), /loadSafetensors: .*absent/);
 });
 
 s('reserved metadata keys are refused', async () => {

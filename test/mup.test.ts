@@ -223,7 +223,7 @@ io('MuAdam state saved and loaded: resuming matches never stopping', async () =>
   const b = mupMlp(7);
   b.loadStateDict(a.stateDict());
   const optB = new mup.MuAdam(b.parameters(), { lr: 0.5 });
-  loadOptimizer(path, optB);
+  await loadOptimizer(path, optB);
   const hypers = (o: T.optim.Optimizer) => o.paramGroups.map((g) => [g.lr, g.lrMult, g.wdMult, g.weightDecay]);
   assert.equal(hypers(optB), hypers(optA));
   train(a, optA); train(b, optB);

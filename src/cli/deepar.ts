@@ -176,12 +176,12 @@ export async function saveDeepAR(dir: string, net: InstanceType<typeof forecast.
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...net.config, ...extra }, null, 2) + '\n');
 }
 
-export function loadDeepAR(dir: string): { net: InstanceType<typeof forecast.DeepAR>; start?: number } {
+export async function loadDeepAR(dir: string): Promise<{ net: InstanceType<typeof forecast.DeepAR>; start?: number }> {
   const configPath = join(dir, 'config.json');
   if (!existsSync(configPath)) throw new Error(`loadDeepAR: ${configPath} does not exist`);
   const { start, ...config } = JSON.parse(readFileSync(configPath, 'utf8')) as DeepAROptions & { start?: number };
   const net = new forecast.DeepAR(config);
-  T.loadModule(join(dir, 'model.safetensors'), net);
+  await T.loadModule(join(dir, 'model.safetensors'), net);
   net.eval();
   return { net, start };
 }
@@ -227,7 +227,7 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
     result.saved = f.model;
   } else if (what === 'predict') {
     if (!f.data || !f.model) throw new Error("'predict' needs --data <file> and --model <dir>");
-    const { net, start } = loadDeepAR(f.model as string);
+    const { net, start } = await loadDeepAR(f.model as string);
     const series = tableSeries(f.data as string, start ?? forecast.DEFAULT_START);
     const forecasts = await net.predict(series, { numSamples: budget.numSamples, generator: new T.Rng(0) });
     const csv = quantileCsv(forecasts, series.map((s) => s.id!), T.metrics.DEFAULT_QUANTILES);

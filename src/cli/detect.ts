@@ -24,12 +24,12 @@ function dataset(args: ParsedArgs, split: 'train' | 'test', count: number): T.da
   return T.data.mnistDetection({ count, seed, mnist, digitRange: split === 'train' ? [0, 8000] : [8000, mnist.count] });
 }
 
-function loadModel(dir: string): Detector {
+async function loadModel(dir: string): Promise<Detector> {
   const path = join(dir, 'model.safetensors');
   const meta = T.loadSafetensors(path).metadata;
   if (!meta.config) throw new Error(`${path}: no detector config in its metadata (was it written by tessera detect train?)`);
   const model = new Detector(JSON.parse(meta.config) as DetectorConfig);
-  T.loadModule(path, model);
+  await T.loadModule(path, model);
   return model;
 }
 
@@ -96,7 +96,7 @@ async function train(args: ParsedArgs, io: CliIO): Promise<number> {
 
 async function evaluate(args: ParsedArgs, io: CliIO): Promise<number> {
   await useBackend(args);
-  const model = loadModel(args.flags.model as string);
+  const model = await loadModel(args.flags.model as string);
   const test = dataset(args, 'test', args.flags['test-size'] as number);
   const r = await evaluateDetector(model, test);
   if (args.json) io.stdout(JSON.stringify({ command: 'detect eval', testImages: test.count, map: r.map, map50: r.map50, map75: r.map75, perClass: r.perClass }) + '\n');
@@ -106,7 +106,7 @@ async function evaluate(args: ParsedArgs, io: CliIO): Promise<number> {
 
 async function predict(args: ParsedArgs, io: CliIO): Promise<number> {
   await useBackend(args);
-  const model = loadModel(args.flags.model as string);
+  const model = await loadModel(args.flags.model as string);
   const test = dataset(args, 'test', args.flags.count as number);
   const out = args.flags.out as string;
   mkdirSync(out, { recursive: true });

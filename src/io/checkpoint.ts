@@ -7,10 +7,11 @@ import { Tensor } from '../tensor.js';
 import type { DType } from '../backend/interface.js';
 import { noGrad } from '../autograd.js';
 import { fromArray } from '../ops/creation.js';
+import { checkOptions } from '../ops/util.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { LRScheduler } from '../optim/schedulers.js';
-import { loadSafetensors, saveSafetensors, type SafetensorsContents, type SafetensorsDType, type SafetensorsTensor } from './safetensors.js';
+import { loadSafetensors, readSafetensors, saveSafetensors, type SafetensorsContents, type SafetensorsDType, type SafetensorsTensor } from './safetensors.js';
 
 // Metadata keys under this prefix are written by Tessera; users' keys may not use it.
 const RESERVED = 'tessera.';
@@ -61,8 +62,8 @@ function writeCheckpoint(path: string, tensors: Record<string, SafetensorsTensor
   saveSafetensors(path, tensors, { ...metadata, [KIND]: kind, [CHECKSUM]: checksum(tensors) });
 }
 
-function readCheckpoint(fn: string, path: string, kind: string): SafetensorsContents {
-  const contents = loadSafetensors(path);
+/** Checks a checkpoint file's kind and checksum. */
+function checkCheckpoint(fn: string, path: string, kind: string, contents: SafetensorsContents): SafetensorsContents {
   const found = contents.metadata[KIND];
   if (found !== undefined && found !== kind) throw new Error(`${fn}: ${path} is a checkpoint of kind '${found}', expected '${kind}'`);
   const stored = contents.metadata[CHECKSUM];
@@ -78,15 +79,32 @@ export async function saveModule(path: string, module: Module, opts: SaveOptions
   writeCheckpoint(path, await fileTensors(module.stateDict()), metadata, 'module');
 }
 
+export interface LoadModuleOptions {
+  /** Whether names missing from the file or unknown to the module are errors (default true). */
+  strict?: boolean;
+}
+
 /**
  * Loads parameters and buffers saved by saveModule (or any safetensors file with matching
  * names) into `module`. Every missing, unexpected, mis-shaped or mis-typed entry is reported in
  * one error, and a corrupt file is refused; in both cases the module is left unchanged.
- * With strict: false, missing and unexpected names are allowed. Returns the user metadata.
+ * With strict: false, missing and unexpected names are allowed. Resolves to the user metadata.
+ * The file is read asynchronously, as saveModule writes it; loadModuleSync blocks instead.
  */
-export function loadModule(path: string, module: Module, opts: { strict?: boolean } = {}): Record<string, string> {
+export async function loadModule(path: string, module: Module, opts: LoadModuleOptions = {}): Promise<Record<string, string>> {
+  checkOptions('loadModule', opts, ['strict']);
+  return fillModule('loadModule', path, checkCheckpoint('loadModule', path, 'module', await readSafetensors(path)), module, opts);
+}
+
+/** loadModule reading the file synchronously. */
+export function loadModuleSync(path: string, module: Module, opts: LoadModuleOptions = {}): Record<string, string> {
+  checkOptions('loadModuleSync', opts, ['strict']);
+  return fillModule('loadModuleSync', path, checkCheckpoint('loadModuleSync', path, 'module', loadSafetensors(path)), module, opts);
+}
+
+function fillModule(fn: string, path: string, contents: SafetensorsContents, module: Module, opts: LoadModuleOptions): Record<string, string> {
   const strict = opts.strict ?? true;
-  const { tensors, metadata } = readCheckpoint('loadModule', path, 'module');
+  const { tensors, metadata } = contents;
   const own = module.stateDict();
   const problems: string[] = [];
   for (const [name, t] of Object.entries(own)) {
@@ -98,7 +116,7 @@ export function loadModule(path: string, module: Module, opts: { strict?: boolea
   }
   if (strict) for (const name of Object.keys(tensors)) if (!(name in own)) problems.push(`unexpected '${name}'`);
   if (problems.length) {
-    throw new Error(`loadModule: ${path} does not fit ${module.constructor.name} (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n  ${problems.join('\n  ')}`);
+    throw new Error(`${fn}: ${path} does not fit ${module.constructor.name} (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n  ${problems.join('\n  ')}`);
   }
   // All values are on their target backends before the first assignment.
   const staged: [Tensor, Tensor][] = Object.entries(own).filter(([name]) => tensors[name])
@@ -138,14 +156,31 @@ export async function saveOptimizer(path: string, opt: Optimizer, opts: Optimize
   writeCheckpoint(path, await fileTensors(sd.tensors), metadata, 'optimizer');
 }
 
+export interface LoadOptimizerOptions {
+  /** Also restore this scheduler's position (saved with saveOptimizer's scheduler option). */
+  scheduler?: LRScheduler;
+}
+
 /**
  * Restores what saveOptimizer wrote into an optimizer of the same class over parameters of
  * the same shapes (and, if given, a scheduler of the same class). Everything is checked first:
- * on any mismatch the optimizer and scheduler are unchanged. Returns the user metadata.
+ * on any mismatch the optimizer and scheduler are unchanged. Resolves to the user metadata.
+ * The file is read asynchronously, as saveOptimizer writes it; loadOptimizerSync blocks instead.
  */
-export function loadOptimizer(path: string, opt: Optimizer, opts: { scheduler?: LRScheduler } = {}): Record<string, string> {
-  const fail = (msg: string) => new Error(`loadOptimizer: ${path}: ${msg}`);
-  const { tensors, metadata } = readCheckpoint('loadOptimizer', path, 'optimizer');
+export async function loadOptimizer(path: string, opt: Optimizer, opts: LoadOptimizerOptions = {}): Promise<Record<string, string>> {
+  checkOptions('loadOptimizer', opts, ['scheduler']);
+  return fillOptimizer('loadOptimizer', path, checkCheckpoint('loadOptimizer', path, 'optimizer', await readSafetensors(path)), opt, opts);
+}
+
+/** loadOptimizer reading the file synchronously. */
+export function loadOptimizerSync(path: string, opt: Optimizer, opts: LoadOptimizerOptions = {}): Record<string, string> {
+  checkOptions('loadOptimizerSync', opts, ['scheduler']);
+  return fillOptimizer('loadOptimizerSync', path, checkCheckpoint('loadOptimizerSync', path, 'optimizer', loadSafetensors(path)), opt, opts);
+}
+
+function fillOptimizer(fn: string, path: string, contents: SafetensorsContents, opt: Optimizer, opts: LoadOptimizerOptions): Record<string, string> {
+  const fail = (msg: string) => new Error(`${fn}: ${path}: ${msg}`);
+  const { tensors, metadata } = contents;
   const problems: string[] = [];
   const savedClass = metadata[OPTIMIZER_CLASS];
   if (savedClass === undefined || metadata[SCALARS] === undefined || metadata[PARAM_SHAPES] === undefined) {

@@ -6,6 +6,7 @@
 //            to the start of this buffer, which the tensors cover exactly.
 
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { removeStaleTempFiles, writeFileAtomic } from './atomic.js';
 
@@ -114,14 +115,32 @@ export function saveSafetensors(path: string, tensors: Record<string, Safetensor
  */
 export function loadSafetensors(path: string): SafetensorsContents {
   checkHostEndianness('loadSafetensors');
-  const fail = (message: string) => new Error(`loadSafetensors: ${path}: ${message}`);
   removeStaleTempFiles(path);
   let file: Buffer;
   try {
     file = readFileSync(path);
   } catch (e) {
-    throw fail((e as Error).message);
+    throw new Error(`loadSafetensors: ${path}: ${(e as Error).message}`);
   }
+  return parseSafetensors(path, file);
+}
+
+/** loadSafetensors with the file read asynchronously (the event loop keeps running during the read). */
+export async function readSafetensors(path: string): Promise<SafetensorsContents> {
+  checkHostEndianness('loadSafetensors');
+  removeStaleTempFiles(path);
+  let file: Buffer;
+  try {
+    file = await readFile(path);
+  } catch (e) {
+    throw new Error(`loadSafetensors: ${path}: ${(e as Error).message}`);
+  }
+  return parseSafetensors(path, file);
+}
+
+/** Validates and decodes the bytes of the safetensors file `path`. */
+function parseSafetensors(path: string, file: Buffer): SafetensorsContents {
+  const fail = (message: string) => new Error(`loadSafetensors: ${path}: ${message}`);
   if (file.length < 8) throw fail(`${file.length} bytes, too short for the 8-byte header length`);
   const headerLength = file.readBigUInt64LE(0);
   if (headerLength > BigInt(file.length - 8)) {

@@ -37,7 +37,7 @@ export const detectorKind: ModelKind = {
     }
     if (cfg.detector.inChannels !== 3) throw new Error(`${dir}/config.json: served detectors take RGB images (inChannels 3), got ${cfg.detector.inChannels}`);
     const model = new Detector(cfg.detector);
-    T.loadModule(join(dir, 'model.safetensors'), model);
+    await T.loadModule(join(dir, 'model.safetensors'), model);
     model.eval();
     const bytes = Object.values(model.stateDict()).reduce((n, t) => n + 4 * t.size, 0);
     const size = cfg.imageSize;

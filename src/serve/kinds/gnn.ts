@@ -24,7 +24,7 @@ export const gnnKind: ModelKind = {
   async load(dir: string, manifest: ModelManifest): Promise<LoadedModel> {
     const cfg = manifest.config as unknown as GnnServeConfig;
     if (cfg.model !== 'gcn') throw new Error(`${dir}/config.json: gnn model '${String(cfg.model)}' is not served (known: gcn)`);
-    const graphFile = T.loadSafetensors(join(dir, 'graph.safetensors')).tensors;
+    const graphFile = (await T.readSafetensors(join(dir, 'graph.safetensors'))).tensors;
     const features = graphFile.features, edges = graphFile.edges;
     if (!features || !edges || features.shape.length !== 2 || features.shape[1] !== cfg.inFeatures) {
       throw new Error(`${dir}/graph.safetensors: needs features [n, ${cfg.inFeatures}] and edges [e, 2]`);
@@ -35,7 +35,7 @@ export const gnnKind: ModelKind = {
       features: features.data as Float32Array, labels: new Int32Array(numNodes).fill(-1), edges: edges.data as Int32Array,
     });
     const model = new Gcn(cfg.inFeatures, cfg.numClasses, { hidden: cfg.hidden, layers: cfg.layers, dropout: 0 });
-    T.loadModule(join(dir, 'model.safetensors'), model);
+    await T.loadModule(join(dir, 'model.safetensors'), model);
     model.eval();
     const bytes = Object.values(model.stateDict()).reduce((n, t) => n + 4 * t.size, 0) + features.data.byteLength + edges.data.byteLength;
     return {

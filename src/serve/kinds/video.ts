@@ -26,7 +26,7 @@ export const videoKind: ModelKind = {
     if (!make) throw new Error(`${dir}/config.json: video arch '${String(cfg.arch)}' is not one of ${Object.keys(ARCHS).join(', ')}`);
     if (!Number.isInteger(cfg.frames) || !Number.isInteger(cfg.size)) throw new Error(`${dir}/config.json: a video model needs integer config.frames and config.size`);
     const model = make(cfg.options ?? {});
-    T.loadModule(join(dir, 'model.safetensors'), model);
+    await T.loadModule(join(dir, 'model.safetensors'), model);
     model.eval();
     const channels = cfg.options?.inChannels ?? 3;
     const clipSize = channels * cfg.frames * cfg.size * cfg.size;
