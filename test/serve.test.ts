@@ -11,6 +11,7 @@ import { startServer, DEFAULT_SERVE_OPTIONS, type RunningServer, type ServeOptio
 import { trainDemoDetector, trainDemoGnn } from '../src/serve/demo.js';
 import { runLoad } from '../bench/serve/loadgen.js';
 import { r3d18 } from '../src/models/video/index.js';
+import { DeepAR } from '../src/models/forecast/index.js';
 
 const s = suite('serve');
 const root = mkdtempSync(join(tmpdir(), 'tessera-serve-'));
@@ -168,6 +169,51 @@ s('a video classifier folder is served through the same interface', async () => 
   assert.is((await post('/v1/models/clips/unload', {}, auth)).status, 200);
   rmSync(join(models, 'clips'), { recursive: true });
 });
+
+s('a DeepAR forecaster folder is served: history and static features in, quantiles out', async () => {
+  const model = { freq: 'D' as const, predictionLength: 5, contextLength: 10, numLayers: 1, hiddenSize: 8, cardinality: [3], numStaticReal: 1 };
+  const net = new DeepAR(model, { generator: new T.Rng(2) });
+  const history = Array.from({ length: 40 }, (_, t) => 10 + 3 * Math.sin(t / 3));
+  net.fit([{ target: history, staticCat: [1], staticReal: [0.5] }], { epochs: 1, batchesPerEpoch: 2, batchSize: 4, generator: new T.Rng(3) });
+  mkdirSync(join(models, 'load', 'v1'), { recursive: true });
+  await T.saveModule(join(models, 'load', 'v1', 'model.safetensors'), net);
+  writeFileSync(join(models, 'load', 'v1', 'config.json'), JSON.stringify({ kind: 'deepar', version: 1,
+    config: { model: net.config, numSamples: 50, quantiles: [0.1, 0.5, 0.9], seed: 4 } }));
+  const target: (number | null)[] = history.slice(0, 30); target[25] = null;
+  const r = await post('/v1/models/load/predict', { target, staticCat: [2], staticReal: [0.5], start: '2020-01-01' });
+  assert.is(r.status, 200, JSON.stringify(r.body));
+  net.eval();
+  const series = { target: target.map((v) => v ?? NaN), staticCat: [2], staticReal: [0.5], start: Date.parse('2020-01-01') };
+  const [expected] = await net.predict([series], { numSamples: 50, generator: new T.Rng(4) });
+  assert.equal(Object.keys(r.body.quantiles), ['0.1', '0.5', '0.9']);
+  for (const q of [0.1, 0.5, 0.9]) assertCloseList(r.body.quantiles[String(q)], Array.from(expected.quantile(q)), `q${q}`);
+  assertCloseList(r.body.mean, Array.from(expected.mean()), 'mean');
+  assert.is(r.body.predictionLength, 5);
+  const own = await post('/v1/models/load/predict', { target, staticCat: [2], staticReal: [0.5], quantiles: [0.05, 0.95] });
+  assert.is(own.status, 200);
+  assert.equal(Object.keys(own.body.quantiles), ['0.05', '0.95']);
+  assert.ok(own.body.quantiles['0.05'].every((v: number, k: number) => v <= own.body.quantiles['0.95'][k]));
+  for (const [body, why] of [
+    [{ target: [], staticCat: [0], staticReal: [0] }, /target must hold/],
+    [{ target: [1, 'x'], staticCat: [0], staticReal: [0] }, /target\[1\] is "x"/],
+    [{ target: [1, 2], staticCat: [3], staticReal: [0] }, /staticCat\[0\] is 3, not an integer in \[0, 3\)/],
+    [{ target: [1, 2], staticCat: [0] }, /staticReal is \[\]/],
+    [{ target: [1, 2], staticCat: [0], staticReal: [0], quantiles: [1.5] }, /quantile levels in \[0, 1\]/],
+    [{ target: [1, 2], staticCat: [0], staticReal: [0], start: 'soon' }, /start "soon"/],
+    [{ target: [1, 2], staticCat: [0], staticReal: [0], horizon: 3 }, /unknown key 'horizon'/],
+  ] as const) {
+    const bad = await post('/v1/models/load/predict', body);
+    assert.is(bad.status, 400, JSON.stringify(body));
+    assert.match(bad.body.error, why);
+  }
+  assert.is((await post('/v1/models/load/unload', {}, auth)).status, 200);
+  rmSync(join(models, 'load'), { recursive: true });
+});
+
+function assertCloseList(got: number[], want: number[], what: string): void {
+  assert.is(got.length, want.length, what);
+  got.forEach((v, k) => assert.ok(Math.abs(v - want[k]) <= 1e-5 * Math.max(1, Math.abs(want[k])), `${what}[${k}]: ${v} vs ${want[k]}`));
+}
 
 s('a full queue answers 429 and a slow request 503; the server goes on', async () => {
   // Batches wait up to 1.5 s to fill, so the first two requests are still queued when the rest arrive.
