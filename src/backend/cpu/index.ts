@@ -7,7 +7,7 @@ import type {
 import { CODES, RECORDS, cSlots, codeOf, packSlots } from '../../schema.js';
 import { HostBuf, hostData, type HostArray } from '../hostbuf.js';
 import { matmulRecord } from '../records.js';
-import { loadAddon } from './addon.js';
+import { loadAddon, rebuildHint } from './addon.js';
 import * as sig from './signature.js';
 
 /** The core kernels' native entry points (argument order as in native/cpu/*.cc). */
@@ -41,7 +41,7 @@ export type CpuAddon = CoreAddon & sig.SignatureAddon;
 /** Why an addon built from another schema than src/schema.ts cannot be used, or undefined. */
 export function schemaMismatch(built: CoreAddon['schema'] | undefined): string | undefined {
   const differs = (what: string) => `the native addon was built with other ${what} than src/schema.ts; ` +
-    'rebuild it (npm run build:native)';
+    `rebuild it. ${rebuildHint}`;
   for (const [list, { names }] of Object.entries(CODES)) {
     if (built?.codes[list]?.join() !== names.join()) return differs(`${list} codes`);
   }

@@ -15,7 +15,7 @@
 import type {
   Backend, BinaryOp, Buf, ConvParams, Csr, DType, MatmulParams, PoolParams, ReduceOp, UnaryOp, View,
 } from '../interface.js';
-import { loadAddon } from '../cpu/addon.js';
+import { loadAddon, rebuildHint } from '../cpu/addon.js';
 
 export type CudaPrecision = 'float32' | 'tf32' | 'bf16';
 
@@ -118,7 +118,7 @@ export class CudaBackend implements Backend {
     const native = addon as CudaAddon;
     if (!native.info().cuda || typeof native.cudaDeviceCount !== 'function') {
       throw new Error('cuda backend unavailable: the native addon was built without CUDA (nvcc was not found when it ' +
-        'was built; install the CUDA toolkit and run `npm run build:native`)');
+        `was built). Install the CUDA toolkit (nvcc >= 11.8) and rebuild with TESSERA_CUDA=on set. ${rebuildHint}`);
     }
     this.addon = native;
     this.device = native.cudaInit(opts.device ?? 0);  // throws "no CUDA GPU present (...)" without one
