@@ -129,6 +129,7 @@ bad('LINQS: small graph parsed, gzip detected by magic bytes', () => {
   assert.equal(Array.from(g.selfLoops), [2]);
   assert.equal(g.dangling, { lines: 1, ids: ['zz'] });
   assert.equal(Array.from(g.undirectedEdges), [0, 1, 1, 2]);
+  assert.equal([g.name, g.numClasses, g.classNames], ['tiny', 2, ['X', 'Y']]);
 });
 
 bad('LINQS: ragged row, duplicate id, bad number, wrong cites arity', () => {

@@ -8,6 +8,8 @@ import { uniqueUndirected } from './edges.js';
 import { FieldReader, RowBuilder, findDataFile, readDataFile } from './text.js';
 
 export interface CitationGraph {
+  /** The dataset's name ('cora'), as passed to loadLinqs. */
+  name: string;
   /** Paper id of each node, in .content row order. Ids are strings ('100157', 'yu99methodology'). */
   ids: string[];
   numNodes: number;
@@ -18,6 +20,8 @@ export interface CitationGraph {
   labels: Int32Array;
   /** Sorted class names, so indices do not depend on row order. */
   classNames: string[];
+  /** classNames.length: with name, numNodes, numFeatures, features, labels and edges, what the gnn models' prepareGraph reads. */
+  numClasses: number;
   /**
    * Citations as node-index pairs (citing, cited), i.e. the .cites columns
    * swapped so that each pair points from the citing paper to the cited one.
@@ -45,12 +49,14 @@ export function loadLinqs(name: string, options: LinqsOptions = {}): CitationGra
   const content = readContent(findDataFile(join(dir, `${name}.content`)));
   const cites = readCites(findDataFile(join(dir, `${name}.cites`)), content.index);
   return {
+    name,
     ids: content.ids,
     numNodes: content.ids.length,
     numFeatures: content.numFeatures,
     features: content.features,
     labels: content.labels,
     classNames: content.classNames,
+    numClasses: content.classNames.length,
     ...cites,
   };
 }
