@@ -116,13 +116,13 @@ function compileBlocks(): string[] {
   });
 }
 
-function run(b: ReadmeBlock): { status: number | null; output: string; seconds: number } {
+function run(b: ReadmeBlock): { status: number | null; output: string; stdout: string; seconds: number } {
   const t0 = performance.now();
   const env = { ...process.env, PATH: `${join(app, 'node_modules', '.bin')}:${process.env.PATH}`, TESSERA_QUIET: '1' };
   const r = b.lang === 'sh'
     ? spawnSync('sh', ['-e', '-c', b.code], { cwd: app, env, encoding: 'utf8', timeout: BLOCK_TIMEOUT_MS })
     : spawnSync(process.execPath, [join(app, sourceName(b).replace(/\.ts$/, '.js'))], { cwd: app, env, encoding: 'utf8', timeout: BLOCK_TIMEOUT_MS });
-  return { status: r.status, output: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? `\n${r.error.message}` : ''}`, seconds: (performance.now() - t0) / 1000 };
+  return { status: r.status, output: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? `\n${r.error.message}` : ''}`, stdout: r.stdout ?? '', seconds: (performance.now() - t0) / 1000 };
 }
 
 const s = suite('readme');
@@ -178,8 +178,8 @@ for (const b of runnable) {
   }
   s(name, () => {
     assert.ok(compiled, 'the app was not made');
-    const { status, output, seconds } = run(b);
-    const last = output.trim().split('\n').at(-1) ?? '';
+    const { status, output, stdout, seconds } = run(b);
+    const last = stdout.trim().split('\n').at(-1) ?? '';
     console.log(`  README line ${b.line}: ${seconds.toFixed(1)} s${b.expect ? `, ${last.slice(0, 100)}` : ''}`);
     assert.is(status, 0, `README line ${b.line} exited with ${status}:\n${output.slice(-3000)}`);
     if (b.expect) assert.match(output, b.expect, `README line ${b.line}: output does not match ${b.expect}:\n${output.slice(-3000)}`);
