@@ -23,19 +23,24 @@ static const char* const tsr_dtype_names[] = {
 enum tsr_unary_op {
   TSR_NEG, TSR_EXP, TSR_LOG, TSR_LOG1P, TSR_SQRT, TSR_RSQRT, TSR_ABS, TSR_SIGN, TSR_TANH,
   TSR_SIGMOID, TSR_RELU, TSR_LEAKY_RELU, TSR_ELU, TSR_GELU, TSR_GELU_GRAD, TSR_SOFTPLUS, TSR_SIN,
-  TSR_COS, TSR_SQUARE, TSR_RECIPROCAL, TSR_FLOOR, TSR_UNARY_OP_COUNT,
+  TSR_COS, TSR_SQUARE, TSR_RECIPROCAL, TSR_FLOOR, TSR_SILU, TSR_MISH, TSR_HARDSWISH,
+  TSR_LOG_SIGMOID, TSR_ERF, TSR_ATAN, TSR_CEIL, TSR_ROUND, TSR_TRUNC, TSR_LGAMMA, TSR_DIGAMMA,
+  TSR_TRIGAMMA, TSR_ISNAN, TSR_ISINF, TSR_ISFINITE, TSR_UNARY_OP_COUNT,
 };
 static const char* const tsr_unary_op_names[] = {
   "neg", "exp", "log", "log1p", "sqrt", "rsqrt", "abs", "sign", "tanh", "sigmoid", "relu",
-  "leakyRelu", "elu", "gelu", "geluGrad", "softplus", "sin", "cos", "square", "reciprocal", "floor"
+  "leakyRelu", "elu", "gelu", "geluGrad", "softplus", "sin", "cos", "square", "reciprocal", "floor",
+  "silu", "mish", "hardswish", "logSigmoid", "erf", "atan", "ceil", "round", "trunc", "lgamma",
+  "digamma", "trigamma", "isnan", "isinf", "isfinite"
 };
 
 enum tsr_binary_op {
   TSR_ADD, TSR_SUB, TSR_MUL, TSR_DIV, TSR_POW, TSR_MINIMUM, TSR_MAXIMUM, TSR_EQ, TSR_NE, TSR_LT,
-  TSR_LE, TSR_GT, TSR_GE, TSR_BINARY_OP_COUNT,
+  TSR_LE, TSR_GT, TSR_GE, TSR_REMAINDER, TSR_FLOOR_DIVIDE, TSR_ATAN2, TSR_BINARY_OP_COUNT,
 };
 static const char* const tsr_binary_op_names[] = {
-  "add", "sub", "mul", "div", "pow", "minimum", "maximum", "eq", "ne", "lt", "le", "gt", "ge"
+  "add", "sub", "mul", "div", "pow", "minimum", "maximum", "eq", "ne", "lt", "le", "gt", "ge",
+  "remainder", "floorDivide", "atan2"
 };
 
 enum tsr_reduce_op {

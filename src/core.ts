@@ -16,8 +16,10 @@ export {
 export {
   neg, exp, log, log1p, sqrt, rsqrt, abs, sign, floor, tanh, sigmoid, relu, leakyRelu, elu, gelu, softplus, sin, cos,
   square, reciprocal, add, sub, mul, div, pow, minimum, maximum, eq, ne, lt, le, gt, ge, where, clamp, cast, contiguous, clone,
+  silu, mish, hardswish, logSigmoid, erf, atan, ceil, round, trunc, lgamma, digamma, trigamma, isnan, isinf, isfinite, nanToNum,
+  remainder, floorDivide, atan2,
 } from './ops/elementwise.js';
-export type { Operand } from './ops/elementwise.js';
+export type { Operand, NanToNumOptions } from './ops/elementwise.js';
 export { sum, mean, max, min, prod, argmax, argmin, variance, variance as var_, std, logsumexp } from './ops/reduce.js';
 export { reshape, permute, transpose, slice, select, expand, squeeze, unsqueeze, flatten, detach } from './ops/view.js';
 export { matmul, linear } from './ops/matmul.js';

@@ -4,7 +4,10 @@
 // pooling, spmm, cmd, linear, ...) keep their backward beside their op instead.
 import type { Primitive, SavedByOp } from './tape.js';
 import type { Tensor } from './tensor.js';
-import { add, div, eq, ge, geluGrad, gt, log, lt, mul, neg, pow, sigmoid, sign, sin, cos, square, sub, where } from './ops/elementwise.js';
+import {
+  add, div, eq, exp, floor, ge, geluGrad, gt, le, log, lt, mul, neg, pow, sigmoid, sign, sin, cos, square, sub, tanh, where,
+  softplus, digamma, trigamma,
+} from './ops/elementwise.js';
 import { expand, permute, reshape, transpose } from './ops/view.js';
 import { keptShape, prod, sum } from './ops/reduce.js';
 import { gather, scatterAdd } from './ops/indexing.js';
@@ -83,6 +86,22 @@ export const gradients: { [K in Primitive]: GradientRule<SavedByOp[K]> } = {
   cos: (g, [x]) => [neg(mul(g, sin(x)))],
   square: (g, [x]) => [mul(g, mul(x, 2))],
   reciprocal: (g, _, y) => [neg(mul(g, square(y)))],
+  silu: (g, [x]) => { const s = sigmoid(x); return [mul(g, mul(s, add(1, mul(x, sub(1, s)))))]; },
+  mish: (g, [x]) => { const t = tanh(softplus(x)); return [mul(g, add(t, mul(mul(x, sub(1, square(t))), sigmoid(x))))]; },
+  // torch's: 0 below -3, x/3 + 1/2 on [-3, 3], 1 above.
+  hardswish: (g, [x]) => [mul(g, where(lt(x, -3), 0, where(le(x, 3), add(div(x, 3), 0.5), 1)))],
+  logSigmoid: (g, [x]) => [mul(g, sigmoid(neg(x)))],
+  erf: (g, [x]) => [mul(g, mul(exp(neg(square(x))), 2 / Math.sqrt(Math.PI)))],
+  atan: (g, [x]) => [div(g, add(square(x), 1))],
+  ceil: none,
+  round: none,
+  trunc: none,
+  lgamma: (g, [x]) => [mul(g, digamma(x))],
+  digamma: (g, [x]) => [mul(g, trigamma(x))],
+  trigamma: () => { throw new Error('trigamma: its gradient (polygamma of order 2) is not implemented'); },
+  isnan: none,
+  isinf: none,
+  isfinite: none,
 
   add: broadcasting((g) => [g, g]),
   sub: broadcasting((g) => [g, neg(g)]),
@@ -93,6 +112,12 @@ export const gradients: { [K in Primitive]: GradientRule<SavedByOp[K]> } = {
     a.requiresGrad ? where(eq(b, 0), 0, mul(g, mul(b, pow(a, sub(b, 1))))) : null,
     b.requiresGrad ? where(mul(eq(a, 0), ge(b, 0)), 0, mul(g, mul(y, log(a)))) : null,
   ]),
+  // As torch: d/da = 1, d/db = -floor(a / b).
+  remainder: broadcasting((g, a, b) => [g, b.requiresGrad ? neg(mul(g, floor(div(a, b)))) : null]),
+  atan2: broadcasting((g, a, b) => {
+    const r2 = add(square(a), square(b));
+    return [a.requiresGrad ? div(mul(g, b), r2) : null, b.requiresGrad ? neg(div(mul(g, a), r2)) : null];
+  }),
   minimum: pick(lt, gt),
   maximum: pick(gt, lt),
   where: (g, [a, b], _, { cond }) => [

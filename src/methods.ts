@@ -21,10 +21,13 @@ declare module './tensor.js' {
     pow(b: Operand): Tensor; minimum(b: Operand): Tensor; maximum(b: Operand): Tensor;
     eq(b: Operand): Tensor; ne(b: Operand): Tensor; lt(b: Operand): Tensor; le(b: Operand): Tensor;
     gt(b: Operand): Tensor; ge(b: Operand): Tensor;
+    remainder(b: Operand): Tensor; floorDivide(b: Operand): Tensor; atan2(b: Operand): Tensor;
     neg(): Tensor; exp(): Tensor; log(): Tensor; log1p(): Tensor; sqrt(): Tensor; rsqrt(): Tensor; abs(): Tensor;
     sign(): Tensor; floor(): Tensor; tanh(): Tensor; sigmoid(): Tensor; relu(): Tensor; leakyRelu(alpha?: number): Tensor;
     elu(alpha?: number): Tensor; gelu(): Tensor; softplus(): Tensor; sin(): Tensor; cos(): Tensor; square(): Tensor;
     reciprocal(): Tensor; clamp(min?: number, max?: number): Tensor;
+    erf(): Tensor; atan(): Tensor; ceil(): Tensor; round(): Tensor; trunc(): Tensor; lgamma(): Tensor; digamma(): Tensor;
+    isnan(): Tensor; isinf(): Tensor; isfinite(): Tensor; nanToNum(opts?: ew.NanToNumOptions): Tensor;
     sum(axes?: number | number[], keepdims?: boolean): Tensor; mean(axes?: number | number[], keepdims?: boolean): Tensor;
     max(axes?: number | number[], keepdims?: boolean): Tensor; min(axes?: number | number[], keepdims?: boolean): Tensor;
     prod(axes?: number | number[], keepdims?: boolean): Tensor;
@@ -56,19 +59,22 @@ declare module './tensor.js' {
 
 const P = Tensor.prototype;
 const binaryMethods = { add: ew.add, sub: ew.sub, mul: ew.mul, div: ew.div, pow: ew.pow, minimum: ew.minimum, maximum: ew.maximum,
-  eq: ew.eq, ne: ew.ne, lt: ew.lt, le: ew.le, gt: ew.gt, ge: ew.ge };
+  eq: ew.eq, ne: ew.ne, lt: ew.lt, le: ew.le, gt: ew.gt, ge: ew.ge, remainder: ew.remainder, floorDivide: ew.floorDivide,
+  atan2: ew.atan2 };
 for (const [name, f] of Object.entries(binaryMethods)) {
   (P as unknown as Record<string, unknown>)[name] = function (this: Tensor, b: Operand) { return f(this, b); };
 }
 const unaryMethods = { neg: ew.neg, exp: ew.exp, log: ew.log, log1p: ew.log1p, sqrt: ew.sqrt, rsqrt: ew.rsqrt, abs: ew.abs,
   sign: ew.sign, floor: ew.floor, tanh: ew.tanh, sigmoid: ew.sigmoid, relu: ew.relu, gelu: ew.gelu, softplus: ew.softplus,
   sin: ew.sin, cos: ew.cos, square: ew.square, reciprocal: ew.reciprocal, contiguous: ew.contiguous, clone: ew.clone,
-  detach: vw.detach };
+  detach: vw.detach, erf: ew.erf, atan: ew.atan, ceil: ew.ceil, round: ew.round, trunc: ew.trunc, lgamma: ew.lgamma,
+  digamma: ew.digamma, isnan: ew.isnan, isinf: ew.isinf, isfinite: ew.isfinite };
 for (const [name, f] of Object.entries(unaryMethods)) {
   (P as unknown as Record<string, unknown>)[name] = function (this: Tensor) { return f(this); };
 }
 P.leakyRelu = function (alpha?: number) { return ew.leakyRelu(this, alpha); };
 P.elu = function (alpha?: number) { return ew.elu(this, alpha); };
+P.nanToNum = function (opts?: ew.NanToNumOptions) { return ew.nanToNum(this, opts); };
 P.clamp = function (lo?: number, hi?: number) { return ew.clamp(this, lo, hi); };
 P.cast = function (dtype: DType) { return ew.cast(this, dtype); };
 P.sum = function (axes, keepdims) { return rd.sum(this, axes, keepdims); };

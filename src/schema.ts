@@ -19,13 +19,18 @@ export interface CodeList {
 export const CODES = {
   dtype: { names: ['float32', 'int32'], cType: 'tsr_dtype', cPrefix: 'TSR_', py: 'DTYPE' },
   // leakyRelu and elu read `alpha`; gelu is the exact erf form (torch's default), geluGrad its derivative.
+  // round is half to even (torch.round); isnan, isinf and isfinite give 0/1 like the comparisons.
   unary: {
     names: ['neg', 'exp', 'log', 'log1p', 'sqrt', 'rsqrt', 'abs', 'sign', 'tanh', 'sigmoid', 'relu', 'leakyRelu',
-      'elu', 'gelu', 'geluGrad', 'softplus', 'sin', 'cos', 'square', 'reciprocal', 'floor'],
+      'elu', 'gelu', 'geluGrad', 'softplus', 'sin', 'cos', 'square', 'reciprocal', 'floor',
+      'silu', 'mish', 'hardswish', 'logSigmoid', 'erf', 'atan', 'ceil', 'round', 'trunc', 'lgamma', 'digamma', 'trigamma',
+      'isnan', 'isinf', 'isfinite'],
     cType: 'tsr_unary_op', cPrefix: 'TSR_', cCount: 'TSR_UNARY_OP_COUNT', wgslPrefix: 'UNARY_', py: 'UNARY',
   },
+  // remainder takes the divisor's sign (torch.remainder); floorDivide rounds the quotient down (torch.floor_divide).
   binary: {
-    names: ['add', 'sub', 'mul', 'div', 'pow', 'minimum', 'maximum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'],
+    names: ['add', 'sub', 'mul', 'div', 'pow', 'minimum', 'maximum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge',
+      'remainder', 'floorDivide', 'atan2'],
     cType: 'tsr_binary_op', cPrefix: 'TSR_', cCount: 'TSR_BINARY_OP_COUNT', wgslPrefix: 'BINARY_', py: 'BINARY',
   },
   reduce: {

@@ -15,8 +15,8 @@ export function noGrad<T>(fn: () => T): T {
   try { return fn(); } finally { gradEnabled = prev; }
 }
 
-/** Binary ops with a gradient (comparisons have none and are not recorded). */
-export type DifferentiableBinaryOp = Exclude<BinaryOp, 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge'>;
+/** Binary ops with a gradient (comparisons and floorDivide have none and are not recorded). */
+export type DifferentiableBinaryOp = Exclude<BinaryOp, 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'floorDivide'>;
 
 /** What each primitive op saves for its gradient rule in src/gradients.ts, besides its inputs and output. */
 export type SavedByOp = { [K in UnaryOp]: { alpha: number } } & { [K in DifferentiableBinaryOp]: null } & {

@@ -5,6 +5,7 @@ type Tensor = T.Tensor;
 
 export type { OpCase };
 
+const intLike = (like: Tensor, v: number): Tensor => T.full([], v, { backend: like.backend.name, dtype: 'int32' });
 const n = (shape: number[], extra: Partial<InputSpec> = {}): InputSpec => ({ shape, ...extra });
 
 const unaryCases: [string, (x: Tensor) => Tensor, InputSpec['kind']?][] = [
@@ -93,4 +94,26 @@ export const cases: OpCase[] = [
   { name: 'mse', inputs: [n([3, 4]), n([3, 4])], fn: (a, b) => T.mse(a, b) },
   { name: 'bceWithLogits', inputs: [n([3, 4]), n([3, 4], { kind: 'unit' })], fn: (a, b) => T.bceWithLogits(a, b, { posWeight: 2 }) },
   { name: 'huber', inputs: [n([3, 4]), n([3, 4])], fn: (a, b) => T.huber(a, b, 0.8) },
+  ...([['silu', T.silu], ['mish', T.mish], ['logSigmoid', T.logSigmoid], ['erf', T.erf], ['atan', T.atan]] as const).map(
+    ([name, f]): OpCase => ({ name, inputs: [n([3, 4], { layout: 'T' })], fn: (x) => f(T.mul(x, 2)) })),
+  { name: 'hardswish', inputs: [n([4, 5])], fn: (x) => T.hardswish(T.mul(x, 3)) },
+  { name: 'lgamma', inputs: [n([3, 4], { kind: 'positive' })], fn: (x) => T.lgamma(T.mul(x, 3)) },
+  { name: 'lgamma negative', inputs: [n([6], { kind: 'unit' })], fn: (x) => T.lgamma(T.sub(T.mul(x, 0.8), 2.9)) },
+  { name: 'digamma', inputs: [n([3, 4], { kind: 'positive', layout: 'step' })], fn: (x) => T.digamma(T.mul(x, 3)) },
+  { name: 'digamma negative', inputs: [n([6], { kind: 'unit' })], fn: (x) => T.digamma(T.sub(T.mul(x, 0.8), 1.9)) },
+  { name: 'trigamma', inputs: [n([3, 4], { kind: 'positive' })], fn: (x) => T.trigamma(T.mul(x, 3)), grad: false },
+  { name: 'trigamma negative', inputs: [n([6], { kind: 'unit' })], fn: (x) => T.trigamma(T.sub(T.mul(x, 0.8), 1.9)), grad: false },
+  ...([['ceil', T.ceil], ['round', T.round], ['trunc', T.trunc]] as const).map(
+    ([name, f]): OpCase => ({ name, inputs: [n([6])], fn: (x) => f(T.mul(x, 3)), grad: false })),
+  { name: 'isnan isinf isfinite', inputs: [n([8])], grad: false,
+    // log of a negative is NaN; x / trunc(x) is +-inf where |x| < 1.
+    fn: (x) => { const y = T.div(T.log(x), T.trunc(x)); return T.add(T.isnan(y), T.add(T.mul(T.isinf(y), 2), T.mul(T.isfinite(y), 4))); } },
+  { name: 'nanToNum', inputs: [n([8])], fn: (x) => T.nanToNum(T.log(x), { nan: 0.5 }) },
+  { name: 'nanToNum infinities', inputs: [n([8])], fn: (x) => T.nanToNum(T.div(T.log(x), T.trunc(x)), { posinf: 7, neginf: -9 }), grad: false },
+  { name: 'remainder', inputs: [n([3, 4]), n([4])], fn: (a, b) => T.remainder(T.mul(a, 3), b) },
+  { name: 'floorDivide', inputs: [n([3, 4]), n([3, 1])], fn: (a, b) => T.floorDivide(T.mul(a, 3), b), grad: false },
+  { name: 'int remainder floorDivide', inputs: [n([8], { kind: 'int', high: 50 }), n([8], { kind: 'int', high: 7 })], grad: false,
+    // Divisors -7, -5, ..., 5 (never 0), dividends -25..24, all int32 (a number operand would make them float32).
+    fn: (a, b) => { const d = T.sub(T.add(b, b), intLike(b, 7)), c = T.sub(a, intLike(a, 25)); return T.cast(T.add(T.mul(T.floorDivide(c, d), 100), T.remainder(c, d)), 'float32'); } },
+  { name: 'atan2', inputs: [n([3, 4]), n([3, 4], { layout: 'T' })], fn: T.atan2 },
 ];

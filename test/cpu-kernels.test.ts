@@ -172,6 +172,12 @@ if (!loaded.addon) {
     rsqrt: [2.4e-7, 0], leakyRelu: [1.2e-7, 0],
     exp: [1e-6, 1e-44], log: [1e-6, 0], log1p: [1e-6, 0], tanh: [1e-6, 0], sigmoid: [1e-6, 1e-44], elu: [1e-6, 1e-15],
     gelu: [1e-6, 1e-14], geluGrad: [1e-6, 1e-7], softplus: [1e-6, 1e-44], sin: [1e-6, 1e-7], cos: [1e-6, 1e-7],
+    ceil: [0, 0], round: [0, 0], trunc: [0, 0], isnan: [0, 0], isinf: [0, 0], isfinite: [0, 0],
+    // silu and mish multiply sigmoid's (softplus's) denormal tail by x (|x| up to 110 among the specials).
+    silu: [1e-6, 2e-42], mish: [1e-6, 2e-42], hardswish: [2.4e-7, 0], logSigmoid: [1e-6, 1e-44], erf: [1e-6, 1e-44],
+    // Computed in float64 (as the reference) and rounded once; the reference's own lgamma (Lanczos) and
+    // std::lgamma differ by ~1e-15 absolute near lgamma's zeros at 1 and 2.
+    atan: [1.2e-7, 0], lgamma: [1.2e-7, 1e-14], digamma: [1.2e-7, 1e-14], trigamma: [1.2e-7, 0],
   };
   const unaryOps = Object.keys(unaryTol) as UnaryOp[];
 

@@ -167,8 +167,9 @@ if (!cuda) {
 
   s('unary: every op on strided views', async () => {
     const ops = ['neg', 'exp', 'log', 'log1p', 'sqrt', 'rsqrt', 'abs', 'sign', 'tanh', 'sigmoid', 'relu', 'leakyRelu',
-      'elu', 'gelu', 'geluGrad', 'softplus', 'sin', 'cos', 'square', 'reciprocal', 'floor'] as const;
-    const needsPositive = new Set(['log', 'log1p', 'sqrt', 'rsqrt', 'reciprocal']);
+      'elu', 'gelu', 'geluGrad', 'softplus', 'sin', 'cos', 'square', 'reciprocal', 'floor', 'silu', 'mish', 'hardswish',
+      'logSigmoid', 'erf', 'atan', 'ceil', 'round', 'trunc', 'lgamma', 'digamma', 'trigamma', 'isnan', 'isinf', 'isfinite'] as const;
+    const needsPositive = new Set(['log', 'log1p', 'sqrt', 'rsqrt', 'reciprocal', 'lgamma', 'digamma', 'trigamma']);
     for (const op of ops) {
       const shape = [1 + rng.int(40), 1 + rng.int(70)];
       const x = views(shape, pick(layouts), 'float32', needsPositive.has(op) ? positive : () => 4 * rng.normal());
@@ -180,7 +181,8 @@ if (!cuda) {
   });
 
   s('binary: every op, broadcasting, float and int32', async () => {
-    const ops = ['add', 'sub', 'mul', 'div', 'pow', 'minimum', 'maximum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const;
+    const ops = ['add', 'sub', 'mul', 'div', 'pow', 'minimum', 'maximum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'remainder', 'floorDivide',
+      'atan2'] as const;
     for (const op of ops) {
       for (const dtype of ['float32', 'int32'] as const) {
         const shape = [1 + rng.int(5), 1 + rng.int(300), 1 + rng.int(9)];

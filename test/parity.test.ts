@@ -3,7 +3,7 @@
 // Expected values are torch 1.13's (checked by hand with the same inputs).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { T, backendsUnderTest, assertClose } from './helpers.js';
+import { T, backendsUnderTest, assertClose, throwsWith } from './helpers.js';
 
 const backends = await backendsUnderTest();
 const s = suite('pytorch parity at edges');
@@ -82,6 +82,48 @@ for (const b of backends) {
     assert.equal(Array.from(await dropped.data()), [0, 0, 0]);
     T.sum(dropped).backward();
     assert.equal(await gradOf(d), [0, 0, 0]);
+  });
+
+  const f32 = (a: number[]) => T.fromArray(Float32Array.from(a), [a.length], on);
+  const same = (got: ArrayLike<number>, want: number[], what: string) => {
+    // torch 1.13's values (float64); Object.is first: NaN matches NaN, and -0 must stay -0 where torch gives -0.
+    want.forEach((w, i) => assert.ok(Object.is(got[i], w) || Math.abs(got[i] - w) <= 1e-5 * Math.abs(w), `${what}[${i}]: ${got[i]} vs torch ${w}`));
+  };
+
+  s(`round is half to even; ceil, trunc; remainder and floorDivide take the divisor's sign (${b})`, async () => {
+    same(await T.round(f32([0.5, 1.5, 2.5, -0.5, -2.5, 2.4999998])).data(), [0, 2, 2, -0, -2, 2], 'round');
+    same(await T.ceil(f32([-0.5, 1.2, -1.7])).data(), [-0, 2, -1], 'ceil');
+    same(await T.trunc(f32([-0.5, 1.7, -1.7])).data(), [-0, 1, -1], 'trunc');
+    const a = f32([5, -5, 5, -5, 0, 5, 3]), d = f32([3, 3, -3, -3, 3, 0, Infinity]);
+    same(await T.remainder(a, d).data(), [2, 1, -1, -2, 0, NaN, 3], 'remainder');
+    same(await T.floorDivide(a, d).data(), [1, -2, -2, 1, 0, Infinity, 0], 'floorDivide');
+    const ai = T.fromArray(Int32Array.from([5, -5, 5, -5, 0]), [5], { ...on, dtype: 'int32' });
+    const di = T.fromArray(Int32Array.from([3, 3, -3, -3, 3]), [5], { ...on, dtype: 'int32' });
+    const ri = T.remainder(ai, di), qi = T.floorDivide(ai, di);
+    assert.equal([ri.dtype, qi.dtype], ['int32', 'int32']);
+    assert.equal(Array.from(await ri.data()), [2, 1, -1, -2, 0]);
+    assert.equal(Array.from(await qi.data()), [1, -2, -2, 1, 0]);
+  });
+
+  s(`lgamma, digamma, trigamma at torch's poles and negative arguments; logSigmoid far out (${b})`, async () => {
+    const x = f32([0, -1, -2.5, -0.5, 3, 40, -40.5]);
+    same(await T.lgamma(x).data(), [Infinity, Infinity, -0.05624371649767405, 1.2655121234846454, 0.6931471805599453, 106.63176026064346, -111.02964715732848], 'lgamma');
+    same(await T.digamma(f32([0, -1, -2.5, -0.5, 3, 40, -40.5])).data(), [-Infinity, NaN, 1.1031566406452433, 0.03648997397857639, 0.922784335098467, 3.6763273740348428, 3.7135968509579245], 'digamma');
+    same(await T.trigamma(f32([0, -2.5, -0.5, 3, 40])).data(), [Infinity, 9.53924664493752, 8.934802200117687, 0.39493406693194577, 0.025315103841291063], 'trigamma');
+    same(await T.logSigmoid(f32([-200, 200, 0])).data(), [-200, 0, -0.6931471805599453], 'logSigmoid');
+  });
+
+  s(`isnan / isinf / isfinite give 0/1 float32 like eq; nanToNum (${b})`, async () => {
+    const x = f32([NaN, Infinity, -Infinity, 1.5, -0]);
+    for (const [f, want] of [[T.isnan, [1, 0, 0, 0, 0]], [T.isinf, [0, 1, 1, 0, 0]], [T.isfinite, [0, 0, 0, 1, 1]]] as const) {
+      const y = f(x);
+      assert.is(y.dtype, T.eq(x, x).dtype);
+      assert.equal(Array.from(await y.data()), want);
+    }
+    assert.equal(Array.from(await T.isnan(T.fromArray(Int32Array.from([1, 2]), [2], { ...on, dtype: 'int32' })).data()), [0, 0]);
+    same(await T.nanToNum(x).data(), [0, 3.4028234663852886e38, -3.4028234663852886e38, 1.5, -0], 'nanToNum defaults');
+    same(await x.nanToNum({ nan: 1, posinf: 2, neginf: 3 }).data(), [1, 2, 3, 1.5, -0], 'nanToNum options');
+    throwsWith(() => T.nanToNum(x, { posInf: 2 } as never), "nanToNum: unknown option 'posInf'", "did you mean 'posinf'?");
   });
 }
 

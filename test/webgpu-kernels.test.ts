@@ -166,6 +166,8 @@ const UNARY_DOMAIN: Partial<Record<UnaryOp, () => number>> = {
   log: uniform(1e-3, 20), sqrt: uniform(0, 20), rsqrt: uniform(1e-2, 20), log1p: uniform(-0.9, 10),
   reciprocal: () => (rng.uniform() < 0.5 ? -1 : 1) * (0.05 + 5 * rng.uniform()),
   sin: uniform(-Math.PI, Math.PI), cos: uniform(-Math.PI, Math.PI),
+  // Positive arguments here (negative ones, through the reflection formulas, are in test/parity.test.ts).
+  lgamma: uniform(0.05, 30), digamma: uniform(0.05, 30), trigamma: uniform(0.05, 30),
 };
 const UNARY_OPS: readonly UnaryOp[] = CODES.unary.names;
 
@@ -208,15 +210,20 @@ test('gelu and geluGrad: exact erf form within 1e-6', async () => {
   }
 });
 
-const BINARY_OPS: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'minimum', 'maximum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'];
+const BINARY_OPS: readonly BinaryOp[] = CODES.binary.names;
+// Quarter-integers: remainder and floorDivide are then exact in float32 (a / b is an integer or at least
+// 1/80 away from one), so the kernel must match the reference exactly up to rounding of the last step.
+const quarters = (lo: number, hi: number) => { const int = integers(lo * 4, hi * 4); return () => int() / 4 || 0.25; };
 
 test('binary ops on broadcast float32 views', async () => {
   const shapes = elementwiseShapes();
   for (const op of BINARY_OPS) {
     for (const shape of shapes) {
       // Small integers make the comparisons hit equality; pow gets positive bases.
-      const genA = op === 'pow' ? uniform(0.1, 3) : ['eq', 'ne', 'le', 'ge'].includes(op) ? integers(-2, 3) : normal(2);
-      const genB = op === 'pow' ? normal(2) : op === 'div' ? uniform(0.5, 3) : ['eq', 'ne', 'le', 'ge'].includes(op) ? integers(-2, 3) : normal(2);
+      const exactDivision = op === 'remainder' || op === 'floorDivide';
+      const genA = op === 'pow' ? uniform(0.1, 3) : ['eq', 'ne', 'le', 'ge'].includes(op) ? integers(-2, 3) : exactDivision ? quarters(-10, 10) : normal(2);
+      const genB = op === 'pow' ? normal(2) : op === 'div' ? uniform(0.5, 3) : ['eq', 'ne', 'le', 'ge'].includes(op) ? integers(-2, 3)
+        : exactDivision ? quarters(-5, 5) : normal(2);
       const a = randomView(shape, genA);
       const b = randomView(shape, genB);
       const o = output(product(shape));

@@ -264,6 +264,10 @@ def unary_reference(op, x, alpha):
         'geluGrad': lambda: 0.5 * (1 + torch.erf(x / math.sqrt(2))) + x * torch.exp(-0.5 * x * x) / math.sqrt(2 * math.pi),
         'softplus': lambda: torch.where(x > 20, x, x.exp().log1p()), 'sin': x.sin, 'cos': x.cos,
         'square': lambda: x * x, 'reciprocal': x.reciprocal, 'floor': x.floor,
+        'silu': lambda: F.silu(x), 'mish': lambda: F.mish(x), 'hardswish': lambda: F.hardswish(x),
+        'logSigmoid': lambda: F.logsigmoid(x), 'erf': x.erf, 'atan': x.atan, 'ceil': x.ceil, 'round': x.round,
+        'trunc': x.trunc, 'lgamma': x.lgamma, 'digamma': x.digamma, 'trigamma': lambda: torch.polygamma(1, x),
+        'isnan': lambda: x.isnan().double(), 'isinf': lambda: x.isinf().double(), 'isfinite': lambda: x.isfinite().double(),
     }
     return table[op]()
 
@@ -273,7 +277,8 @@ def binary_reference(op, a, b, int_math):
     r = {'add': a + b, 'sub': a - b, 'mul': a * b, 'div': a / b, 'pow': torch.pow(a, b),
          'minimum': torch.minimum(a, b), 'maximum': torch.maximum(a, b),
          'eq': (a == b).double(), 'ne': (a != b).double(), 'lt': (a < b).double(), 'le': (a <= b).double(),
-         'gt': (a > b).double(), 'ge': (a >= b).double()}[op]
+         'gt': (a > b).double(), 'ge': (a >= b).double(), 'remainder': torch.remainder(a, b),
+         'floorDivide': torch.floor_divide(a, b), 'atan2': torch.atan2(a, b)}[op]
     return r.trunc() if int_math else r
 
 
@@ -407,7 +412,7 @@ def check_copy():
 @check('elementwise')
 def check_unary():
     for op in UNARY:
-        positive = op in ('log', 'log1p', 'sqrt', 'rsqrt', 'reciprocal')
+        positive = op in ('log', 'log1p', 'sqrt', 'rsqrt', 'reciprocal', 'lgamma', 'digamma', 'trigamma')
         x = (torch.rand(517, 300, device=DEVICE) * 3 + 0.1) if positive else torch.randn(517, 300, device=DEVICE) * 4
         xv = x.t()  # strided
         out = poisoned(xv.shape)

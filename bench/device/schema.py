@@ -11,11 +11,13 @@ DTYPE_CODE = {name: code for code, name in enumerate(DTYPE)}
 UNARY = [
     "neg", "exp", "log", "log1p", "sqrt", "rsqrt", "abs", "sign", "tanh", "sigmoid", "relu",
     "leakyRelu", "elu", "gelu", "geluGrad", "softplus", "sin", "cos", "square", "reciprocal",
-    "floor"
+    "floor", "silu", "mish", "hardswish", "logSigmoid", "erf", "atan", "ceil", "round", "trunc",
+    "lgamma", "digamma", "trigamma", "isnan", "isinf", "isfinite"
 ]
 UNARY_CODE = {name: code for code, name in enumerate(UNARY)}
 BINARY = [
-    "add", "sub", "mul", "div", "pow", "minimum", "maximum", "eq", "ne", "lt", "le", "gt", "ge"
+    "add", "sub", "mul", "div", "pow", "minimum", "maximum", "eq", "ne", "lt", "le", "gt", "ge",
+    "remainder", "floorDivide", "atan2"
 ]
 BINARY_CODE = {name: code for code, name in enumerate(BINARY)}
 REDUCE = [

@@ -10,6 +10,65 @@ namespace {
 constexpr float kSqrtHalf = 0.70710678118654752440f;
 constexpr float kInvSqrt2Pi = 0.39894228040143267794f;
 
+constexpr float kPi = 3.14159265358979323846f;
+
+// The gamma family as the reference backend (src/backend/reference/special.ts): negative arguments
+// through the reflection formulas, positive ones shifted up to z >= 6 by the recurrences, then the
+// asymptotic series (first omitted term below 1e-8 relative there). lgamma is CUDA's lgammaf.
+__device__ float digamma_value(float x) {
+  if (isnan(x) || x == -INFINITY) return NAN;
+  if (x == 0.0f) return signbit(x) ? INFINITY : -INFINITY;
+  float acc = 0.0f, z = x;
+  if (x < 0.0f) {
+    if (x == floorf(x)) return NAN;
+    acc = -kPi / tanf(kPi * x);
+    z = 1.0f - x;
+  }
+  if (isinf(z)) return z;
+  for (; z < 6.0f; z += 1.0f) acc -= 1.0f / z;
+  const float w2 = 1.0f / (z * z);
+  const float series = w2 * (-1.0f / 12 + w2 * (1.0f / 120 + w2 * (-1.0f / 252 + w2 * (1.0f / 240))));
+  return acc + logf(z) - 0.5f / z + series;
+}
+
+__device__ float trigamma_value(float x) {
+  if (isnan(x) || x == -INFINITY) return NAN;
+  if (x <= 0.0f && x == floorf(x)) return INFINITY;
+  if (x == INFINITY) return 0.0f;
+  float reflected = 0.0f, sign = 1.0f, z = x;
+  if (x < 0.0f) {
+    const float s = sinf(kPi * x);
+    reflected = kPi * kPi / (s * s);
+    sign = -1.0f;
+    z = 1.0f - x;
+  }
+  float acc = 0.0f;
+  for (; z < 6.0f; z += 1.0f) acc += 1.0f / (z * z);
+  const float w = 1.0f / z, w2 = w * w;
+  const float series = w + 0.5f * w2 + w * w2 * (1.0f / 6 + w2 * (-1.0f / 30 + w2 * (1.0f / 42 + w2 * (-1.0f / 30))));
+  return reflected + sign * (acc + series);
+}
+
+/** torch.remainder: fmod moved into b's half-line. */
+template <class T>
+__device__ __forceinline__ T remainder_value(T a, T b) {
+  const T r = fmod(a, b);
+  return r != T(0) && ((r < T(0)) != (b < T(0))) ? r + b : r;
+}
+
+/** torch.floor_divide, computed as torch does from fmod. */
+template <class T>
+__device__ __forceinline__ T floor_divide_value(T a, T b) {
+  if (b == T(0)) return a / b;
+  const T mod = fmod(a, b);
+  T div = (a - mod) / b;
+  if (mod != T(0) && ((b < T(0)) != (mod < T(0)))) div -= T(1);
+  if (div == T(0)) return copysign(T(0), a / b);
+  T q = floor(div);
+  if (div - q > T(0.5)) q += T(1);
+  return q;
+}
+
 // Formulas follow the reference backend (src/backend/reference/index.ts).
 template <int OP>
 __device__ __forceinline__ float unary_value(float x, float alpha) {
@@ -34,9 +93,24 @@ __device__ __forceinline__ float unary_value(float x, float alpha) {
   else if constexpr (OP == TSR_COS) return cosf(x);
   else if constexpr (OP == TSR_SQUARE) return x * x;
   else if constexpr (OP == TSR_RECIPROCAL) return 1.0f / x;
+  else if constexpr (OP == TSR_FLOOR) return floorf(x);
+  else if constexpr (OP == TSR_SILU) return x / (1.0f + expf(-x));
+  else if constexpr (OP == TSR_MISH) return x * tanhf(x > 20.0f ? x : log1pf(expf(x)));
+  else if constexpr (OP == TSR_HARDSWISH) return x * fminf(fmaxf(x + 3.0f, 0.0f), 6.0f) / 6.0f;
+  else if constexpr (OP == TSR_LOG_SIGMOID) return fminf(x, 0.0f) - log1pf(expf(-fabsf(x)));
+  else if constexpr (OP == TSR_ERF) return erff(x);
+  else if constexpr (OP == TSR_ATAN) return atanf(x);
+  else if constexpr (OP == TSR_CEIL) return ceilf(x);
+  else if constexpr (OP == TSR_ROUND) return rintf(x);  // ties to even, as torch.round
+  else if constexpr (OP == TSR_TRUNC) return truncf(x);
+  else if constexpr (OP == TSR_LGAMMA) return x <= 0.0f && x == floorf(x) ? INFINITY : lgammaf(x);
+  else if constexpr (OP == TSR_DIGAMMA) return digamma_value(x);
+  else if constexpr (OP == TSR_TRIGAMMA) return trigamma_value(x);
+  else if constexpr (OP == TSR_ISNAN) return isnan(x) ? 1.0f : 0.0f;
+  else if constexpr (OP == TSR_ISINF) return isinf(x) ? 1.0f : 0.0f;
   else {
-    static_assert(OP == TSR_FLOOR, "unhandled unary op");
-    return floorf(x);
+    static_assert(OP == TSR_ISFINITE, "unhandled unary op");
+    return isfinite(x) ? 1.0f : 0.0f;
   }
 }
 
@@ -54,9 +128,12 @@ __device__ __forceinline__ T binary_value(T a, T b) {
   else if constexpr (OP == TSR_LT) return T(a < b);
   else if constexpr (OP == TSR_LE) return T(a <= b);
   else if constexpr (OP == TSR_GT) return T(a > b);
+  else if constexpr (OP == TSR_GE) return T(a >= b);
+  else if constexpr (OP == TSR_REMAINDER) return remainder_value(a, b);
+  else if constexpr (OP == TSR_FLOOR_DIVIDE) return floor_divide_value(a, b);
   else {
-    static_assert(OP == TSR_GE, "unhandled binary op");
-    return T(a >= b);
+    static_assert(OP == TSR_ATAN2, "unhandled binary op");
+    return atan2(a, b);
   }
 }
 

@@ -106,6 +106,119 @@ fn pow_real(a: f32, b: f32) -> f32 {
   return select(magnitude, -magnitude, fract(b * 0.5) != 0.0);
 }
 
+fn is_inf(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u; }
+fn is_finite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }
+
+const PI: f32 = 3.14159265358979324;
+
+// erf: the odd Taylor series below 0.5 (its first omitted term is below 1e-9
+// there), 1 - erfc beyond (erfc < 0.48, so no digits are lost).
+fn erf_f32(x: f32) -> f32 {
+  if (abs(x) < 0.5) {
+    let s = x * x;
+    let p = 1.0 + s * (-1.0 / 3.0 + s * (1.0 / 10.0 + s * (-1.0 / 42.0 + s * (1.0 / 216.0 + s * (-1.0 / 1320.0
+      + s * (1.0 / 9360.0))))));
+    return 1.1283791670955126 * x * p;
+  }
+  return 1.0 - erfc_approx(x);
+}
+
+// atan to a few ulp (Cephes atanf: reduction to |x| <= tan(pi/8), then an
+// odd polynomial); WGSL's built-in atan and atan2 only promise 4096 ulp.
+fn atan_f32(x: f32) -> f32 {
+  var t = abs(x);
+  var base = 0.0;
+  if (t > 2.414213562373095) {
+    base = 0.5 * PI;
+    t = -1.0 / t;
+  } else if (t > 0.4142135623730950) {
+    base = 0.25 * PI;
+    t = (t - 1.0) / (t + 1.0);
+  }
+  let z = t * t;
+  let r = base + (((8.05374449538e-2 * z - 1.38776856032e-1) * z + 1.99777106478e-1) * z - 3.33329491539e-1) * z * t + t;
+  return select(r, -r, x < 0.0);
+}
+
+fn sign_bit(x: f32) -> bool { return (bitcast<u32>(x) & 0x80000000u) != 0u; }
+
+// atan2 as C's (signed zeros and infinities included), from atan of the ratio in [0, 1].
+fn atan2_f32(y: f32, x: f32) -> f32 {
+  if (is_nan(x) || is_nan(y)) { return x + y; }
+  let ax = abs(x);
+  let ay = abs(y);
+  let big = max(ax, ay);
+  var ratio = min(ax, ay) / big;
+  if (big == 0.0) { ratio = 0.0; }
+  if (is_inf(ax) && is_inf(ay)) { ratio = 1.0; }
+  var a = atan_f32(ratio);
+  if (ay > ax) { a = 0.5 * PI - a; }
+  if (sign_bit(x)) { a = PI - a; }
+  return select(a, -a, sign_bit(y));
+}
+
+// The gamma family as the reference backend (src/backend/reference/special.ts):
+// negative arguments through the reflection formulas, positive ones shifted up
+// to z >= 6 by the recurrences, then the asymptotic series (first omitted term
+// below 1e-8 relative there).
+fn lgamma_positive(x: f32) -> f32 {
+  var z = x;
+  var shifted = 1.0;
+  while (z < 6.0) { shifted *= z; z += 1.0; }
+  let w = 1.0 / z;
+  let w2 = w * w;
+  let series = w * (1.0 / 12.0 + w2 * (-1.0 / 360.0 + w2 * (1.0 / 1260.0)));
+  return (z - 0.5) * log(z) - z + 0.91893853320467274 + series - log(shifted);
+}
+
+fn lgamma_f32(x: f32) -> f32 {
+  if (is_inf(x)) { return infinity(); }
+  if (x <= 0.0 && x == floor(x)) { return infinity(); }
+  if (x < 0.5) { return log(PI / abs(sin(PI * x))) - lgamma_positive(1.0 - x); }
+  return lgamma_positive(x);
+}
+
+fn digamma_f32(x: f32) -> f32 {
+  if (is_nan(x)) { return x; }
+  if (x == 0.0) { return select(-infinity(), infinity(), sign_bit(x)); }
+  var z = x;
+  var acc = 0.0;
+  if (x < 0.0) {
+    if (x == floor(x)) { return sqrt(-1.0 - abs(x)); } // NaN at the poles (and -inf), as torch
+    acc = -PI / tan(PI * x);
+    z = 1.0 - x;
+  }
+  if (is_inf(z)) { return z; }
+  while (z < 6.0) { acc -= 1.0 / z; z += 1.0; }
+  let w2 = 1.0 / (z * z);
+  let series = w2 * (-1.0 / 12.0 + w2 * (1.0 / 120.0 + w2 * (-1.0 / 252.0 + w2 * (1.0 / 240.0))));
+  return acc + log(z) - 0.5 / z + series;
+}
+
+fn trigamma_f32(x: f32) -> f32 {
+  if (is_nan(x)) { return x; }
+  if (x <= 0.0 && x == floor(x)) {
+    if (is_inf(x)) { return sqrt(-1.0 - abs(x)); } // NaN at -inf
+    return infinity();
+  }
+  if (is_inf(x)) { return 0.0; }
+  var z = x;
+  var sign = 1.0;
+  var acc = 0.0;
+  if (x < 0.0) {
+    let s = sin(PI * x);
+    acc = PI * PI / (s * s);
+    sign = -1.0;
+    z = 1.0 - x;
+  }
+  var shifted = 0.0;
+  while (z < 6.0) { shifted += 1.0 / (z * z); z += 1.0; }
+  let w = 1.0 / z;
+  let w2 = w * w;
+  let series = w + 0.5 * w2 + w * w2 * (1.0 / 6.0 + w2 * (-1.0 / 30.0 + w2 * (1.0 / 42.0 + w2 * (-1.0 / 30.0))));
+  return acc + sign * (shifted + series);
+}
+
 fn unary_f32(op: u32, x: f32, alpha: f32) -> f32 {
   switch op {
     case UNARY_NEG: { return -x; }
@@ -130,6 +243,21 @@ fn unary_f32(op: u32, x: f32, alpha: f32) -> f32 {
     case UNARY_SQUARE: { return x * x; }
     case UNARY_RECIPROCAL: { return 1.0 / x; }
     case UNARY_FLOOR: { return floor(x); }
+    case UNARY_SILU: { return x / (1.0 + exp(-x)); }
+    case UNARY_MISH: { return x * tanh(min(max(x, 0.0) + log1p_accurate(exp(-abs(x))), 15.0)); }
+    case UNARY_HARDSWISH: { return x * clamp(x + 3.0, 0.0, 6.0) / 6.0; }
+    case UNARY_LOG_SIGMOID: { return min(x, 0.0) - log1p_accurate(exp(-abs(x))); }
+    case UNARY_ERF: { return erf_f32(x); }
+    case UNARY_ATAN: { return atan_f32(x); }
+    case UNARY_CEIL: { return ceil(x); }
+    case UNARY_ROUND: { return round(x); } // WGSL's round is ties to even, as torch.round
+    case UNARY_TRUNC: { return trunc(x); }
+    case UNARY_LGAMMA: { return lgamma_f32(x); }
+    case UNARY_DIGAMMA: { return digamma_f32(x); }
+    case UNARY_TRIGAMMA: { return trigamma_f32(x); }
+    case UNARY_ISNAN: { return select(0.0, 1.0, is_nan(x)); }
+    case UNARY_ISINF: { return select(0.0, 1.0, is_inf(x)); }
+    case UNARY_ISFINITE: { return select(0.0, 1.0, is_finite(x)); }
     default: { return x; } // unreachable: every UNARY_* code has a case
   }
 }

@@ -45,9 +45,34 @@ fn unary_int(t: Thread) {
     case UNARY_SIGN: { OUT[i] = TO(sign(x)); }
     case UNARY_SQUARE: { OUT[i] = TO(x * x); }
     case UNARY_RELU: { OUT[i] = TO(max(x, 0)); }
-    case UNARY_FLOOR: { OUT[i] = TO(x); }
+    case UNARY_FLOOR, UNARY_CEIL, UNARY_ROUND, UNARY_TRUNC: { OUT[i] = TO(x); }
     default: { OUT[i] = TO(unary_f32(OP, f32(x), param_f32(STRIDED_EXTRA))); }
   }
+}
+
+// C's fmod: a - b * trunc(a / b), exact whenever a / b rounds to the right
+// integer side (always, unless a / b is within an ulp of an integer); an
+// infinite b leaves a finite a as it is.
+fn fmod_f32(a: f32, b: f32) -> f32 {
+  if (is_inf(b) && is_finite(a)) { return a; }
+  return a - b * trunc(a / b);
+}
+
+// torch.remainder: fmod moved into b's half-line.
+fn remainder_f32(a: f32, b: f32) -> f32 {
+  let r = fmod_f32(a, b);
+  return select(r, r + b, r != 0.0 && ((r < 0.0) != (b < 0.0)));
+}
+
+// torch.floor_divide, computed as torch does from fmod.
+fn floor_divide_f32(a: f32, b: f32) -> f32 {
+  if (b == 0.0) { return a / b; }
+  let m = fmod_f32(a, b);
+  var d = (a - m) / b;
+  if (m != 0.0 && ((b < 0.0) != (m < 0.0))) { d -= 1.0; }
+  if (d == 0.0) { return select(0.0, -0.0, ((bitcast<u32>(a) ^ bitcast<u32>(b)) & 0x80000000u) != 0u); } // the sign of a / b
+  let q = floor(d);
+  return select(q, q + 1.0, d - q > 0.5);
 }
 
 fn binary_f32(a: f32, b: f32) -> f32 {
@@ -65,6 +90,9 @@ fn binary_f32(a: f32, b: f32) -> f32 {
     case BINARY_LT: { return select(0.0, 1.0, a < b); }
     case BINARY_LE: { return select(0.0, 1.0, a <= b); }
     case BINARY_GT: { return select(0.0, 1.0, a > b); }
+    case BINARY_REMAINDER: { return remainder_f32(a, b); }
+    case BINARY_FLOOR_DIVIDE: { return floor_divide_f32(a, b); }
+    case BINARY_ATAN2: { return atan2_f32(a, b); }
     default: { return select(0.0, 1.0, a >= b); } // BINARY_GE
   }
 }
@@ -103,6 +131,17 @@ fn binary_i32(a: i32, b: i32) -> i32 {
     case BINARY_LT: { return select(0, 1, a < b); }
     case BINARY_LE: { return select(0, 1, a <= b); }
     case BINARY_GT: { return select(0, 1, a > b); }
+    // Integer remainder and floor division; a zero divisor gives 0 (as JavaScript's ToInt32 of NaN or inf).
+    case BINARY_REMAINDER: {
+      if (b == 0) { return 0; }
+      let r = a % b;
+      return select(r, r + b, r != 0 && ((r < 0) != (b < 0)));
+    }
+    case BINARY_FLOOR_DIVIDE: {
+      if (b == 0) { return 0; }
+      return select(a / b, a / b - 1, a % b != 0 && ((a < 0) != (b < 0)));
+    }
+    case BINARY_ATAN2: { return i32(atan2_f32(f32(a), f32(b))); }
     default: { return select(0, 1, a >= b); } // BINARY_GE
   }
 }

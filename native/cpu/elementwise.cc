@@ -20,6 +20,67 @@ inline double js_pow(double a, double b) {
   return std::pow(a, b);
 }
 
+// ---- scalar special functions (float64), as the reference backend (src/backend/reference/special.ts) ----
+
+constexpr double kPi = 3.14159265358979323846;
+constexpr double kShiftTo = 10;  // the asymptotic series' first omitted term is below 1e-14 from here
+
+double digamma(double x) {
+  if (std::isnan(x) || x == -INFINITY) return NAN;
+  if (x == INFINITY) return INFINITY;
+  if (x == 0) return std::signbit(x) ? INFINITY : -INFINITY;
+  if (x < 0) {
+    if (x == std::floor(x)) return NAN;
+    return digamma(1 - x) - kPi / std::tan(kPi * x);
+  }
+  double acc = 0;
+  for (; x < kShiftTo; x += 1) acc -= 1 / x;
+  const double z2 = 1 / (x * x);
+  const double series = z2 * (-1.0 / 12 + z2 * (1.0 / 120 + z2 * (-1.0 / 252 + z2 * (1.0 / 240 + z2 * (-1.0 / 132 + z2 * (691.0 / 32760))))));
+  return acc + std::log(x) - 0.5 / x + series;
+}
+
+double trigamma(double x) {
+  if (std::isnan(x) || x == -INFINITY) return NAN;
+  if (x == INFINITY) return 0;
+  if (x <= 0 && x == std::floor(x)) return INFINITY;
+  if (x < 0) {
+    const double s = std::sin(kPi * x);
+    return -trigamma(1 - x) + kPi * kPi / (s * s);
+  }
+  double acc = 0;
+  for (; x < kShiftTo; x += 1) acc += 1 / (x * x);
+  const double z = 1 / x, z2 = z * z;
+  return acc + z + 0.5 * z2 + z * z2 * (1.0 / 6 + z2 * (-1.0 / 30 + z2 * (1.0 / 42 + z2 * (-1.0 / 30 + z2 * (5.0 / 66)))));
+}
+
+double lgamma_abs(double x) {
+  if (x <= 0 && x == std::floor(x)) return INFINITY;  // poles (std::lgamma agrees; stated for clarity)
+  int sign;
+  return lgamma_r(x, &sign);  // lgamma_r: std::lgamma writes the global signgam, a race between threads
+}
+
+/** torch.remainder: fmod moved into the divisor's half-line. */
+double remainder(double a, double b) {
+  const double r = std::fmod(a, b);
+  return r != 0 && (r < 0) != (b < 0) ? r + b : r;
+}
+
+/** torch.floor_divide, computed as torch does from fmod. */
+double floor_divide(double a, double b) {
+  if (b == 0) return a / b;
+  const double mod = std::fmod(a, b);
+  double div = (a - mod) / b;
+  if (mod != 0 && (b < 0) != (mod < 0)) div -= 1;
+  if (div == 0) return std::copysign(0.0, a / b);
+  double q = std::floor(div);
+  if (div - q > 0.5) q += 1;
+  return q;
+}
+
+double unary_double(int op, double x, double alpha);
+double binary_double(int op, double a, double b);
+
 // ---- float32 SIMD bodies ----
 
 template <int W, int OP>
@@ -47,6 +108,25 @@ TESSERA_INLINE typename Vec<W>::F unary_apply(typename Vec<W>::F x, float alpha)
   else if constexpr (OP == TSR_SQUARE) return x * x;
   else if constexpr (OP == TSR_RECIPROCAL) return 1.f / x;
   else if constexpr (OP == TSR_FLOOR) return V::each(x, [](float v) TESSERA_LAMBDA_INLINE { return std::floor(v); });
+  else if constexpr (OP == TSR_SILU) return x * vsigmoid<W>(x);
+  else if constexpr (OP == TSR_MISH) return x * vtanh<W>(V::select(x > 20.f, x, vlog1p<W>(vexp<W>(x))));
+  else if constexpr (OP == TSR_HARDSWISH) return x * V::min(V::max(x + 3.f, V::splat(0.f)), V::splat(6.f)) * (1.f / 6.f);
+  else if constexpr (OP == TSR_LOG_SIGMOID) return V::min(x, V::splat(0.f)) - vlog1p<W>(vexp<W>(-V::abs(x)));
+  else if constexpr (OP == TSR_ERF) {
+    // Small |x|: the odd series; beyond, 1 - erfc (erfc <= 0.19 there, so no digits are lost).
+    typename V::F e = vexp_neg_square<W>(x, 1.f);
+    return V::select(V::abs(x) < kErfSplit, verf_small<W>(x), -(verfc_with<W>(x, e) - 1.f));
+  }
+  else if constexpr (OP == TSR_CEIL) return V::each(x, [](float v) TESSERA_LAMBDA_INLINE { return std::ceil(v); });
+  else if constexpr (OP == TSR_ROUND) return V::each(x, [](float v) TESSERA_LAMBDA_INLINE { return std::nearbyint(v); });  // ties to even
+  else if constexpr (OP == TSR_TRUNC) return V::each(x, [](float v) TESSERA_LAMBDA_INLINE { return std::trunc(v); });
+  else if constexpr (OP == TSR_ISNAN) return V::select(x != x, V::splat(1.f), V::splat(0.f));
+  else if constexpr (OP == TSR_ISINF) return V::select(V::abs(x) == INFINITY, V::splat(1.f), V::splat(0.f));
+  else if constexpr (OP == TSR_ISFINITE) return V::select(V::abs(x) < INFINITY, V::splat(1.f), V::splat(0.f));
+  // No vector forms (yet) of atan and the gamma family: a scalar loop through the float64 bodies,
+  // which also makes them agree with the reference to float32 rounding.
+  else if constexpr (OP == TSR_ATAN || OP == TSR_LGAMMA || OP == TSR_DIGAMMA || OP == TSR_TRIGAMMA)
+    return V::each(x, [](float v) { return static_cast<float>(unary_double(OP, v, 0)); });
   else static_assert(OP < 0, "a unary op of kernels/schema.h has no float32 body here");
 }
 
@@ -74,6 +154,14 @@ TESSERA_INLINE typename Vec<W>::F binary_apply(typename Vec<W>::F a, typename Ve
   else if constexpr (OP == TSR_LE) return V::select(a <= b, one, zero);
   else if constexpr (OP == TSR_GT) return V::select(a > b, one, zero);
   else if constexpr (OP == TSR_GE) return V::select(a >= b, one, zero);
+  // No vector forms: lane by lane in float64, as the reference (exact for remainder and floorDivide).
+  else if constexpr (OP == TSR_REMAINDER || OP == TSR_FLOOR_DIVIDE || OP == TSR_ATAN2) {
+    float la[W], lb[W];
+    V::store(la, a);
+    V::store(lb, b);
+    for (int i = 0; i < W; i++) la[i] = static_cast<float>(binary_double(OP, la[i], lb[i]));
+    return V::load(la);
+  }
   else static_assert(OP < 0, "a binary op of kernels/schema.h has no float32 body here");
 }
 
@@ -158,6 +246,21 @@ double unary_double(int op, double x, double alpha) {
     case TSR_SQUARE: return x * x;
     case TSR_RECIPROCAL: return 1 / x;
     case TSR_FLOOR: return std::floor(x);
+    case TSR_SILU: return x / (1 + std::exp(-x));
+    case TSR_MISH: return x * std::tanh(x > 20 ? x : std::log1p(std::exp(x)));
+    case TSR_HARDSWISH: return x * std::min(std::max(x + 3, 0.0), 6.0) / 6;
+    case TSR_LOG_SIGMOID: return std::min(x, 0.0) - std::log1p(std::exp(-std::fabs(x)));
+    case TSR_ERF: return std::erf(x);
+    case TSR_ATAN: return std::atan(x);
+    case TSR_CEIL: return std::ceil(x);
+    case TSR_ROUND: return std::nearbyint(x);
+    case TSR_TRUNC: return std::trunc(x);
+    case TSR_LGAMMA: return lgamma_abs(x);
+    case TSR_DIGAMMA: return digamma(x);
+    case TSR_TRIGAMMA: return trigamma(x);
+    case TSR_ISNAN: return std::isnan(x);
+    case TSR_ISINF: return std::isinf(x);
+    case TSR_ISFINITE: return std::isfinite(x);
     case TSR_UNARY_OP_COUNT: break;  // -Wswitch flags an op of kernels/schema.h without a body here
   }
   return NAN;
@@ -178,6 +281,9 @@ double binary_double(int op, double a, double b) {
     case TSR_LE: return a <= b;
     case TSR_GT: return a > b;
     case TSR_GE: return a >= b;
+    case TSR_REMAINDER: return remainder(a, b);
+    case TSR_FLOOR_DIVIDE: return floor_divide(a, b);
+    case TSR_ATAN2: return std::atan2(a, b);
     case TSR_BINARY_OP_COUNT: break;  // -Wswitch flags an op of kernels/schema.h without a body here
   }
   return NAN;

@@ -6,7 +6,7 @@ import type { BinaryOp, DType, UnaryOp } from '../backend/interface.js';
 import { record, type DifferentiableBinaryOp } from '../tape.js';
 import { Tensor, denseCopy, emptyTensor } from '../tensor.js';
 import { broadcastShapes, fmtShape } from '../shape.js';
-import { commonBackend, expandView, opError, requireFinite, runKernel } from './util.js';
+import { checkOptions, commonBackend, expandView, opError, requireFinite, runKernel } from './util.js';
 
 export type Operand = Tensor | number;
 
@@ -44,11 +44,17 @@ export function clone(x: Tensor): Tensor {
 }
 
 function unary(op: UnaryOp, x: Tensor, alpha = 0): Tensor {
+  const out = unaryKernel(op, x, alpha);
+  return record(out, op, [asFloat(x)], { alpha });
+}
+
+/** The kernel alone (no gradient recorded): the predicates are masks, like the comparisons. */
+function unaryKernel(op: UnaryOp, x: Tensor, alpha = 0): Tensor {
   commonBackend(op, [x]);
   const xf = asFloat(x);
   const out = emptyTensor(x.backend, x.shape, 'float32');
   if (out.size > 0) runKernel(op, [x], () => x.backend.unary(op, xf.view(), out.storage.buf!, alpha), [out]);
-  return record(out, op, [xf], { alpha });
+  return out;
 }
 
 export const neg = (x: Tensor): Tensor => unary('neg', x);
@@ -80,9 +86,58 @@ export const sin = (x: Tensor): Tensor => unary('sin', x);
 export const cos = (x: Tensor): Tensor => unary('cos', x);
 export const square = (x: Tensor): Tensor => unary('square', x);
 export const reciprocal = (x: Tensor): Tensor => unary('reciprocal', x);
+/** x * sigmoid(x) (swish). */
+export const silu = (x: Tensor): Tensor => unary('silu', x);
+/** x * tanh(softplus(x)). */
+export const mish = (x: Tensor): Tensor => unary('mish', x);
+/** x * relu6(x + 3) / 6. */
+export const hardswish = (x: Tensor): Tensor => unary('hardswish', x);
+/** log(sigmoid(x)), computed as min(x, 0) - log1p(exp(-|x|)): finite for every finite x. */
+export const logSigmoid = (x: Tensor): Tensor => unary('logSigmoid', x);
+export const erf = (x: Tensor): Tensor => unary('erf', x);
+export const atan = (x: Tensor): Tensor => unary('atan', x);
+export const ceil = (x: Tensor): Tensor => unary('ceil', x);
+/** Nearest integer, ties to even (as torch.round). */
+export const round = (x: Tensor): Tensor => unary('round', x);
+/** Rounds toward zero. */
+export const trunc = (x: Tensor): Tensor => unary('trunc', x);
+/** log |Gamma(x)|; +inf at 0, -1, -2, ... */
+export const lgamma = (x: Tensor): Tensor => unary('lgamma', x);
+/** d/dx lgamma(x). */
+export const digamma = (x: Tensor): Tensor => unary('digamma', x);
+/** d/dx digamma(x) (torch.polygamma(1, x)); it has no gradient of its own. */
+export const trigamma = (x: Tensor): Tensor => unary('trigamma', x);
+// Predicates: float32 0/1 masks like the comparisons, without gradient.
+export const isnan = (x: Tensor): Tensor => unaryKernel('isnan', x);
+export const isinf = (x: Tensor): Tensor => unaryKernel('isinf', x);
+export const isfinite = (x: Tensor): Tensor => unaryKernel('isfinite', x);
 
-const INT_PRESERVING: ReadonlySet<BinaryOp> = new Set(['add', 'sub', 'mul', 'minimum', 'maximum']);
-const COMPARISON: ReadonlySet<BinaryOp> = new Set(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
+export interface NanToNumOptions {
+  /** Replaces NaN (default 0). */
+  nan?: number;
+  /** Replaces +inf (default the largest finite float32). */
+  posinf?: number;
+  /** Replaces -inf (default the lowest finite float32). */
+  neginf?: number;
+}
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** NaN and infinities replaced by finite numbers (torch.nan_to_num); the gradient flows where x was finite. */
+export function nanToNum(x: Tensor, opts: NanToNumOptions = {}): Tensor {
+  checkOptions('nanToNum', opts, ['nan', 'posinf', 'neginf']);
+  const { nan = 0, posinf = FLOAT32_MAX, neginf = -FLOAT32_MAX } = opts;
+  for (const [name, v] of [['nan', nan], ['posinf', posinf], ['neginf', neginf]] as const) {
+    if (typeof v !== 'number') throw new Error(`nanToNum: ${name} must be a number, got ${typeof v}`);
+  }
+  commonBackend('nanToNum', [x]);
+  if (x.dtype === 'int32') return x;  // no NaN or infinity to replace
+  const infinite = isinf(x);
+  return where(isnan(x), nan, where(mul(infinite, gt(x, 0)), posinf, where(mul(infinite, lt(x, 0)), neginf, x)));
+}
+
+const INT_PRESERVING: ReadonlySet<BinaryOp> = new Set(['add', 'sub', 'mul', 'minimum', 'maximum', 'remainder', 'floorDivide']);
+/** Ops without a gradient: their results are not recorded (torch: floor_divide is not differentiable). */
+const NOT_DIFFERENTIABLE: ReadonlySet<BinaryOp> = new Set(['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'floorDivide']);
 
 function binary(op: BinaryOp, a0: Operand, b0: Operand): Tensor {
   if (!(a0 instanceof Tensor) && !(b0 instanceof Tensor)) throw new Error(`${op}: at least one operand must be a Tensor`);
@@ -100,7 +155,7 @@ function binary(op: BinaryOp, a0: Operand, b0: Operand): Tensor {
   if (out.size > 0) {
     runKernel(op, [a, b], () => backend.binary(op, expandView(af, shape), expandView(bf, shape), out.storage.buf!), [out]);
   }
-  if (intResult || COMPARISON.has(op)) return out;
+  if (intResult || NOT_DIFFERENTIABLE.has(op)) return out;
   return record(out, op as DifferentiableBinaryOp, [af, bf], null);
 }
 
@@ -111,6 +166,12 @@ export const div = (a: Operand, b: Operand): Tensor => binary('div', a, b);
 export const pow = (a: Operand, b: Operand): Tensor => binary('pow', a, b);
 export const minimum = (a: Operand, b: Operand): Tensor => binary('minimum', a, b);
 export const maximum = (a: Operand, b: Operand): Tensor => binary('maximum', a, b);
+/** a - b * floor(a / b): the remainder with the sign of b (torch.remainder; C's fmod keeps a's sign). */
+export const remainder = (a: Operand, b: Operand): Tensor => binary('remainder', a, b);
+/** floor(a / b) (torch.floor_divide); int32 operands give int32. No gradient. */
+export const floorDivide = (a: Operand, b: Operand): Tensor => binary('floorDivide', a, b);
+/** The angle of the point (b, a): atan(a / b) in the right quadrant, in [-pi, pi]. */
+export const atan2 = (a: Operand, b: Operand): Tensor => binary('atan2', a, b);
 
 // Comparisons give float32 0/1 masks (usable directly in mul and where).
 export const eq = (a: Operand, b: Operand): Tensor => binary('eq', a, b);

@@ -6,6 +6,7 @@ import type {
 } from '../interface.js';
 import { HostBuf, HostArray, hostData } from '../hostbuf.js';
 import { erf } from './erf.js';
+import { digamma, floorDivide, lgamma, remainder, trigamma } from './special.js';
 
 /** Offset of every element of a view, in row-major order. */
 export function viewOffsets(v: View): Int32Array | Float64Array {
@@ -51,7 +52,29 @@ export function unaryFn(op: UnaryOp, alpha: number): (x: number) => number {
     case 'square': return (x) => x * x;
     case 'reciprocal': return (x) => 1 / x;
     case 'floor': return Math.floor;
+    case 'silu': return (x) => x / (1 + Math.exp(-x));
+    case 'mish': return (x) => x * Math.tanh(x > 20 ? x : Math.log1p(Math.exp(x)));
+    case 'hardswish': return (x) => (x * Math.min(Math.max(x + 3, 0), 6)) / 6;
+    // -softplus(-x), written so that neither large |x| overflows nor small x loses digits.
+    case 'logSigmoid': return (x) => Math.min(x, 0) - Math.log1p(Math.exp(-Math.abs(x)));
+    case 'erf': return erf;
+    case 'atan': return Math.atan;
+    case 'ceil': return Math.ceil;
+    case 'round': return roundHalfEven;
+    case 'trunc': return Math.trunc;
+    case 'lgamma': return lgamma;
+    case 'digamma': return digamma;
+    case 'trigamma': return trigamma;
+    case 'isnan': return (x) => +Number.isNaN(x);
+    case 'isinf': return (x) => +(x === Infinity || x === -Infinity);
+    case 'isfinite': return (x) => +Number.isFinite(x);
   }
+}
+
+/** Nearest integer, ties to even (torch.round; Math.round sends ties up). */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 export function binaryFn(op: BinaryOp): (a: number, b: number) => number {
@@ -69,6 +92,9 @@ export function binaryFn(op: BinaryOp): (a: number, b: number) => number {
     case 'le': return (a, b) => +(a <= b);
     case 'gt': return (a, b) => +(a > b);
     case 'ge': return (a, b) => +(a >= b);
+    case 'remainder': return remainder;
+    case 'floorDivide': return floorDivide;
+    case 'atan2': return Math.atan2;
   }
 }
 
