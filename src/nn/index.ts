@@ -8,8 +8,10 @@ export { LayerNorm, RMSNorm, GroupNorm, BatchNorm1d, BatchNorm2d, BatchNorm3d, l
 export type { NormOptions, LayerNormOptions, BatchNormLayerOptions } from './norm.js';
 export { Conv2d, Conv3d } from './conv.js';
 export type { ConvLayerOptions } from './conv.js';
-export { LSTMCell, LSTM, lstmCell } from './recurrent.js';
-export type { LstmOptions, LstmWeights } from './recurrent.js';
+export { LSTMCell, LSTM, lstmCell, GRUCell, GRU, gruCell } from './recurrent.js';
+export type { LstmOptions, LstmWeights, GruOptions, GruWeights, RecurrentOptions } from './recurrent.js';
 export { MultiHeadAttention, scaledDotProductAttention } from './attention.js';
 export type { AttentionOptions, MultiHeadAttentionOptions, MultiHeadAttentionCall } from './attention.js';
 export * as init from './init.js';
+export { MultiheadAttention, TransformerEncoderLayer } from './transformer.js';
+export type { MultiheadAttentionOptions, MultiheadAttentionCall, TransformerEncoderLayerOptions, TransformerEncoderLayerCall } from './transformer.js';

@@ -1,5 +1,5 @@
-export { Optimizer, SGD, Adam, AdamW } from './optimizer.js';
-export type { ParamGroup, ParamsArg, GroupOptions, SgdOptions, AdamOptions, OptimizerState } from './optimizer.js';
-export { LRScheduler, StepLR, CosineAnnealingLR, LinearWarmup, InverseSqrt, LambdaLR } from './schedulers.js';
-export type { Schedule, LinearWarmupOptions } from './schedulers.js';
+export { Optimizer, SGD, Adam, AdamW, RMSprop, Adagrad } from './optimizer.js';
+export type { ParamGroup, ParamsArg, GroupOptions, SgdOptions, AdamOptions, OptimizerState, RmspropOptions, AdagradOptions } from './optimizer.js';
+export { LRScheduler, StepLR, CosineAnnealingLR, LinearWarmup, InverseSqrt, LambdaLR, MultiStepLR, ExponentialLR, OneCycleLR, ReduceLROnPlateau } from './schedulers.js';
+export type { Schedule, LinearWarmupOptions, OneCycleLROptions, ReduceLROnPlateauOptions } from './schedulers.js';
 export { clipGradNorm, clipGradValue } from './clip.js';

@@ -26,7 +26,7 @@ export type ParamsArg = Tensor[] | ({ params: Tensor[] } & GroupOptions)[];
 /** The hyperparameters every optimizer has (GroupOptions). */
 const GROUP_KEYS = ['lr', 'weightDecay', 'lrMult', 'wdMult'];
 /** torch's option names that Tessera spells differently. */
-const TORCH_NAMES = { weight_decay: 'weightDecay', betas: 'beta1 and beta2' };
+const TORCH_NAMES = { weight_decay: 'weightDecay', betas: 'beta1 and beta2', lr_decay: 'lrDecay', initial_accumulator_value: 'initialAccumulatorValue' };
 
 /** Checks an optimizer's own options: the shared hyperparameters plus `own`. */
 function optimizerOptions<O extends object>(name: string, opts: O, own: readonly string[]): O {
@@ -38,6 +38,7 @@ function optimizerOptions<O extends object>(name: string, opts: O, own: readonly
 const RANGES: Record<string, [number, number, boolean]> = {
   lr: [0, Infinity, false], weightDecay: [0, Infinity, false], lrMult: [0, Infinity, false], wdMult: [0, Infinity, false],
   momentum: [0, Infinity, false], dampening: [0, 1, false], beta1: [0, 1, true], beta2: [0, 1, true], eps: [0, Infinity, false],
+  alpha: [0, Infinity, false], lrDecay: [0, Infinity, false], initialAccumulatorValue: [0, Infinity, false],
 };
 
 function checkHyper(op: string, name: string, v: unknown): void {
@@ -243,3 +244,62 @@ export class AdamW extends Adam {
   }
 }
 
+
+export interface RmspropOptions extends GroupOptions { alpha?: number; eps?: number; momentum?: number; centered?: boolean }
+
+/**
+ * torch.optim.RMSprop: v = alpha v + (1 - alpha) g^2; the step divides g by sqrt(v) + eps (centered: by
+ * sqrt(v - mean(g)^2) + eps), through a momentum buffer when momentum > 0. Default lr 0.01.
+ */
+export class RMSprop extends Optimizer {
+  constructor(params: ParamsArg, opts: RmspropOptions = {}) {
+    super(params, { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false,
+      ...optimizerOptions(new.target.name, opts, ['alpha', 'eps', 'momentum', 'centered']) });
+  }
+  protected update(p: Tensor, grad: Tensor, g: ParamGroup, st: Record<string, Tensor | number>): void {
+    const lr = g.lr * g.lrMult, wd = g.weightDecay * g.wdMult;
+    const alpha = g.alpha as number, eps = g.eps as number, momentum = g.momentum as number;
+    st.step = ((st.step as number) ?? 0) + 1;
+    const d = wd !== 0 ? add(grad, mul(p, wd)) : grad;
+    const squareAvg = st.squareAvg instanceof Tensor ? add(mul(st.squareAvg, alpha), mul(square(d), 1 - alpha)) : mul(square(d), 1 - alpha);
+    this.setState(st, 'squareAvg', squareAvg);
+    let variance = squareAvg;
+    if (g.centered) {
+      const gradAvg = st.gradAvg instanceof Tensor ? add(mul(st.gradAvg, alpha), mul(d, 1 - alpha)) : mul(d, 1 - alpha);
+      this.setState(st, 'gradAvg', gradAvg);
+      variance = sub(squareAvg, square(gradAvg));
+    }
+    const scaled = div(d, add(sqrt(variance), eps));
+    if (momentum > 0) {
+      const buf = st.momentum instanceof Tensor ? add(mul(st.momentum, momentum), scaled) : scaled;
+      this.setState(st, 'momentum', buf);
+      p.assign(sub(p, mul(buf, lr)));
+    } else {
+      p.assign(sub(p, mul(scaled, lr)));
+    }
+  }
+}
+
+export interface AdagradOptions extends GroupOptions { lrDecay?: number; initialAccumulatorValue?: number; eps?: number }
+
+/**
+ * torch.optim.Adagrad: s += g^2 (s starts at initialAccumulatorValue); p -= lr / (1 + (t - 1) lrDecay)
+ * g / (sqrt(s) + eps) at step t. Default lr 0.01, eps 1e-10.
+ */
+export class Adagrad extends Optimizer {
+  constructor(params: ParamsArg, opts: AdagradOptions = {}) {
+    super(params, { lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10,
+      ...optimizerOptions(new.target.name, opts, ['lrDecay', 'initialAccumulatorValue', 'eps']) });
+  }
+  protected update(p: Tensor, grad: Tensor, g: ParamGroup, st: Record<string, Tensor | number>): void {
+    const lr = g.lr * g.lrMult, wd = g.weightDecay * g.wdMult;
+    const t = ((st.step as number) ?? 0) + 1;
+    st.step = t;
+    const d = wd !== 0 ? add(grad, mul(p, wd)) : grad;
+    const start = g.initialAccumulatorValue as number;
+    const sum = st.sum instanceof Tensor ? add(st.sum, square(d)) : add(square(d), start);
+    this.setState(st, 'sum', sum);
+    const clr = lr / (1 + (t - 1) * (g.lrDecay as number));
+    p.assign(sub(p, mul(div(d, add(sqrt(sum), g.eps as number)), clr)));
+  }
+}
