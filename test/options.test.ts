@@ -64,4 +64,64 @@ s('optimizers validate their settings, naming the class and the setting', () => 
   new T.optim.Adam(ps, { lr: 0, beta1: 0, beta2: 0, eps: 0 });
 });
 
+s('creation ops refuse unknown option keys and dtypes, suggesting the closest key or Tessera name', () => {
+  throwsWith(() => T.zeros([2], { requires_grad: true } as never), "zeros: unknown option 'requires_grad'", 'requiresGrad');
+  throwsWith(() => T.ones([2], { dtyp: 'int32' } as never), "ones: unknown option 'dtyp'", "'dtype'");
+  throwsWith(() => T.full([2], 3, { device: 'cpu' } as never), "full: unknown option 'device'", 'Tessera calls it backend');
+  throwsWith(() => T.rand([2], { hi: 2 } as never), "rand: unknown option 'hi'", "'high'");
+  throwsWith(() => T.randn([2], { sd: 2 } as never), "randn: unknown option 'sd'", "'std'");
+  throwsWith(() => T.randint(0, 3, [2], { generater: new T.Rng(1) } as never), "randint: unknown option 'generater'", "'generator'");
+  throwsWith(() => T.arange(0, 3, 1, { dtpe: 'int32' } as never), "arange: unknown option 'dtpe'");
+  throwsWith(() => T.linspace(0, 1, 3, { backen: 'cpu' } as never), "linspace: unknown option 'backen'", "'backend'");
+  throwsWith(() => T.eye(2, 2, { requiresgrad: true } as never), "eye: unknown option 'requiresgrad'", "'requiresGrad'");
+  throwsWith(() => T.tensor([1, 2], { shap: [2] } as never), "tensor: unknown option 'shap'", "'shape'");
+  throwsWith(() => T.fromArray([1, 2], [2], { dtype: 'int64' } as never), "fromArray: dtype must be 'float32' or 'int32'");
+  throwsWith(() => T.zeros([2], { dtype: 'float16' } as never), "zeros: dtype must be 'float32' or 'int32'");
+  // Options the op has are taken, and creation ops called inside others do not see the caller's extra keys.
+  assert.equal(T.rand([2], { low: 1, high: 2, generator: new T.Rng(1), requiresGrad: true, ...o }).requiresGrad, true);
+  assert.equal(T.tensor([[1, 2]], { shape: [1, 2], dtype: 'int32', ...o }).dtype, 'int32');
+});
+
+s('nn modules refuse unknown option keys and bad settings, naming the class and the setting', () => {
+  throwsWith(() => new T.nn.Linear(2, 3, { bais: false } as never), "Linear: unknown option 'bais'", "'bias'");
+  throwsWith(() => new T.nn.Linear(-2, 3), 'Linear: inFeatures must be an integer >= 0, got -2');
+  throwsWith(() => new T.nn.Linear(2, 1.5), 'Linear: outFeatures must be an integer >= 0, got 1.5');
+  throwsWith(() => new T.nn.Bilinear(2, 2, 3, { biass: true } as never), "Bilinear: unknown option 'biass'");
+  throwsWith(() => new T.nn.Embedding(5, 3, { padding_idx: 0 } as never), "Embedding: unknown option 'padding_idx'", 'paddingIdx');
+  throwsWith(() => new T.nn.Embedding(-5, 3), 'Embedding: numEmbeddings must be an integer >= 0');
+  throwsWith(() => new T.nn.Dropout(1.5), 'Dropout: p must be in [0, 1], got 1.5');
+  throwsWith(() => new T.nn.Dropout(0.5, { inplace: true } as never), "Dropout: unknown option 'inplace'");
+  throwsWith(() => new T.nn.LayerNorm(4, { elementwise_affine: false } as never), "LayerNorm: unknown option 'elementwise_affine'", 'elementwiseAffine');
+  throwsWith(() => new T.nn.LayerNorm([4, -1]), 'LayerNorm: each size of normalizedShape must be an integer >= 0, got -1');
+  throwsWith(() => new T.nn.RMSNorm(4, { epsilon: 1e-6 } as never), "RMSNorm: unknown option 'epsilon'", "'eps'");
+  throwsWith(() => new T.nn.GroupNorm(2, 4, { afine: true } as never), "GroupNorm: unknown option 'afine'", "'affine'");
+  throwsWith(() => new T.nn.BatchNorm2d(4, { track_running_stats: false } as never), "BatchNorm2d: unknown option 'track_running_stats'", 'trackRunningStats');
+  throwsWith(() => new T.nn.BatchNorm1d(4, { momentum: 2 }), 'BatchNorm1d: momentum must be in [0, 1], got 2');
+  throwsWith(() => new T.nn.BatchNorm1d(-4), 'BatchNorm1d: numFeatures must be an integer >= 0, got -4');
+  throwsWith(() => new T.nn.Conv2d(1, 2, 3, { strides: 2 } as never), "Conv2d: unknown option 'strides'", "'stride'");
+  throwsWith(() => new T.nn.Conv3d(-1, 2, 3), 'Conv3d: inChannels must be an integer >= 0, got -1');
+  throwsWith(() => new T.nn.MultiHeadAttention(8, 2, { batchFirst: true } as never), "MultiHeadAttention: unknown option 'batchFirst'");
+  throwsWith(() => new T.nn.MultiHeadAttention(8, 2, { dropout: 2 }), 'MultiHeadAttention: dropout must be in [0, 1], got 2');
+  throwsWith(() => new T.nn.LSTMCell(3, 0), 'LSTMCell: hiddenSize must be an integer >= 1, got 0');
+});
+
+s('schedulers refuse unknown option keys and bad settings', () => {
+  const opt = new T.optim.SGD(new T.nn.Linear(2, 2, o).parameters(), { lr: 0.1, momentum: 0.9 });
+  throwsWith(() => new T.optim.OneCycleLR(opt, 0.1, { total_steps: 10 } as never), "OneCycleLR: unknown option 'total_steps'", 'totalSteps');
+  throwsWith(() => new T.optim.OneCycleLR(opt, 0.1, {}), 'OneCycleLR: give totalSteps, or epochs and stepsPerEpoch');
+  throwsWith(() => new T.optim.OneCycleLR(opt, 0.1, { totalSteps: 10, pctStart: 1.5 }), 'OneCycleLR: pctStart must be in [0, 1]');
+  throwsWith(() => new T.optim.ReduceLROnPlateau(opt, { patiense: 2 } as never), "ReduceLROnPlateau: unknown option 'patiense'", "'patience'");
+  throwsWith(() => new T.optim.ReduceLROnPlateau(opt, { factor: 1 }), 'ReduceLROnPlateau: factor must be in [0, 1)');
+  throwsWith(() => new T.optim.ReduceLROnPlateau(opt, { mode: 'maximum' as never }), "ReduceLROnPlateau: mode must be 'min' or 'max'");
+  throwsWith(() => new T.optim.LinearWarmup(opt, 5, { start_factor: 0.1 } as never), "LinearWarmup: unknown option 'start_factor'", 'startFactor');
+  throwsWith(() => new T.optim.MultiStepLR(opt, [3, 0]), 'MultiStepLR: each milestone must be a positive integer, got 0');
+  throwsWith(() => new T.optim.RMSprop(opt.paramGroups[0].params, { alpha: -1 }), 'RMSprop: alpha must be in [0, Infinity], got -1');
+  throwsWith(() => new T.optim.Adagrad(opt.paramGroups[0].params, { lr_decay: 0.1 } as never), "Adagrad: unknown option 'lr_decay'", 'lrDecay');
+  const adam = new T.optim.Adam(opt.paramGroups[0].params, { lr: 0.1 });
+  new T.optim.OneCycleLR(adam, 0.1, { totalSteps: 10 }); // cycles Adam's beta1
+  assert.equal(adam.paramGroups[0].beta1, 0.95);
+  const plain = new T.optim.Adagrad(opt.paramGroups[0].params);
+  throwsWith(() => new T.optim.OneCycleLR(plain, 0.1, { totalSteps: 10 }), 'OneCycleLR: cycleMomentum needs an optimizer with momentum or beta1');
+});
+
 s.run();

@@ -12,6 +12,7 @@ import { permute, reshape, transpose } from '../ops/view.js';
 import { fromArray, zeros } from '../ops/creation.js';
 import { opError } from '../ops/util.js';
 import { Rng, globalRng } from '../rng.js';
+import { MODULE_KEYS, moduleOptions, probabilitySetting, sizeSetting } from './validate.js';
 
 export interface AttentionOptions {
   /** Multiplies q k^T; default 1/sqrt(d) for head size d (µP: attnMult / d). */
@@ -86,6 +87,9 @@ export class MultiHeadAttention extends Module {
   private readonly generator: Rng;
   constructor(readonly embedDim: number, readonly numHeads: number, opts: MultiHeadAttentionOptions = {}) {
     super();
+    moduleOptions(this.constructor.name, opts, [...MODULE_KEYS, 'scale', 'bias', 'kdim', 'vdim', 'dropout']);
+    sizeSetting(this.constructor.name, 'embedDim', embedDim, 1);
+    probabilitySetting(this.constructor.name, 'dropout', opts.dropout ?? 0);
     if (!Number.isInteger(numHeads) || numHeads <= 0 || embedDim % numHeads !== 0) {
       throw new Error(`MultiHeadAttention: embedDim ${embedDim} must be divisible by numHeads ${numHeads}`);
     }

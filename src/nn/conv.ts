@@ -5,6 +5,7 @@ import { Module } from './module.js';
 import type { ModuleOptions } from './layers.js';
 import { fans, kaimingUniform, uniform } from './init.js';
 import { conv2d, conv3d, spatialTriple, type SpatialArg } from '../ops/conv.js';
+import { MODULE_KEYS, moduleOptions, sizeSetting } from './validate.js';
 
 export interface ConvLayerOptions extends ModuleOptions {
   stride?: SpatialArg;
@@ -22,6 +23,9 @@ abstract class ConvNd extends Module {
   constructor(name: string, spatial: 2 | 3, readonly inChannels: number, readonly outChannels: number,
     kernelSize: SpatialArg, protected readonly opts: ConvLayerOptions) {
     super();
+    moduleOptions(name, opts, [...MODULE_KEYS, 'stride', 'padding', 'dilation', 'groups', 'bias']);
+    sizeSetting(name, 'inChannels', inChannels);
+    sizeSetting(name, 'outChannels', outChannels);
     this.groups = opts.groups ?? 1;
     if (!Number.isInteger(this.groups) || this.groups < 1 || inChannels % this.groups !== 0 || outChannels % this.groups !== 0) {
       throw new Error(`${name}: groups ${this.groups} must divide inChannels ${inChannels} and outChannels ${outChannels}`);

@@ -13,6 +13,7 @@ import { opError } from '../ops/util.js';
 import { numel } from '../shape.js';
 import { kaimingUniform, normal, uniform } from './init.js';
 import { Rng, globalRng } from '../rng.js';
+import { MODULE_KEYS, moduleOptions, probabilitySetting, sizeSetting } from './validate.js';
 
 /** Where a module's parameters are created and which generator initializes them. */
 export interface ModuleOptions {
@@ -33,6 +34,9 @@ export class Linear extends Module {
   readonly activation: ActivationName;
   constructor(readonly inFeatures: number, readonly outFeatures: number, opts: LinearOptions = {}) {
     super();
+    moduleOptions(this.constructor.name, opts, [...MODULE_KEYS, 'bias', 'activation']);
+    sizeSetting(this.constructor.name, 'inFeatures', inFeatures);
+    sizeSetting(this.constructor.name, 'outFeatures', outFeatures);
     this.activation = opts.activation ?? 'none';
     this.weight = this.param('weight', kaimingUniform([outFeatures, inFeatures], { a: Math.sqrt(5), backend: opts.backend, generator: opts.generator }));
     const bound = inFeatures > 0 ? 1 / Math.sqrt(inFeatures) : 0;
@@ -107,6 +111,8 @@ export class Bilinear extends Module {
   constructor(readonly in1Features: number, readonly in2Features: number, readonly outFeatures: number,
     opts: ModuleOptions & { bias?: boolean } = {}) {
     super();
+    moduleOptions('Bilinear', opts, [...MODULE_KEYS, 'bias']);
+    for (const [k, v] of [['in1Features', in1Features], ['in2Features', in2Features], ['outFeatures', outFeatures]] as const) sizeSetting('Bilinear', k, v);
     const bound = in1Features > 0 ? 1 / Math.sqrt(in1Features) : 0;
     this.weight = this.param('weight', uniform([outFeatures, in1Features, in2Features], -bound, bound, opts));
     this.bias = opts.bias === false ? null : this.param('bias', uniform([outFeatures], -bound, bound, opts));
@@ -127,6 +133,9 @@ export class Embedding extends Module {
   readonly paddingIdx: number | null;
   constructor(readonly numEmbeddings: number, readonly embeddingDim: number, opts: EmbeddingOptions = {}) {
     super();
+    moduleOptions('Embedding', opts, [...MODULE_KEYS, 'paddingIdx']);
+    sizeSetting('Embedding', 'numEmbeddings', numEmbeddings);
+    sizeSetting('Embedding', 'embeddingDim', embeddingDim);
     let pad: number | null = null;
     if (opts.paddingIdx !== undefined) {
       pad = opts.paddingIdx < 0 ? opts.paddingIdx + numEmbeddings : opts.paddingIdx;
@@ -171,7 +180,8 @@ export class Dropout extends Module {
   private readonly generator: Rng;
   constructor(readonly p = 0.5, opts: { generator?: Rng } = {}) {
     super();
-    if (!(p >= 0 && p < 1)) throw new Error(`Dropout: p must be in [0, 1), got ${p}`);
+    moduleOptions('Dropout', opts, ['generator']);
+    probabilitySetting('Dropout', 'p', p);
     this.generator = opts.generator ?? globalRng;
   }
   forward(x: Tensor): Tensor { return dropout(x, this.p, this.training, this.generator); }

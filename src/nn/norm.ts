@@ -12,6 +12,7 @@ import { ones, zeros } from '../ops/creation.js';
 import { opError } from '../ops/util.js';
 import { batchNorm } from '../ops/batchnorm.js';
 import { fmtShape } from '../shape.js';
+import { MODULE_KEYS, moduleOptions, probabilitySetting, sizeSetting } from './validate.js';
 
 function trailingAxes(op: string, x: Tensor, normalizedShape: readonly number[], affine: Tensor[]): number[] {
   const k = normalizedShape.length;
@@ -83,7 +84,9 @@ export class LayerNorm extends Module {
   readonly bias: Tensor | null;
   constructor(normalizedShape: number | readonly number[], opts: LayerNormOptions = {}) {
     super();
+    moduleOptions('LayerNorm', opts, [...MODULE_KEYS, 'eps', 'elementwiseAffine', 'bias']);
     this.normalizedShape = shapeOf(normalizedShape);
+    for (const s of this.normalizedShape) sizeSetting('LayerNorm', 'each size of normalizedShape', s);
     this.eps = opts.eps ?? 1e-5;
     const on = opts.elementwiseAffine ?? true;
     this.weight = on ? this.param('weight', ones(this.normalizedShape, { backend: opts.backend })) : null;
@@ -100,7 +103,9 @@ export class RMSNorm extends Module {
   readonly weight: Tensor | null;
   constructor(normalizedShape: number | readonly number[], opts: Omit<LayerNormOptions, 'bias'> = {}) {
     super();
+    moduleOptions('RMSNorm', opts, [...MODULE_KEYS, 'eps', 'elementwiseAffine']);
     this.normalizedShape = shapeOf(normalizedShape);
+    for (const s of this.normalizedShape) sizeSetting('RMSNorm', 'each size of normalizedShape', s);
     this.eps = opts.eps ?? FLOAT32_EPS;
     this.weight = (opts.elementwiseAffine ?? true) ? this.param('weight', ones(this.normalizedShape, { backend: opts.backend })) : null;
   }
@@ -115,6 +120,8 @@ export class GroupNorm extends Module {
   readonly bias: Tensor | null;
   constructor(readonly numGroups: number, readonly numChannels: number, opts: ModuleOptions & { eps?: number; affine?: boolean } = {}) {
     super();
+    moduleOptions('GroupNorm', opts, [...MODULE_KEYS, 'eps', 'affine']);
+    sizeSetting('GroupNorm', 'numChannels', numChannels);
     if (!Number.isInteger(numGroups) || numGroups <= 0 || numChannels % numGroups !== 0) {
       throw new Error(`GroupNorm: numChannels ${numChannels} must be divisible by numGroups ${numGroups}`);
     }
@@ -157,8 +164,11 @@ abstract class BatchNormNd extends Module {
 
   constructor(readonly numFeatures: number, opts: BatchNormLayerOptions = {}) {
     super();
+    moduleOptions(this.constructor.name, opts, [...MODULE_KEYS, 'eps', 'momentum', 'affine', 'trackRunningStats']);
+    sizeSetting(this.constructor.name, 'numFeatures', numFeatures);
     this.eps = opts.eps ?? 1e-5;
     this.momentum = opts.momentum ?? 0.1;
+    probabilitySetting(this.constructor.name, 'momentum', this.momentum);
     const on = { backend: opts.backend };
     const affine = opts.affine ?? true;
     this.weight = affine ? this.param('weight', ones([numFeatures], on)) : null;

@@ -4,6 +4,7 @@ import { getBackend, backendByName } from '../backend/registry.js';
 import { Tensor, emptyTensor, NestedArray } from '../tensor.js';
 import { numel, fmtShape } from '../shape.js';
 import { Rng, globalRng } from '../rng.js';
+import { checkOptions } from './util.js';
 
 export interface CreateOptions {
   dtype?: DType;
@@ -16,6 +17,23 @@ export function resolveBackend(opts?: { backend?: string }): Backend {
   return opts?.backend ? backendByName(opts.backend) : getBackend();
 }
 
+const CREATE_KEYS = ['dtype', 'backend', 'requiresGrad'];
+const RANDOM_KEYS = [...CREATE_KEYS, 'generator'];
+/** torch's keywords of creation ops that Tessera spells differently. */
+const TORCH_NAMES = { requires_grad: 'requiresGrad', device: 'backend', size: 'the shape argument' };
+
+/** Rejects unknown option keys (with the closest valid one suggested) and dtypes other than float32 / int32. */
+function createOptions(op: string, opts: unknown, valid: readonly string[]): void {
+  checkOptions(op, opts, valid, TORCH_NAMES);
+  const dtype = (opts as { dtype?: unknown } | undefined)?.dtype;
+  if (dtype !== undefined && dtype !== 'float32' && dtype !== 'int32') {
+    throw new Error(`${op}: dtype must be 'float32' or 'int32', got ${JSON.stringify(dtype)}`);
+  }
+}
+
+/** The options fromArray takes, out of a caller's checked options. */
+const plain = (opts: CreateOptions): CreateOptions => ({ dtype: opts.dtype, backend: opts.backend, requiresGrad: opts.requiresGrad });
+
 function checkShape(op: string, shape: readonly number[]): void {
   if (!Array.isArray(shape) || shape.some((s) => !Number.isInteger(s) || s < 0)) {
     throw new Error(`${op}: shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`);
@@ -24,6 +42,7 @@ function checkShape(op: string, shape: readonly number[]): void {
 
 /** A dense tensor holding `data` (copied) with the given shape. */
 export function fromArray(data: ArrayLike<number>, shape: readonly number[], opts: CreateOptions = {}): Tensor {
+  createOptions('fromArray', opts, CREATE_KEYS);
   checkShape('fromArray', shape);
   const dtype = opts.dtype ?? (data instanceof Int32Array ? 'int32' : 'float32');
   if (data.length !== numel(shape)) {
@@ -51,6 +70,7 @@ function inferShape(v: NestedArray | ArrayLike<number>): number[] {
 
 /** Like torch.tensor: from a number, nested arrays or a typed array. */
 export function tensor(values: NestedArray | Float32Array | Int32Array, opts: CreateOptions & { shape?: number[] } = {}): Tensor {
+  createOptions('tensor', opts, [...CREATE_KEYS, 'shape']);
   const shape = opts.shape ?? inferShape(values);
   const flat: number[] = [];
   const walk = (v: unknown, depth: number): void => {
@@ -63,13 +83,18 @@ export function tensor(values: NestedArray | Float32Array | Int32Array, opts: Cr
     if (!arr || arr.length !== shape[depth]) throw new Error(`tensor: ragged nested array (expected shape ${fmtShape(shape)})`);
     for (let i = 0; i < arr.length; i++) walk(arr[i], depth + 1);
   };
-  if (ArrayBuffer.isView(values)) return fromArray(values as Float32Array | Int32Array, shape, opts);
+  if (ArrayBuffer.isView(values)) return fromArray(values as Float32Array | Int32Array, shape, plain(opts));
   walk(values, 0);
-  return fromArray(flat, shape, opts);
+  return fromArray(flat, shape, plain(opts));
 }
 
-export function full(shape: readonly number[], value: number, opts: CreateOptions = {}): Tensor {
-  checkShape('full', shape);
+export const full = (shape: readonly number[], value: number, opts: CreateOptions = {}): Tensor => filled('full', shape, value, opts);
+export const zeros = (shape: readonly number[], opts: CreateOptions = {}): Tensor => filled('zeros', shape, 0, opts);
+export const ones = (shape: readonly number[], opts: CreateOptions = {}): Tensor => filled('ones', shape, 1, opts);
+
+function filled(op: string, shape: readonly number[], value: number, opts: CreateOptions): Tensor {
+  createOptions(op, opts, CREATE_KEYS);
+  checkShape(op, shape);
   const backend = resolveBackend(opts);
   const t = emptyTensor(backend, shape, opts.dtype ?? 'float32');
   if (t.size > 0) backend.fill(t.storage.buf!, value);
@@ -77,10 +102,9 @@ export function full(shape: readonly number[], value: number, opts: CreateOption
   return t;
 }
 
-export const zeros = (shape: readonly number[], opts: CreateOptions = {}): Tensor => full(shape, 0, opts);
-export const ones = (shape: readonly number[], opts: CreateOptions = {}): Tensor => full(shape, 1, opts);
 
 export function fullLike(t: Tensor, value: number, opts: { dtype?: DType } = {}): Tensor {
+  createOptions('fullLike', opts, ['dtype']);
   const out = emptyTensor(t.backend, t.shape, opts.dtype ?? t.dtype);
   if (out.size > 0) t.backend.fill(out.storage.buf!, value);
   return out;
@@ -90,6 +114,7 @@ export const onesLike = (t: Tensor): Tensor => fullLike(t, 1);
 
 /** Values start, start + step, ... below end. int32 when all arguments are integers (as torch), else float32. */
 export function arange(start: number, end?: number, step = 1, opts: CreateOptions = {}): Tensor {
+  createOptions('arange', opts, CREATE_KEYS);
   if (end === undefined) { end = start; start = 0; }
   if (!Number.isFinite(start) || !Number.isFinite(end) || !Number.isFinite(step) || step === 0) {
     throw new Error(`arange: start, end and step must be finite and step non-zero (got ${start}, ${end}, ${step})`);
@@ -102,6 +127,7 @@ export function arange(start: number, end?: number, step = 1, opts: CreateOption
 }
 
 export function linspace(start: number, end: number, steps: number, opts: CreateOptions = {}): Tensor {
+  createOptions('linspace', opts, CREATE_KEYS);
   if (!Number.isInteger(steps) || steps < 0) throw new Error(`linspace: steps must be a non-negative integer, got ${steps}`);
   const vals = new Float32Array(steps);
   for (let i = 0; i < steps; i++) vals[i] = steps === 1 ? start : start + ((end - start) * i) / (steps - 1);
@@ -109,6 +135,8 @@ export function linspace(start: number, end: number, steps: number, opts: Create
 }
 
 export function eye(n: number, m = n, opts: CreateOptions = {}): Tensor {
+  createOptions('eye', opts, CREATE_KEYS);
+  if (!Number.isInteger(n) || n < 0 || !Number.isInteger(m) || m < 0) throw new Error(`eye: n and m must be non-negative integers, got ${n}, ${m}`);
   const vals = new Float32Array(n * m);
   for (let i = 0; i < Math.min(n, m); i++) vals[i * m + i] = 1;
   return fromArray(vals, [n, m], opts);
@@ -125,22 +153,25 @@ function randomTensor(op: string, shape: readonly number[], opts: RandomOptions,
   const n = numel(shape);
   const vals = opts.dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);
   for (let i = 0; i < n; i++) vals[i] = draw(g);
-  return fromArray(vals, shape, opts);
+  return fromArray(vals, shape, plain(opts));
 }
 
 /** Uniform in [low, high). */
 export function rand(shape: readonly number[], opts: RandomOptions & { low?: number; high?: number } = {}): Tensor {
+  createOptions('rand', opts, [...RANDOM_KEYS, 'low', 'high']);
   const lo = opts.low ?? 0, hi = opts.high ?? 1;
   return randomTensor('rand', shape, { ...opts, dtype: 'float32' }, (g) => lo + (hi - lo) * g.uniform());
 }
 
 export function randn(shape: readonly number[], opts: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
+  createOptions('randn', opts, [...RANDOM_KEYS, 'mean', 'std']);
   const mu = opts.mean ?? 0, sd = opts.std ?? 1;
   return randomTensor('randn', shape, { ...opts, dtype: 'float32' }, (g) => mu + sd * g.normal());
 }
 
 /** Integers uniform in [low, high), int32. */
 export function randint(low: number, high: number, shape: readonly number[], opts: RandomOptions = {}): Tensor {
+  createOptions('randint', opts, RANDOM_KEYS);
   if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
     throw new Error(`randint: need integers low < high, got ${low}, ${high}`);
   }

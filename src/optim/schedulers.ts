@@ -88,6 +88,7 @@ export interface LinearWarmupOptions {
  */
 export class LinearWarmup extends LRScheduler {
   constructor(optimizer: Optimizer, warmupSteps: number, opts: LinearWarmupOptions = {}) {
+    checkOptions('LinearWarmup', opts, ['startFactor', 'then'], { start_factor: 'startFactor' });
     positiveInt('LinearWarmup', 'warmupSteps', warmupSteps);
     const start = opts.startFactor ?? 0;
     if (!(start >= 0 && start <= 1)) throw new Error(`LinearWarmup: startFactor must be in [0, 1], got ${start}`);
