@@ -59,6 +59,7 @@ s('--train-sets: one run per set, F1 over the labelled nodes outside it, CMD rep
   const report = JSON.parse(r.out);
   assert.is(report.repeats, 2);
   assert.is(report.sampler, 'train-sets');
+  assert.is(report.testSet, 'rest', 'a folder not named planetoid-citeseer/-pubmed is scored on every other labelled node');
   assert.is(report.label, 'SR-GCN (CMD)');
   assert.equal(report.runs.map((x: { trainSize: number }) => x.trainSize), [15, 15]);
   assert.ok(report.microF1.mean > 0.6 && report.microF1.mean <= 1, `micro-F1 ${report.microF1.mean} (chance 1/3)`);
@@ -95,6 +96,24 @@ s('bad training sets and flags fail with exit codes 1 and 2 and say why', async 
   r = await cli(['srgnn', '--data', folder, '--epochs', 'many']);
   assert.is(r.code, 2);
   assert.match(r.err, /--epochs needs a number/);
+});
+
+s('--test-set public scores the public test nodes only; a training set overlapping them is an error', async () => {
+  const file = join(dir, 'public.json');
+  writeFileSync(file, JSON.stringify([trainSet(10)]));
+  const r = await cli(['srgnn', '--data', folder, '--model', 'gcn', '--train-sets', file, '--epochs', '20', '--test-set', 'public', '--json']);
+  assert.is(r.code, 0, r.out + r.err);
+  const report = JSON.parse(r.out);
+  assert.is(report.testSet, 'public');
+  // Three public test nodes (6, 7, 8): micro-F1 is a multiple of 1/3.
+  const thirds = 3 * report.runs[0].microF1;
+  assert.ok(Math.abs(thirds - Math.round(thirds)) < 1e-9, `micro-F1 ${report.runs[0].microF1} over 3 nodes`);
+  writeFileSync(file, JSON.stringify([[6, 10, 11]]));
+  const bad = await cli(['srgnn', '--data', folder, '--train-sets', file, '--test-set', 'public', '--json']);
+  assert.is(bad.code, 1);
+  assert.match(JSON.parse(bad.out).error, /test set 'public': 1 training node\(s\) are public test nodes of tiny \(first 6\)/);
+  const flag = await cli(['srgnn', '--data', folder, '--train-sets', file, '--test-set', 'all', '--json']);
+  assert.match(JSON.parse(flag.out).error, /--test-set must be public or rest, got 'all'/);
 });
 
 s.run();

@@ -8,7 +8,7 @@ import { registerCommand, type CliIO, type ParsedArgs } from './commands.js';
 import { Progress } from './progress.js';
 import {
   MODEL_NAMES, SrGnnExperiment, loadGraphFolder, modelLabel, parseModel, repeatGenerators, summarize,
-  type RunResult, type SrGnnConfig, type SrTerms,
+  defaultTestSet, testNodes, TEST_SETS, type RunResult, type SrGnnConfig, type SrTerms, type TestSet,
 } from '../models/gnn/index.js';
 
 /** --train-sets: a JSON array of arrays of node ids, one training set per repeat. */
@@ -65,6 +65,8 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   if (trainSets && f.repeats !== undefined && f.repeats !== trainSets.length) {
     throw new Error(`--repeats ${f.repeats} disagrees with the ${trainSets.length} training sets of --train-sets`);
   }
+  const testSet = (f['test-set'] as string | undefined) ?? defaultTestSet(graph);
+  if (!TEST_SETS.includes(testSet as TestSet)) throw new Error(`--test-set must be public or rest, got '${testSet}'`);
   const pool = f.pool !== undefined ? positiveInteger(args, 'pool') : undefined;
   const experiment = new SrGnnExperiment(graph, { pool });
   const results: RunResult[] = [];
@@ -74,7 +76,7 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
       const gens = repeatGenerators(seed, r);
       const trainIds = trainSets ? trainSets[r] : sampler === 'biased' ? experiment.biasedTrainSet(gens.sampling) : experiment.iidSample(gens.sampling);
       const iidIds = experiment.iidSample(gens.sampling);
-      results.push(experiment.run(spec, trainIds, iidIds, cfg, gens.model));
+      results.push(experiment.run(spec, trainIds, iidIds, cfg, gens.model, testNodes(graph, trainIds, testSet as TestSet)));
       progress?.tick();
     }
   } finally {
@@ -86,7 +88,7 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   const cmd = summarize(results.map((r) => r.cmd));
   const report = {
     data: f.data, dataset: graph.name, model: f.model, label: modelLabel(spec), cmd: spec.cmd, kmm: spec.kmm,
-    sampler: trainSets ? 'train-sets' : sampler, repeats, seed, backend: experiment.inputs.adj.backend.name,
+    sampler: trainSets ? 'train-sets' : sampler, testSet, repeats, seed, backend: experiment.inputs.adj.backend.name,
     pool: experiment.pool ?? graph.numNodes, config: cfg,
     microF1: micro, macroF1: macro, trainIidCmd: cmd,
     runs: results.map((r) => ({ microF1: r.microF1, macroF1: r.macroF1, cmd: r.cmd, trainMs: r.trainMs, trainSize: r.trainIds.length })),
@@ -96,6 +98,7 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   } else {
     const pct = (s: { mean: number; std: number }) => `${(100 * s.mean).toFixed(1)} ± ${(100 * s.std).toFixed(1)}`;
     io.stdout(`${report.label} on ${graph.name} (${graph.numNodes} nodes), ${report.sampler} training sets, ${repeats} run(s), backend ${report.backend}\n`);
+    io.stdout(`scored on ${testSet === 'public' ? 'the public test nodes' : 'every labelled node outside the training set'} (--test-set ${testSet})\n`);
     io.stdout(`micro-F1 ${pct(micro)}  macro-F1 ${pct(macro)}  (%, mean ± std)\n`);
     io.stdout(`CMD(train, IID) on the last hidden layer: ${cmd.mean.toFixed(4)} ± ${cmd.std.toFixed(4)}\n`);
   }
@@ -112,6 +115,7 @@ registerCommand('srgnn', {
     repeats: { type: 'number', describe: 'number of training sets / runs (default 10, or one per --train-sets set)' },
     seed: { type: 'number', describe: 'seed of the samplers and the models', default: 0 },
     'train-sets': { type: 'string', describe: 'JSON file: an array of arrays of node ids, one training set per repeat (replaces sampling)' },
+    'test-set': { type: 'string', describe: 'score on the public test nodes (public) or every labelled node outside the training set (rest); default as the reference: public for planetoid-citeseer/-pubmed, rest otherwise' },
     pool: { type: 'number', describe: 'candidate nodes 0..pool-1 for sampling (default: the reference pool for planetoid-* folders, else all)' },
     epochs: { type: 'number', describe: 'training epochs', default: 200 },
     hidden: { type: 'number', describe: 'hidden units, per head for GAT (default 32; 512 for DGI)' },

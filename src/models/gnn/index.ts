@@ -15,9 +15,9 @@ export { trainNodeClassifier, evaluateNodeClassifier, cmdBetween } from './train
 export type { TrainOptions, CmdRegularizer, Evaluation } from './train.js';
 export {
   SrGnnExperiment, parseModel, modelLabel, createModel, defaultPool, repeatGenerators, summarize,
-  BASE_MODELS, MODEL_NAMES,
+  BASE_MODELS, MODEL_NAMES, defaultTestSet, testNodes, TEST_SETS,
 } from './srgnn.js';
-export type { BaseModel, ModelName, ModelSpec, SrTerms, SrGnnConfig, RunResult, Summary } from './srgnn.js';
+export type { BaseModel, ModelName, ModelSpec, SrTerms, SrGnnConfig, RunResult, Summary, TestSet } from './srgnn.js';
 export { exactPpr, pushPpr, type ExactPprOptions, type SparseVector } from './ppr.js';
 export {
   sampleBiasedPpr, sampleBiasedPush, sampleIid, SRGNN_CANDIDATE_POOL,

@@ -94,6 +94,33 @@ export function defaultPool(graph: NodeGraph): CandidatePool | undefined {
   return m ? SRGNN_CANDIDATE_POOL[m[1] as keyof typeof SRGNN_CANDIDATE_POOL] : undefined;
 }
 
+/** Which nodes a run is scored on: the dataset's public test nodes, or every labelled node outside the training set. */
+export type TestSet = 'public' | 'rest';
+export const TEST_SETS: readonly TestSet[] = ['public', 'rest'];
+
+/**
+ * The reference's choice per dataset (main_gnn.py): Citeseer and Pubmed are scored on the public Planetoid test
+ * nodes (utils.load_data's idx_test), Cora on every node outside the training set; other datasets here on
+ * every labelled node outside it.
+ */
+export function defaultTestSet(graph: NodeGraph): TestSet {
+  return /^planetoid-(citeseer|pubmed)$/.test(graph.name) ? 'public' : 'rest';
+}
+
+/** The node ids a run with training set `trainIds` is scored on. */
+export function testNodes(graph: NodeGraph, trainIds: ArrayLike<number>, which: TestSet): Int32Array {
+  if (which === 'rest') return labelledNodesExcept(graph.labels, trainIds);
+  if (which !== 'public') throw new Error(`test set must be 'public' or 'rest', got '${String(which)}'`);
+  const test = graph.publicSplit?.test;
+  if (!test) throw new Error(`test set 'public': ${graph.name} has no public split (split/public/test.csv[.gz])`);
+  const inTrain = new Set(Array.from(trainIds));
+  const overlap = Array.from(test).filter((i) => inTrain.has(i));
+  if (overlap.length) throw new Error(`test set 'public': ${overlap.length} training node(s) are public test nodes of ${graph.name} (first ${overlap[0]})`);
+  const unlabelled = Array.from(test).filter((i) => !(graph.labels[i] >= 0));
+  if (unlabelled.length) throw new Error(`test set 'public': ${unlabelled.length} public test node(s) of ${graph.name} have no label (first ${unlabelled[0]})`);
+  return test;
+}
+
 export interface RunResult {
   microF1: number;
   macroF1: number;
