@@ -24,7 +24,7 @@ export { sum, mean, max, min, prod, argmax, argmin, variance, variance as var_, 
 export { reshape, permute, transpose, slice, select, expand, squeeze, unsqueeze, flatten, detach } from './ops/view.js';
 export { matmul, linear } from './ops/matmul.js';
 export type { LinearOptions, MatmulOptions } from './ops/matmul.js';
-export { gather, indexSelect, scatterAdd, maskedFill, oneHot } from './ops/indexing.js';
+export { gather, indexSelect, scatterAdd, maskedFill, oneHot, nonzero, nonzeroAsync } from './ops/indexing.js';
 export { concat, stack, split, chunk, pad } from './ops/combine.js';
 export { softmax, logSoftmax, dropout } from './ops/softmax.js';
 export { crossEntropy, nll, mse, bceWithLogits, huber, l1, smoothL1, klDiv, bce, marginRanking, cosineEmbedding } from './ops/loss.js';
@@ -46,3 +46,8 @@ export type { PoolOptions } from './ops/pool.js';
 export { batchNorm } from './ops/batchnorm.js';
 export type { BatchNormOptions } from './ops/batchnorm.js';
 export * as vision from './vision/index.js';
+export { cumsum, cumprod } from './ops/scan.js';
+export { sort, argsort, topk, maxWithIndices, minWithIndices, unique, uniqueAsync } from './ops/sort.js';
+export type { SortOptions, TopkOptions, UniqueOptions, UniqueResult } from './ops/sort.js';
+export { flip, roll, repeat, tile, tril, triu, diag, outer } from './ops/arrange.js';
+export { einsum } from './ops/einsum.js';

@@ -12,6 +12,9 @@ import * as ix from './ops/indexing.js';
 import * as sm from './ops/softmax.js';
 import * as cb from './ops/combine.js';
 import * as nm from './ops/norms.js';
+import * as sc from './ops/scan.js';
+import * as so from './ops/sort.js';
+import * as ar from './ops/arrange.js';
 import { fromArray } from './ops/creation.js';
 import type { Operand } from './ops/elementwise.js';
 
@@ -46,6 +49,12 @@ declare module './tensor.js' {
     softmax(axis?: number): Tensor; logSoftmax(axis?: number): Tensor;
     split(sizes: number | number[], axis?: number): Tensor[]; chunk(chunks: number, axis?: number): Tensor[];
     linear(w: Tensor, opts?: { bias?: Tensor; alpha?: number; activation?: Activation }): Tensor;
+    cumsum(axis: number): Tensor; cumprod(axis: number): Tensor;
+    sort(opts?: so.SortOptions): { values: Tensor; indices: Tensor }; argsort(opts?: so.SortOptions): Tensor;
+    topk(k: number, opts?: so.TopkOptions): { values: Tensor; indices: Tensor };
+    flip(axes: number | number[]): Tensor; roll(shifts: number | number[], axes?: number | number[]): Tensor;
+    repeat(reps: number[]): Tensor; tile(reps: number[]): Tensor; tril(diagonal?: number): Tensor; triu(diagonal?: number): Tensor;
+    diag(diagonal?: number): Tensor; outer(b: Tensor): Tensor; nonzero(): Tensor; unique(opts?: so.UniqueOptions): so.UniqueResult;
     /** Accumulates gradients of this (scalar) tensor into the leaves' .grad. */
     backward(grad?: Tensor): void;
     /** Marks a leaf as wanting gradients (in place); returns this. */
@@ -108,6 +117,21 @@ P.softmax = function (axis) { return sm.softmax(this, axis); };
 P.logSoftmax = function (axis) { return sm.logSoftmax(this, axis); };
 P.split = function (sizes, axis) { return cb.split(this, sizes, axis); };
 P.chunk = function (chunks, axis) { return cb.chunk(this, chunks, axis); };
+P.cumsum = function (axis) { return sc.cumsum(this, axis); };
+P.cumprod = function (axis) { return sc.cumprod(this, axis); };
+P.sort = function (opts) { return so.sort(this, opts); };
+P.argsort = function (opts) { return so.argsort(this, opts); };
+P.topk = function (k, opts) { return so.topk(this, k, opts); };
+P.flip = function (axes) { return ar.flip(this, axes); };
+P.roll = function (shifts, axes) { return ar.roll(this, shifts, axes); };
+P.repeat = function (reps) { return ar.repeat(this, reps); };
+P.tile = function (reps) { return ar.tile(this, reps); };
+P.tril = function (diagonal) { return ar.tril(this, diagonal); };
+P.triu = function (diagonal) { return ar.triu(this, diagonal); };
+P.diag = function (diagonal) { return ar.diag(this, diagonal); };
+P.outer = function (b) { return ar.outer(this, b); };
+P.nonzero = function () { return ix.nonzero(this); };
+P.unique = function (opts) { return so.unique(this, opts); };
 P.backward = function (grad?: Tensor) { backward(this, grad); };
 P.requiresGrad_ = function (flag = true) {
   if (this.node) throw new Error(`requiresGrad_: ${this.describe()} is not a leaf (it was computed by ${this.node.op}); use detach() first`);

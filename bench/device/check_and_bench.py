@@ -682,6 +682,25 @@ def check_nms():
         ck.expect(f'nms K={K} classes={classes} iou>{threshold}', keep, want.to(keep.device), 0)
 
 
+@check('argsort')
+def check_argsort():
+    # Ties (values rounded to eighths), NaN and -0/+0, axes in the middle and at the end; torch's stable sort
+    # orders NaN above every number in both directions, as Tessera does.
+    for shape, axis in (((0, 5), 1), ((1, 1), 0), ((7, 33), 1), ((4, size(300, 40), 3), 1), ((size(2000, 50),), 0)):
+        x = (torch.randn(shape, device=DEVICE) * 8).round() / 8
+        if x.numel() > 2:
+            flat = x.view(-1)
+            flat[::7] = float('nan')
+            flat[1::11] = -0.0
+        outer = math.prod(shape[:axis])
+        inner = math.prod(shape[axis + 1:])
+        for descending in (False, True):
+            out = poisoned(shape, torch.int32)
+            lib.argsort(ptr(x), outer, shape[axis], inner, int(descending), ptr(out), stream())
+            want = torch.sort(x.cpu(), dim=axis, descending=descending, stable=True).indices
+            ck.expect(f'argsort {list(shape)} axis {axis} descending={descending}', out, want.to(out.device), 0)
+
+
 # ---------------------------------------------------------------------------
 # Benchmarks.
 
@@ -943,6 +962,17 @@ def bench_pool():
     timings.add('avg_pool_backward', timed(lambda: lib.avg_pool_backward(ptr(gy), ptr(gx), ctypes.byref(p), stream()), 20),
               timed(lambda: torch.ops.aten.avg_pool3d_backward(gy, x, k, st, pad, False, True, None), 20), 0.8,
               'cuDNN avg_pool3d backward')
+    free_memory()
+
+
+@bench('argsort')
+def bench_argsort():
+    rows, n = size(4096, 8), size(1024, 64)
+    print(f'argsort of {rows} rows of {n} (vs torch.sort)')
+    x = torch.randn(rows, n, device=DEVICE)
+    out = torch.empty(rows, n, dtype=torch.int32, device=DEVICE)
+    ours = timed(lambda: lib.argsort(ptr(x), rows, n, 1, 0, ptr(out), stream()), 20)
+    timings.add('argsort', ours, timed(lambda: torch.sort(x, dim=1, stable=True), 20), 0.1, 'torch.sort (stable)')
     free_memory()
 
 

@@ -182,6 +182,11 @@ int tsr_cuda_avg_pool_backward(const float* gy, float* gx, const tsr_pool_params
 int tsr_cuda_nms(const float* boxes, const float* scores, const int32_t* groups, int64_t count, double iou_threshold,
                  int32_t* keep, void* stream);
 
+/* ---- argsort (kernels/cuda/sort.cu): x dense [outer, size, inner]; out (int32, the same layout) holds the
+ * positions along the middle axis that sort each line, stable, NaN above every number; descending 0 or 1 ---- */
+int tsr_cuda_argsort(const float* x, int64_t outer, int64_t size, int64_t inner, int64_t descending, int32_t* out,
+                     void* stream);
+
 #ifdef __cplusplus
 }
 #endif

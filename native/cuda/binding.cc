@@ -241,6 +241,12 @@ const Entry kKernels[] = {
        const tsr_pool_params p = pool(a, 2);
        return a.call(tsr_cuda_avg_pool_backward, a.f32(0, "gy", pool_y(a, p)), a.f32_out(1, "gx", pool_x(a, p)), &p);
      }},
+    {"argsort", [](Args& a) {
+       const int64_t outer = a.integer(1, "outer"), size = a.integer(2, "size"), inner = a.integer(3, "inner");
+       const int64_t n = a.count({outer, size, inner}, "x");
+       auto* out = static_cast<int32_t*>(a.out(5, "out", n, TSR_INT32).ptr);
+       return a.call(tsr_cuda_argsort, a.f32(0, "x", n), outer, size, inner, a.integer(4, "descending"), out);
+     }},
 };
 
 }  // namespace

@@ -115,4 +115,10 @@ export interface Backend {
    *  is kept unless a kept box of its group has IoU > iouThreshold with it. Writes keep (int32
    *  [count + 1]): keep[0] = number kept, then their indices in visiting order, then -1. */
   nms(boxes: Buf, scores: Buf, groups: Buf, count: number, iouThreshold: number, keep: Buf): void;
+
+  // ---- sorting ----
+  /** x dense float32 seen as [outer, size, inner]: writes into out (int32, the same layout) the positions along the
+   *  middle axis that sort each line, ascending or descending. Stable (equal values keep their order, also when
+   *  descending); NaN counts as larger than every number and equal to NaN (torch.sort); -0 equals +0. */
+  argsort(x: Buf, outer: number, size: number, inner: number, descending: boolean, out: Buf): void;
 }

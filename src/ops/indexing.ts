@@ -6,7 +6,7 @@ import { fmtShape, normAxis } from '../shape.js';
 import { commonBackend, opError, renameOpError, requireInt, runKernel } from './util.js';
 import { eq, where, type Operand } from './elementwise.js';
 import { expand, reshape, unsqueeze } from './view.js';
-import { arange } from './creation.js';
+import { arange, fromArray } from './creation.js';
 
 /** torch.gather: out[i][j][k] = x[i][index[i][j][k]][k] for axis 1; index has x's rank. */
 export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
@@ -70,4 +70,31 @@ export function oneHot(index: Tensor, numClasses: number): Tensor {
   }
   const classes = arange(0, numClasses, 1, { backend: index.backend.name, dtype: 'int32' });
   return eq(unsqueeze(index, -1), classes);
+}
+
+/** torch.nonzero: the int32 [n, ndim] coordinates of the nonzero elements, in row-major order. Its size depends
+ *  on the data, so it reads x back to the host; on a backend without synchronous reads (webgpu) use nonzeroAsync. */
+export function nonzero(x: Tensor): Tensor {
+  commonBackend('nonzero', [x]);
+  if (!x.backend.syncRead) throw opError('nonzero', `reads its input back; on the ${x.backend.name} backend use nonzeroAsync`, [x]);
+  return coordinatesOfNonzero(x, x.dataSync());
+}
+
+export async function nonzeroAsync(x: Tensor): Promise<Tensor> {
+  commonBackend('nonzeroAsync', [x]);
+  return coordinatesOfNonzero(x, await x.data());
+}
+
+function coordinatesOfNonzero(x: Tensor, data: Float32Array | Int32Array): Tensor {
+  const coords: number[] = [];
+  let count = 0;
+  data.forEach((v, i) => {
+    if (v === 0) return; // NaN is nonzero, as in torch
+    count++;
+    for (let d = x.ndim - 1, rest = i, at = coords.length; d >= 0; d--) {
+      coords[at + d] = rest % x.shape[d];
+      rest = Math.floor(rest / x.shape[d]);
+    }
+  });
+  return fromArray(coords, [count, x.ndim], { backend: x.backend.name, dtype: 'int32' });
 }

@@ -32,6 +32,7 @@ export interface CoreAddon {
     idxStrides: readonly number[], idxOffset: number, src: HostArray, srcShape: readonly number[],
     srcStrides: readonly number[], srcOffset: number): void;
   nms(boxes: HostArray, scores: HostArray, groups: HostArray, iouThreshold: number, keep: HostArray): void;
+  argsort(x: HostArray, outer: number, size: number, inner: number, descending: boolean, out: HostArray): void;
   info(): { simd: 'avx512' | 'avx2' | 'scalar'; threads: number; cuda: boolean; buildFlags: string };
   setSimd(level: 'avx512' | 'avx2' | 'scalar'): string;
 }
@@ -168,5 +169,9 @@ export class CpuBackend implements Backend {
 
   nms(boxes: Buf, scores: Buf, groups: Buf, count: number, iouThreshold: number, keep: Buf): void {
     this.addon.nms(data(boxes), data(scores), data(groups), iouThreshold, data(keep));
+  }
+
+  argsort(x: Buf, outer: number, size: number, inner: number, descending: boolean, out: Buf): void {
+    this.addon.argsort(data(x), outer, size, inner, descending, data(out));
   }
 }

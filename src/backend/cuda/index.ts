@@ -63,6 +63,7 @@ export interface CudaAddon {
   cudaAvgPool(x: number, out: number, p: PoolParams): void;
   cudaAvgPoolBackward(gy: number, gx: number, p: PoolParams): void;
   cudaNms(boxes: number, scores: number, groups: number, count: number, iouThreshold: number, keep: number): void;
+  cudaArgsort(x: number, outer: number, size: number, inner: number, descending: number, out: number): void;
 }
 
 export interface CudaDeviceInfo {
@@ -207,5 +208,8 @@ export class CudaBackend implements Backend {
   }
   nms(boxes: Buf, scores: Buf, groups: Buf, count: number, iouThreshold: number, keep: Buf): void {
     this.addon.cudaNms(handle(boxes, 'boxes'), handle(scores, 'scores'), handle(groups, 'groups'), count, iouThreshold, handle(keep, 'keep'));
+  }
+  argsort(x: Buf, outer: number, size: number, inner: number, descending: boolean, out: Buf): void {
+    this.addon.cudaArgsort(handle(x, 'x'), outer, size, inner, descending ? 1 : 0, handle(out, 'out'));
   }
 }

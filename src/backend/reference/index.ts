@@ -429,4 +429,23 @@ export class ReferenceBackend implements Backend {
     out[0] = kept.length;
     kept.forEach((k, n) => { out[1 + n] = k; });
   }
+
+  argsort(x: Buf, outer: number, size: number, inner: number, descending: boolean, out: Buf): void {
+    const src = this.arr(x), dst = this.arr(out);
+    const sign = descending ? -1 : 1;
+    // NaN sorts above every number; Array.prototype.sort is stable, and the index breaks ties besides.
+    const compare = (a: number, b: number): number => {
+      const na = Number.isNaN(a), nb = Number.isNaN(b);
+      if (na || nb) return na && nb ? 0 : sign * (na ? 1 : -1);
+      return a < b ? -sign : a > b ? sign : 0;
+    };
+    const positions = Array.from({ length: size }, (_, r) => r);
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < inner; i++) {
+        const base = o * size * inner + i;
+        const order = positions.slice().sort((r, q) => compare(src[base + r * inner], src[base + q * inner]) || r - q);
+        order.forEach((r, k) => { dst[base + k * inner] = r; });
+      }
+    }
+  }
 }

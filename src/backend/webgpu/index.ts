@@ -387,6 +387,16 @@ export class WebGpuBackend implements Backend {
     this.gpu.release(mask);
   }
 
+  argsort(x: Buf, outer: number, size: number, inner: number, descending: boolean, out: Buf): void {
+    const name = 'argsort';
+    const o = this.storage(out, name);
+    this.expectSize(name, 'x', this.storage(x, name), outer * size * inner);
+    this.expectSize(name, 'out', o, outer * size * inner);
+    if (o.size === 0) return;
+    this.launch1d(name, o.size, { families: ['sort'], prelude: '', entry: 'argsort_rank' },
+      new Params().u32(o.size, size, inner, descending ? 1 : 0), [[1, this.storage(x, name).gpu], [2, o.gpu]]);
+  }
+
   // ---- helpers ----
 
   private storage(buf: Buf, op: string): WebGpuBuf {
