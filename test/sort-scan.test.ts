@@ -37,6 +37,19 @@ for (const backend of backends) {
     assert.equal(await read(prods), [4097, 16785409, 50356227, 1, 0, 0]);
   });
 
+  s(`cumprod gradient with zeros on ${backend}`, async () => {
+    // Lines with no zero, one zero, two zeros, a leading zero; d(sum w*cumprod(x))/dx_i = sum_{k>=i} w_k prod_{j<=k, j!=i} x_j.
+    const xs = [[2, 3, 0.5, 4], [2, 0, 3, 5], [1.5, 0, 3, 0], [0, 2, 0.5, 3]], w = [[1, -2, 0.5, 3], [0.5, -1, 2, 3], [1, 2, 3, 4], [2, 1, -1, 0.5]];
+    const x = T.tensor(xs, { backend }).requiresGrad_();
+    T.sum(T.mul(T.cumprod(x, 1), T.tensor(w, { backend }))).backward();
+    const want = xs.flatMap((row, r) => row.map((_, i) => {
+      let g = 0;
+      for (let k = i; k < row.length; k++) g += w[r][k] * row.slice(0, k + 1).reduce((p, v, j) => (j === i ? p : p * v), 1);
+      return g;
+    }));
+    (await read(x.grad!)).forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-5, `element ${i}: ${v} vs ${want[i]}`));
+  });
+
   s(`rearranging ops keep int32 on ${backend}`, async () => {
     const x = T.tensor([[16777217, 2, 3], [4, 5, 6]], { backend, dtype: 'int32' });
     for (const [name, y, want] of [

@@ -84,6 +84,7 @@ SIGNATURES = {
     'avg_pool_backward': [PTR, PTR, PP, PTR],
     'nms': [PTR, PTR, PTR, I64, F64, PTR, PTR],
     'argsort': [PTR, I64, I64, I64, I64, PTR, PTR],
+    'cumulative': [I64, PTR, I64, I64, I64, I64, I64, PTR, PTR],
 }
 
 HEADER = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'kernels', 'cuda', 'capi.h')

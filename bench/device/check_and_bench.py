@@ -965,6 +965,43 @@ def bench_pool():
     free_memory()
 
 
+@check('cumulative')
+def check_cumulative():
+    # float32 against float64 torch.cumsum/cumprod; int32 exact (values beyond 2^24, which float32 would round).
+    for shape, axis in (((0, 4), 1), ((5, 1), 1), ((3, size(1000, 30), 4), 1), ((size(3000, 40), 7), 0)):
+        outer, inner = math.prod(shape[:axis]), math.prod(shape[axis + 1:])
+        x = torch.randn(shape, device=DEVICE)
+        xi = torch.randint(-3, 4, shape, device=DEVICE, dtype=torch.int32) * (1 << 22)
+        for op, name in ((0, 'sum'), (1, 'prod')):
+            for reverse in (0, 1):
+                src = 1 + 0.01 * x if name == 'prod' else x
+                ref = src.double().flip(axis) if reverse else src.double()
+                ref = (ref.cumsum(axis) if name == 'sum' else ref.cumprod(axis))
+                ref = ref.flip(axis) if reverse else ref
+                out = poisoned(shape)
+                lib.cumulative(op, ptr(src), 0, outer, shape[axis], inner, reverse, ptr(out), stream())
+                ck.expect(f'cumulative {name} {list(shape)} axis {axis} reverse={reverse}', out, ref.to(out.device), 1e-5)
+            if name == 'sum':
+                ints = xi.flip(axis) if reverse else xi
+                want = ints.long().cumsum(axis)
+                want = (want.flip(axis) if reverse else want)
+                want = ((want + (1 << 31)) % (1 << 32) - (1 << 31)).int()  # int32 wrap-around
+                out = poisoned(shape, torch.int32)
+                lib.cumulative(0, ptr(xi), 1, outer, shape[axis], inner, reverse, ptr(out), stream())
+                ck.expect(f'cumulative int32 sum {list(shape)} axis {axis} reverse={reverse}', out, want.to(out.device), 0)
+
+
+@bench('cumulative')
+def bench_cumulative():
+    rows, n = size(8192, 8), size(1024, 64)
+    print(f'cumsum of {rows} rows of {n} along the rows (vs torch.cumsum)')
+    x = torch.randn(rows, n, device=DEVICE)
+    out = torch.empty_like(x)
+    ours = timed(lambda: lib.cumulative(0, ptr(x), 0, rows, n, 1, 0, ptr(out), stream()), 20)
+    timings.add('cumulative', ours, timed(lambda: torch.cumsum(x, 1), 20), 0.3, 'torch.cumsum')
+    free_memory()
+
+
 @bench('argsort')
 def bench_argsort():
     rows, n = size(4096, 8), size(1024, 64)

@@ -187,6 +187,12 @@ int tsr_cuda_nms(const float* boxes, const float* scores, const int32_t* groups,
 int tsr_cuda_argsort(const float* x, int64_t outer, int64_t size, int64_t inner, int64_t descending, int32_t* out,
                      void* stream);
 
+/* ---- cumulative (kernels/cuda/scan.cu): x dense [outer, size, inner] (float32 or int32 `dtype`); out (the same
+ * dtype and layout) holds the running sums (op TSR_SUM) or products (TSR_PROD) along the middle axis, from its end
+ * when reverse is 1; float32 accumulates in double, int32 in int32 (wrapping) ---- */
+int tsr_cuda_cumulative(int64_t op, const void* x, int64_t dtype, int64_t outer, int64_t size, int64_t inner,
+                        int64_t reverse, void* out, void* stream);
+
 #ifdef __cplusplus
 }
 #endif

@@ -247,6 +247,14 @@ const Entry kKernels[] = {
        auto* out = static_cast<int32_t*>(a.out(5, "out", n, TSR_INT32).ptr);
        return a.call(tsr_cuda_argsort, a.f32(0, "x", n), outer, size, inner, a.integer(4, "descending"), out);
      }},
+    {"cumulative", [](Args& a) {
+       const int64_t outer = a.integer(2, "outer"), size = a.integer(3, "size"), inner = a.integer(4, "inner");
+       const int64_t n = a.count({outer, size, inner}, "x");
+       const Buffer& x = a.in(1, "x", n);
+       Buffer& o = a.out(6, "out", n, x.dtype);
+       return a.call(tsr_cuda_cumulative, a.choice(a.at(0, "op"), "scan op", tsr_reduce_op_names), x.ptr, x.dtype, outer,
+                     size, inner, a.integer(5, "reverse"), o.ptr);
+     }},
 };
 
 }  // namespace

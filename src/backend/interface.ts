@@ -31,6 +31,8 @@ export interface View {
 export type UnaryOp = CodeName<'unary'>;
 export type BinaryOp = CodeName<'binary'>;
 export type ReduceOp = CodeName<'reduce'>;
+/** The reductions that also run as scans (cumulative). */
+export type ScanOp = Extract<ReduceOp, 'sum' | 'prod'>;
 export type Activation = CodeName<'activation'>;
 export type Precision = CodeName<'precision'>;
 
@@ -121,4 +123,10 @@ export interface Backend {
    *  middle axis that sort each line, ascending or descending. Stable (equal values keep their order, also when
    *  descending); NaN counts as larger than every number and equal to NaN (torch.sort); -0 equals +0. */
   argsort(x: Buf, outer: number, size: number, inner: number, descending: boolean, out: Buf): void;
+
+  // ---- scans ----
+  /** x dense (float32 or int32) seen as [outer, size, inner]: out (x's dtype, the same layout) holds the running
+   *  sums ('sum') or products ('prod') along the middle axis, from its end when `reverse`. int32 accumulates in
+   *  int32 (wrapping as int32 arithmetic does, never through float32); float32 in float32 or wider. */
+  cumulative(op: ScanOp, x: Buf, outer: number, size: number, inner: number, reverse: boolean, out: Buf): void;
 }

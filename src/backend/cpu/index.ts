@@ -2,7 +2,7 @@
 // (native/cpu/*.cc) that use SIMD and a thread pool. The addon validates every size, stride and
 // index before touching memory and throws an Error naming the kernel.
 import type {
-  Backend, BinaryOp, Buf, ConvParams, Csr, DType, MatmulParams, PoolParams, ReduceOp, UnaryOp, View,
+  Backend, BinaryOp, Buf, ConvParams, Csr, DType, MatmulParams, PoolParams, ReduceOp, ScanOp, UnaryOp, View,
 } from '../interface.js';
 import { CODES, RECORDS, cSlots, codeOf, packSlots } from '../../schema.js';
 import { HostBuf, hostData, type HostArray } from '../hostbuf.js';
@@ -33,6 +33,7 @@ export interface CoreAddon {
     srcStrides: readonly number[], srcOffset: number): void;
   nms(boxes: HostArray, scores: HostArray, groups: HostArray, iouThreshold: number, keep: HostArray): void;
   argsort(x: HostArray, outer: number, size: number, inner: number, descending: boolean, out: HostArray): void;
+  cumulative(op: ScanOp, x: HostArray, outer: number, size: number, inner: number, reverse: boolean, out: HostArray): void;
   info(): { simd: 'avx512' | 'avx2' | 'scalar'; threads: number; cuda: boolean; buildFlags: string };
   setSimd(level: 'avx512' | 'avx2' | 'scalar'): string;
 }
@@ -173,5 +174,9 @@ export class CpuBackend implements Backend {
 
   argsort(x: Buf, outer: number, size: number, inner: number, descending: boolean, out: Buf): void {
     this.addon.argsort(data(x), outer, size, inner, descending, data(out));
+  }
+
+  cumulative(op: ScanOp, x: Buf, outer: number, size: number, inner: number, reverse: boolean, out: Buf): void {
+    this.addon.cumulative(op, data(x), outer, size, inner, reverse, data(out));
   }
 }

@@ -13,7 +13,7 @@
 // matmul and conv multiply in exact float32 by default; `precision` switches
 // them to tensor cores with TF32 or BF16 operands (float32 accumulation).
 import type {
-  Backend, BinaryOp, Buf, ConvParams, Csr, DType, MatmulParams, PoolParams, ReduceOp, UnaryOp, View,
+  Backend, BinaryOp, Buf, ConvParams, Csr, DType, MatmulParams, PoolParams, ReduceOp, ScanOp, UnaryOp, View,
 } from '../interface.js';
 import { loadAddon, rebuildHint } from '../cpu/addon.js';
 
@@ -64,6 +64,7 @@ export interface CudaAddon {
   cudaAvgPoolBackward(gy: number, gx: number, p: PoolParams): void;
   cudaNms(boxes: number, scores: number, groups: number, count: number, iouThreshold: number, keep: number): void;
   cudaArgsort(x: number, outer: number, size: number, inner: number, descending: number, out: number): void;
+  cudaCumulative(op: ScanOp, x: number, outer: number, size: number, inner: number, reverse: number, out: number): void;
 }
 
 export interface CudaDeviceInfo {
@@ -211,5 +212,8 @@ export class CudaBackend implements Backend {
   }
   argsort(x: Buf, outer: number, size: number, inner: number, descending: boolean, out: Buf): void {
     this.addon.cudaArgsort(handle(x, 'x'), outer, size, inner, descending ? 1 : 0, handle(out, 'out'));
+  }
+  cumulative(op: ScanOp, x: Buf, outer: number, size: number, inner: number, reverse: boolean, out: Buf): void {
+    this.addon.cudaCumulative(op, handle(x, 'x'), outer, size, inner, reverse ? 1 : 0, handle(out, 'out'));
   }
 }

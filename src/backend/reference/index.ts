@@ -2,7 +2,7 @@
 // tensors are stored and computed in float64, which is what gradient checks
 // against finite differences run on. Never the fast path.
 import type {
-  Backend, Buf, Csr, ConvParams, DType, MatmulParams, PoolParams, ReduceOp, UnaryOp, BinaryOp, View, Activation,
+  Backend, Buf, Csr, ConvParams, DType, MatmulParams, PoolParams, ReduceOp, ScanOp, UnaryOp, BinaryOp, View, Activation,
 } from '../interface.js';
 import { HostBuf, HostArray, hostData } from '../hostbuf.js';
 import { erf } from './erf.js';
@@ -445,6 +445,25 @@ export class ReferenceBackend implements Backend {
         const base = o * size * inner + i;
         const order = positions.slice().sort((r, q) => compare(src[base + r * inner], src[base + q * inner]) || r - q);
         order.forEach((r, k) => { dst[base + k * inner] = r; });
+      }
+    }
+  }
+
+  cumulative(op: ScanOp, x: Buf, outer: number, size: number, inner: number, reverse: boolean, out: Buf): void {
+    const src = this.arr(x), dst = this.arr(out);
+    // int32 wraps as int32 arithmetic (Math.imul, | 0); float values accumulate in float64.
+    const int = x.dtype === 'int32';
+    const combine = op === 'sum' ? (int ? (a: number, b: number) => (a + b) | 0 : (a: number, b: number) => a + b)
+      : (int ? Math.imul : (a: number, b: number) => a * b);
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < inner; i++) {
+        const base = o * size * inner + i;
+        let acc = op === 'sum' ? 0 : 1;
+        for (let k = 0; k < size; k++) {
+          const at = base + (reverse ? size - 1 - k : k) * inner;
+          acc = combine(acc, src[at]);
+          dst[at] = acc;
+        }
       }
     }
   }

@@ -13,7 +13,7 @@
 //  - cmdMoments supports k <= 8.
 
 import type {
-  Backend, BinaryOp, Buf, ConvParams, Csr, DType, MatmulParams, PoolParams, ReduceOp, UnaryOp, View,
+  Backend, BinaryOp, Buf, ConvParams, Csr, DType, MatmulParams, PoolParams, ReduceOp, ScanOp, UnaryOp, View,
 } from '../interface.js';
 import { codeOf, packWgsl } from '../../schema.js';
 import { matmulRecord } from '../records.js';
@@ -395,6 +395,18 @@ export class WebGpuBackend implements Backend {
     if (o.size === 0) return;
     this.launch1d(name, o.size, { families: ['sort'], prelude: '', entry: 'argsort_rank' },
       new Params().u32(o.size, size, inner, descending ? 1 : 0), [[1, this.storage(x, name).gpu], [2, o.gpu]]);
+  }
+
+  cumulative(op: ScanOp, x: Buf, outer: number, size: number, inner: number, reverse: boolean, out: Buf): void {
+    const name = `cumulative ${op}`;
+    const xs = this.storage(x, name), o = this.storage(out, name);
+    this.expectSize(name, 'x', xs, outer * size * inner);
+    this.expectSize(name, 'out', o, outer * size * inner);
+    if (xs.dtype !== o.dtype) throw new Error(`webgpu ${name}: out is ${o.dtype}, x is ${xs.dtype}`);
+    const lines = outer * inner;
+    if (lines === 0 || size === 0) return;
+    this.launch1d(name, lines, { families: ['scan'], prelude: prelude({ T: xs.dtype }, { OP: codeOf('reduce', op) }), entry: 'cumulative' },
+      new Params().u32(lines, size, inner, reverse ? 1 : 0), [[1, xs.gpu], [2, o.gpu]]);
   }
 
   // ---- helpers ----
