@@ -5,7 +5,9 @@ import { T, InputSpec } from './helpers.js';
 import type { OpCase } from './cases.js';
 import { Csr, spmm, sddmm, edgeSoftmax } from '../src/sparse/index.js';
 import { cmd, centralMoments } from '../src/ops/cmd.js';
-import { conv2d, conv3d } from '../src/ops/conv.js';
+import { conv1d, conv2d, conv3d, convTranspose1d, convTranspose2d, convTranspose3d } from '../src/ops/conv.js';
+import { pad } from '../src/ops/combine.js';
+import { interpolate } from '../src/ops/resize.js';
 import { maxPool2d, maxPool3d, avgPool2d, avgPool3d, adaptiveAvgPool2d, adaptiveAvgPool3d } from '../src/ops/pool.js';
 import { batchNorm } from '../src/ops/batchnorm.js';
 type Tensor = T.Tensor;
@@ -83,6 +85,24 @@ export const signatureCases: OpCase[] = [
     fn: (x, w, b) => conv3d(x, w, { bias: b, stride: [1, 2, 1], padding: [1, 0, 1] }) },
   { name: 'conv3d depthwise dilation', inputs: [n([1, 3, 4, 4, 4]), n([3, 1, 2, 2, 2])], fn: (x, w) => conv3d(x, w, { groups: 3, dilation: [2, 1, 2] }) },
   { name: 'conv3d groups 2 stride 2', inputs: [n([2, 4, 3, 4, 4]), n([2, 2, 1, 3, 2])], fn: (x, w) => conv3d(x, w, { groups: 2, stride: 2, padding: [0, 1, 1] }) },
+  { name: 'conv1d bias stride padding', inputs: [n([2, 3, 7]), n([4, 3, 3]), n([4])], fn: (x, w, b) => conv1d(x, w, { bias: b, stride: 2, padding: 1 }) },
+  { name: 'conv1d same dilation groups', inputs: [n([1, 4, 6]), n([2, 2, 2])], fn: (x, w) => conv1d(x, w, { padding: 'same', dilation: 3, groups: 2 }) },
+  { name: 'conv2d same even kernel', inputs: [n([1, 2, 4, 5]), n([3, 2, 2, 4]), n([3])], fn: (x, w, b) => conv2d(x, w, { bias: b, padding: 'same' }) },
+  { name: 'conv3d valid', inputs: [n([1, 2, 3, 4, 3]), n([2, 2, 2, 3, 2])], fn: (x, w) => conv3d(x, w, { padding: 'valid' }) },
+  { name: 'convTranspose1d bias stride outputPadding', inputs: [n([2, 3, 4]), n([3, 2, 3]), n([2])],
+    fn: (x, w, b) => convTranspose1d(x, w, { bias: b, stride: 3, padding: 1, outputPadding: 2 }) },
+  { name: 'convTranspose2d groups dilation view input', inputs: [n([1, 4, 3, 3], { layout: 'T' }), n([4, 1, 2, 3])],
+    fn: (x, w) => convTranspose2d(x, w, { groups: 2, dilation: [2, 1], stride: [1, 2], outputPadding: [0, 1] }) },
+  { name: 'convTranspose3d stride padding bias', inputs: [n([1, 2, 2, 3, 2]), n([2, 3, 2, 2, 3]), n([3])],
+    fn: (x, w, b) => convTranspose3d(x, w, { bias: b, stride: [2, 1, 2], padding: [0, 1, 1] }) },
+  { name: 'pad reflect', inputs: [n([2, 3, 4])], fn: (x) => pad(x, [3, 1, 2, 2], { mode: 'reflect' }) },
+  { name: 'pad replicate', inputs: [n([1, 2, 3, 3])], fn: (x) => pad(x, [0, 4, 2, 1], { mode: 'replicate' }) },
+  { name: 'pad circular view input', inputs: [n([3, 4], { layout: 'T' })], fn: (x) => pad(x, [4, 2, 1, 3], { mode: 'circular' }) },
+  { name: 'interpolate nearest', inputs: [n([1, 2, 3, 5])], fn: (x) => interpolate(x, { size: [7, 3] }) },
+  { name: 'interpolate nearest 2x', inputs: [n([1, 2, 2, 3, 2])], fn: (x) => interpolate(x, { scaleFactor: 2 }) },
+  { name: 'interpolate linear', inputs: [n([2, 2, 5])], fn: (x) => interpolate(x, { scaleFactor: 2.5, mode: 'linear' }) },
+  { name: 'interpolate bilinear alignCorners', inputs: [n([1, 2, 4, 3])], fn: (x) => interpolate(x, { size: [3, 5], mode: 'bilinear', alignCorners: true }) },
+  { name: 'interpolate trilinear', inputs: [n([1, 1, 2, 3, 4])], fn: (x) => interpolate(x, { size: [3, 4, 2], mode: 'trilinear' }) },
   // ---- pooling ----
   { name: 'maxPool2d 2', inputs: [n([2, 2, 4, 4])], fn: (x) => maxPool2d(x, 2) },
   { name: 'maxPool2d 3 stride 2 padding 1', inputs: [n([1, 2, 5, 5])], fn: (x) => maxPool2d(x, 3, { stride: 2, padding: 1 }) },

@@ -6,8 +6,9 @@ export {
 export type { LinearOptions as LinearLayerOptions, ModuleOptions, EmbeddingOptions } from './layers.js';
 export { LayerNorm, RMSNorm, GroupNorm, BatchNorm1d, BatchNorm2d, BatchNorm3d, layerNorm, rmsNorm, groupNorm } from './norm.js';
 export type { NormOptions, LayerNormOptions, BatchNormLayerOptions } from './norm.js';
-export { Conv2d, Conv3d } from './conv.js';
-export type { ConvLayerOptions } from './conv.js';
+export { Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d } from './conv.js';
+export type { ConvLayerOptions, ConvTransposeLayerOptions } from './conv.js';
+export { Upsample } from './pool.js';
 export { LSTMCell, LSTM, lstmCell, GRUCell, GRU, gruCell } from './recurrent.js';
 export type { LstmOptions, LstmWeights, GruOptions, GruWeights, RecurrentOptions } from './recurrent.js';
 export { MultiHeadAttention, scaledDotProductAttention } from './attention.js';

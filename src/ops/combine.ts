@@ -1,11 +1,11 @@
-// Joining and cutting tensors: concat, stack, split, chunk, pad.
+// Joining and cutting tensors: concat, stack, split, chunk, pad (constant, reflect, replicate, circular).
 // Joining places pieces into a zero tensor with scatterAdd, so every backend
 // needs no extra kernel; cutting is slicing (views).
 import { Tensor } from '../tensor.js';
 import { fmtShape, normAxis } from '../shape.js';
-import { commonBackend, opError } from './util.js';
-import { arange, zeros, full, onesLike } from './creation.js';
-import { scatterAdd } from './indexing.js';
+import { checkOptions, commonBackend, opError } from './util.js';
+import { arange, zeros, full, onesLike, fromArray } from './creation.js';
+import { indexSelect, scatterAdd } from './indexing.js';
 import { expand, reshape, slice, unsqueeze } from './view.js';
 import { where } from './elementwise.js';
 
@@ -84,11 +84,34 @@ export function chunk(x: Tensor, chunks: number, axis = 0): Tensor[] {
   return split(x, Math.max(1, Math.ceil(x.shape[d] / chunks)), d);
 }
 
-/** torch.nn.functional.pad: `pads` = [lastBefore, lastAfter, prevBefore, prevAfter, ...]; constant value. */
-export function pad(x: Tensor, pads: number[], value = 0): Tensor {
+export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
+
+export interface PadOptions {
+  /** 'constant' (default) fills with `value`; the others read the border as torch does. */
+  mode?: PadMode;
+  /** The fill of 'constant' (default 0). */
+  value?: number;
+}
+
+const PAD_MODES: readonly PadMode[] = ['constant', 'reflect', 'replicate', 'circular'];
+
+/**
+ * torch.nn.functional.pad: `pads` = [lastBefore, lastAfter, prevBefore, prevAfter, ...]. The third argument is
+ * the constant fill, or `{ mode, value }`: 'reflect' mirrors without repeating the edge (pads < size),
+ * 'replicate' repeats the edge, 'circular' wraps around (pads <= size).
+ */
+export function pad(x: Tensor, pads: number[], valueOrOptions: number | PadOptions = 0): Tensor {
   commonBackend('pad', [x]);
-  if (pads.length % 2 !== 0 || pads.length / 2 > x.ndim || pads.some((p) => !Number.isInteger(p) || p < 0)) {
+  const opts: PadOptions = typeof valueOrOptions === 'number' ? { value: valueOrOptions } : valueOrOptions;
+  checkOptions('pad', opts, ['mode', 'value']);
+  const mode = opts.mode ?? 'constant', value = opts.value ?? 0;
+  if (!PAD_MODES.includes(mode)) throw opError('pad', `mode must be one of ${PAD_MODES.join(', ')}, got ${JSON.stringify(mode)}`, [x]);
+  if (!Array.isArray(pads) || pads.length % 2 !== 0 || pads.length / 2 > x.ndim || pads.some((p) => !Number.isInteger(p) || p < 0)) {
     throw opError('pad', `pads ${JSON.stringify(pads)} must be pairs of non-negative integers for at most ${x.ndim} axes`, [x]);
+  }
+  if (mode !== 'constant') {
+    if (opts.value !== undefined) throw opError('pad', `value is only for mode 'constant', not '${mode}'`, [x]);
+    return padByIndex(x, pads, mode);
   }
   const shape = [...x.shape];
   const starts = new Array<number>(x.ndim).fill(0);
@@ -101,6 +124,30 @@ export function pad(x: Tensor, pads: number[], value = 0): Tensor {
   if (value === 0) return padded;
   const inside = embed(onesLike(x), shape, starts);
   return where(inside, padded, full(shape, value, { backend: x.backend.name }));
+}
+
+/** reflect / replicate / circular: every output position along an axis reads one input position
+ *  (indexSelect, whose gradient sums what a border cell gave to several positions). */
+function padByIndex(x: Tensor, pads: number[], mode: Exclude<PadMode, 'constant'>): Tensor {
+  let cur = x;
+  for (let i = 0; i < pads.length / 2; i++) {
+    const axis = x.ndim - 1 - i, n = x.shape[axis], before = pads[2 * i], after = pads[2 * i + 1];
+    if (before === 0 && after === 0) continue;
+    const limit = mode === 'reflect' ? n - 1 : mode === 'circular' ? n : Infinity;
+    if (n === 0 || before > limit || after > limit) {
+      throw opError('pad', `${mode} padding (${before}, ${after}) of axis ${axis} (size ${n}) must be ` +
+        (mode === 'reflect' ? 'smaller than the size' : mode === 'circular' ? 'at most the size' : 'of a non-empty axis'), [x]);
+    }
+    const index = new Int32Array(n + before + after);
+    for (let o = 0; o < index.length; o++) {
+      const at = o - before;
+      index[o] = mode === 'replicate' ? Math.min(Math.max(at, 0), n - 1)
+        : mode === 'circular' ? ((at % n) + n) % n
+          : at < 0 ? -at : at >= n ? 2 * (n - 1) - at : at;
+    }
+    cur = indexSelect(cur, axis, fromArray(index, [index.length], { backend: x.backend.name }));
+  }
+  return cur;
 }
 
 /** x placed at offset `starts` inside a zero tensor of `shape`. */

@@ -64,11 +64,8 @@ class Residual extends T.nn.Module {
   forward(x: Tensor): Tensor { return T.add(x, this.b.forward(this.a.forward(x))); }
 }
 
-/** Nearest-neighbour 2x upsampling of [N, C, H, W] (torch's interpolate(scale_factor=2, mode='nearest')). */
-function upsample2x(x: Tensor): Tensor {
-  const [n, c, h, w] = x.shape;
-  return T.reshape(T.expand(T.reshape(x, [n, c, h, 1, w, 1]), [n, c, h, 2, w, 2]), [n, c, 2 * h, 2 * w]);
-}
+/** Nearest-neighbour 2x upsampling of [N, C, H, W]. */
+function upsample2x(x: Tensor): Tensor { return T.interpolate(x, { scaleFactor: 2, mode: 'nearest' }); }
 
 export interface HeadOutput {
   /** [N, A, numClasses] logits over the A locations of all levels (stride 8 first, row-major). */
