@@ -103,7 +103,8 @@ typedef struct {
 #define TSR_CONV_PARAMS_SLOTS "iiiiiiiiiiiiiiiiiiiiiii"
 typedef char tsr_conv_params_slots_match[sizeof(tsr_conv_params) == 8 * (sizeof(TSR_CONV_PARAMS_SLOTS) - 1) ? 1 : -1];
 
-/* NCDHW max / average pooling: x [N, C, D, H, W], out [N, C, oD, oH, oW]. */
+/* NCDHW max / average pooling: x [N, C, D, H, W], out [N, C, oD, oH, oW] (ceil mode is in the
+ * output size). */
 typedef struct {
   int64_t N;
   int64_t C;
@@ -112,9 +113,11 @@ typedef struct {
   int64_t stride[3];
   int64_t padding[3];
   int64_t oD, oH, oW; /* output */
+  int64_t dilation[3]; /* max pooling: tap t of a window at start + t dilation; 1 for average pooling */
+  int64_t count_include_pad; /* average pooling: 1 divides by the window cut at the padded input end, 0 by its cells inside the input */
 } tsr_pool_params;
 /* One character per 8-byte slot of tsr_pool_params: 'i' int64_t, 'f' double, 'p' pointer. */
-#define TSR_POOL_PARAMS_SLOTS "iiiiiiiiiiiiiiiii"
+#define TSR_POOL_PARAMS_SLOTS "iiiiiiiiiiiiiiiiiiiii"
 typedef char tsr_pool_params_slots_match[sizeof(tsr_pool_params) == 8 * (sizeof(TSR_POOL_PARAMS_SLOTS) - 1) ? 1 : -1];
 
 /* X-macros over every code list (key, name table) and record (key, struct, slots). */

@@ -44,8 +44,11 @@ export { conv1d, conv2d, conv3d, convTranspose1d, convTranspose2d, convTranspose
 export type { ConvOptions, ConvTransposeOptions, SpatialArg } from './ops/conv.js';
 export { interpolate } from './ops/resize.js';
 export type { InterpolateMode, InterpolateOptions } from './ops/resize.js';
-export { maxPool2d, maxPool3d, avgPool2d, avgPool3d, adaptiveAvgPool2d, adaptiveAvgPool3d } from './ops/pool.js';
-export type { PoolOptions } from './ops/pool.js';
+export {
+  maxPool1d, maxPool2d, maxPool3d, avgPool1d, avgPool2d, avgPool3d, adaptiveAvgPool1d, adaptiveAvgPool2d, adaptiveAvgPool3d,
+  adaptiveMaxPool1d, adaptiveMaxPool2d, adaptiveMaxPool3d,
+} from './ops/pool.js';
+export type { PoolOptions, MaxPoolOptions, AvgPoolOptions } from './ops/pool.js';
 export { batchNorm } from './ops/batchnorm.js';
 export type { BatchNormOptions } from './ops/batchnorm.js';
 export * as vision from './vision/index.js';

@@ -122,7 +122,7 @@ export const RECORDS = {
     ],
   },
   pool: {
-    doc: 'NCDHW max / average pooling: x [N, C, D, H, W], out [N, C, oD, oH, oW]',
+    doc: 'NCDHW max / average pooling: x [N, C, D, H, W], out [N, C, oD, oH, oW] (ceil mode is in the output size)',
     fields: [
       { name: 'N', type: 'int' },
       { name: 'C', type: 'int' },
@@ -131,6 +131,8 @@ export const RECORDS = {
       { name: 'stride', type: 'int3' },
       { name: 'padding', type: 'int3' },
       { name: 'output', type: 'int3', parts: ['oD', 'oH', 'oW'] },
+      { name: 'dilation', type: 'int3', doc: 'max pooling: tap t of a window at start + t dilation; 1 for average pooling' },
+      { name: 'count_include_pad', type: 'int', doc: 'average pooling: 1 divides by the window cut at the padded input end, 0 by its cells inside the input' },
     ],
   },
 } as const satisfies Record<string, RecordDef>;

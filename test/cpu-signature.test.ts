@@ -71,7 +71,7 @@ function convParams(N: number, C: number, [D, H, W]: number[], O: number, [kd, k
 function poolParams(N: number, C: number, [D, H, W]: number[], [kd, kh, kw]: number[],
   stride: [number, number, number], padding: [number, number, number]): PoolParams {
   const out = (i: number, k: number, a: number) => Math.floor((i + 2 * padding[a] - k) / stride[a]) + 1;
-  return { N, C, D, H, W, kd, kh, kw, stride, padding, oD: out(D, kd, 0), oH: out(H, kh, 1), oW: out(W, kw, 2) };
+  return { N, C, D, H, W, kd, kh, kw, stride, padding, oD: out(D, kd, 0), oH: out(H, kh, 1), oW: out(W, kw, 2), dilation: [1, 1, 1], count_include_pad: 1 };
 }
 
 const convCases: { name: string; p: ConvParams; bias: boolean }[] = [

@@ -378,8 +378,8 @@ if (!cuda) {
 
   s('max and average pooling, average backward', async () => {
     const pools: PoolParams[] = [
-      { N: 2, C: 3, D: 4, H: 9, W: 8, kd: 2, kh: 3, kw: 3, stride: [2, 2, 2], padding: [0, 1, 1], oD: 2, oH: 5, oW: 4 },
-      { N: 1, C: 2, D: 1, H: 7, W: 7, kd: 1, kh: 3, kw: 3, stride: [1, 1, 1], padding: [0, 1, 1], oD: 1, oH: 7, oW: 7 },
+      { N: 2, C: 3, D: 4, H: 9, W: 8, kd: 2, kh: 3, kw: 3, stride: [2, 2, 2], padding: [0, 1, 1], oD: 2, oH: 5, oW: 4, dilation: [1, 1, 1], count_include_pad: 1 },
+      { N: 1, C: 2, D: 1, H: 7, W: 7, kd: 1, kh: 3, kw: 3, stride: [1, 1, 1], padding: [0, 1, 1], oD: 1, oH: 7, oW: 7, dilation: [1, 1, 1], count_include_pad: 0 },
     ];
     for (const p of pools) {
       const xs = p.N * p.C * p.D * p.H * p.W, ys = p.N * p.C * p.oD * p.oH * p.oW;

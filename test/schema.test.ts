@@ -71,10 +71,11 @@ test('WGSL records follow the uniform layout rules', () => {
     assert.ok(members.every((m) => m.field.gpu !== false), name);
   }
   const pool = { N: 2, C: 3, D: 1, H: 8, W: 7, kd: 1, kh: 2, kw: 2, stride: [1, 2, -2] as [number, number, number],
-    padding: [0, 1, 1] as [number, number, number], oD: 1, oH: 5, oW: 4 };
+    padding: [0, 1, 1] as [number, number, number], oD: 1, oH: 5, oW: 4, dilation: [1, 1, 2] as [number, number, number], count_include_pad: 1 };
   const words = new Int32Array(packWgsl('pool', pool));
-  // N, C, then input / kernel / stride / padding / output each at a 16-byte boundary.
-  assert.equal(Array.from(words), [2, 3, 0, 0, 1, 8, 7, 0, 1, 2, 2, 0, 1, 2, -2, 0, 0, 1, 1, 0, 1, 5, 4, 0]);
+  // N, C, then input / kernel / stride / padding / output / dilation each at a 16-byte boundary; count_include_pad
+  // fills the 4th word of dilation's vec3 slot.
+  assert.equal(Array.from(words), [2, 3, 0, 0, 1, 8, 7, 0, 1, 2, 2, 0, 1, 2, -2, 0, 0, 1, 1, 0, 1, 5, 4, 0, 1, 1, 2, 1]);
   assert.throws(() => packWgsl('pool', { ...pool, N: 2 ** 31 }), /pool record: N = 2147483648 does not fit/);
   const matmul = new DataView(packWgsl('matmul', { batch: 1, M: 2, N: 3, K: 4, a_strides: [0, 4, 1], a_offset: 5,
     b_strides: [0, 3, 1], b_offset: 0, alpha: 0.5, act: 'sigmoid', precision: 'tf32' }));

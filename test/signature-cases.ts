@@ -8,7 +8,10 @@ import { cmd, centralMoments } from '../src/ops/cmd.js';
 import { conv1d, conv2d, conv3d, convTranspose1d, convTranspose2d, convTranspose3d } from '../src/ops/conv.js';
 import { pad } from '../src/ops/combine.js';
 import { interpolate } from '../src/ops/resize.js';
-import { maxPool2d, maxPool3d, avgPool2d, avgPool3d, adaptiveAvgPool2d, adaptiveAvgPool3d } from '../src/ops/pool.js';
+import {
+  maxPool1d, maxPool2d, maxPool3d, avgPool1d, avgPool2d, avgPool3d, adaptiveAvgPool1d, adaptiveAvgPool2d, adaptiveAvgPool3d,
+  adaptiveMaxPool1d, adaptiveMaxPool2d, adaptiveMaxPool3d,
+} from '../src/ops/pool.js';
 import { batchNorm } from '../src/ops/batchnorm.js';
 type Tensor = T.Tensor;
 
@@ -115,6 +118,17 @@ export const signatureCases: OpCase[] = [
   { name: 'adaptiveAvgPool2d to 1', inputs: [n([1, 3, 3, 5])], fn: (x) => adaptiveAvgPool2d(x, 1) },
   { name: 'adaptiveAvgPool3d divisible', inputs: [n([1, 2, 4, 4, 2])], fn: (x) => adaptiveAvgPool3d(x, 2) },
   { name: 'adaptiveAvgPool3d mixed', inputs: [n([1, 2, 4, 5, 3])], fn: (x) => adaptiveAvgPool3d(x, [2, 3, 3]) },
+  { name: 'maxPool1d ceilMode dilation', inputs: [n([2, 3, 11])], fn: (x) => maxPool1d(x, 3, { stride: 2, padding: 1, dilation: 2, ceilMode: true }) },
+  { name: 'maxPool2d ceilMode dilation view input', inputs: [n([1, 2, 6, 7], { layout: 'T' })], fn: (x) => maxPool2d(x, [3, 2], { stride: 2, dilation: [1, 2], ceilMode: true }) },
+  { name: 'maxPool3d dilation padding', inputs: [n([1, 2, 4, 5, 5])], fn: (x) => maxPool3d(x, 2, { stride: [1, 2, 2], padding: 1, dilation: [2, 1, 2] }) },
+  { name: 'avgPool1d ceilMode', inputs: [n([2, 2, 8])], fn: (x) => avgPool1d(x, 3, { stride: 2, padding: 1, ceilMode: true }) },
+  { name: 'avgPool2d countIncludePad false ceilMode', inputs: [n([1, 2, 5, 6])], fn: (x) => avgPool2d(x, 3, { stride: 2, padding: 1, countIncludePad: false, ceilMode: true }) },
+  { name: 'avgPool3d countIncludePad false', inputs: [n([1, 2, 4, 4, 3])], fn: (x) => avgPool3d(x, [2, 2, 3], { stride: [2, 1, 1], padding: [1, 1, 1], countIncludePad: false }) },
+  { name: 'adaptiveAvgPool1d', inputs: [n([2, 3, 7])], fn: (x) => adaptiveAvgPool1d(x, 3) },
+  { name: 'adaptiveMaxPool1d', inputs: [n([2, 3, 7])], fn: (x) => adaptiveMaxPool1d(x, 4) },
+  { name: 'adaptiveMaxPool2d not divisible', inputs: [n([1, 2, 5, 7])], fn: (x) => adaptiveMaxPool2d(x, [3, 4]) },
+  { name: 'adaptiveMaxPool2d divisible', inputs: [n([2, 1, 4, 6])], fn: (x) => adaptiveMaxPool2d(x, [2, 3]) },
+  { name: 'adaptiveMaxPool3d mixed', inputs: [n([1, 2, 4, 5, 3])], fn: (x) => adaptiveMaxPool3d(x, [2, 3, 3]) },
   // ---- batch norm ----
   { name: 'batchNorm train 2d affine', inputs: [n([3, 2, 3, 3]), n([2]), n([2])], fn: trainBatchNorm },
   { name: 'batchNorm train [N, C]', inputs: [n([5, 3]), n([3])], fn: (x, w) => trainBatchNorm(x, w) },

@@ -517,6 +517,7 @@ function poolParams(N: number, C: number, [D, H, W]: number[], [kd, kh, kw]: num
   return {
     N, C, D, H, W, kd, kh, kw, stride, padding,
     oD: out(D, kd, stride[0], padding[0]), oH: out(H, kh, stride[1], padding[1]), oW: out(W, kw, stride[2], padding[2]),
+    dilation: [1, 1, 1], count_include_pad: 1,
   };
 }
 

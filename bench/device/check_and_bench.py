@@ -352,13 +352,20 @@ def conv_params(N, C, D, H, W, O, k, stride, padding, dilation=(1, 1, 1), groups
     return p
 
 
-def pool_params(N, C, D, H, W, k, stride, padding):
+def pool_params(N, C, D, H, W, k, stride, padding, dilation=(1, 1, 1), ceil_mode=False, count_include_pad=True):
+    """torch's pooling_output_shape, ceil mode included."""
     p = PoolParams()
     p.N, p.C, p.D, p.H, p.W = N, C, D, H, W
     p.kd, p.kh, p.kw = k
     for i in range(3):
-        p.stride[i], p.padding[i] = stride[i], padding[i]
-    p.oD, p.oH, p.oW = [(n + 2 * padding[i] - k[i]) // stride[i] + 1 for i, n in enumerate((D, H, W))]
+        p.stride[i], p.padding[i], p.dilation[i] = stride[i], padding[i], dilation[i]
+    p.count_include_pad = int(count_include_pad)
+
+    def count(i, n):
+        span = n + 2 * padding[i] - dilation[i] * (k[i] - 1) - 1
+        o = (-(-span // stride[i]) if ceil_mode else span // stride[i]) + 1
+        return o - 1 if ceil_mode and (o - 1) * stride[i] >= n + padding[i] else o
+    p.oD, p.oH, p.oW = [count(i, n) for i, n in enumerate((D, H, W))]
     return p
 
 
@@ -621,25 +628,30 @@ def check_conv():
 
 @check('pool')
 def check_pool():
-    for N, C, D, H, W, k, st, pad in ((2, 3, 8, 20, 17, (2, 3, 3), (2, 2, 2), (0, 1, 1)),
-                                      (4, 5, 1, 31, 31, (1, 3, 3), (1, 2, 2), (0, 1, 1))):
-        p = pool_params(N, C, D, H, W, k, st, pad)
+    for N, C, D, H, W, k, st, pad, dil, ceil, incl in (
+            (2, 3, 8, 20, 17, (2, 3, 3), (2, 2, 2), (0, 1, 1), (1, 1, 1), False, True),
+            (4, 5, 1, 31, 31, (1, 3, 3), (1, 2, 2), (0, 1, 1), (1, 1, 1), False, True),
+            (2, 3, 7, 19, 18, (2, 3, 3), (2, 2, 3), (1, 1, 1), (1, 2, 1), True, False)):
+        p = pool_params(N, C, D, H, W, k, st, pad, dil, ceil)
         x = torch.randn(N, C, D, H, W, device=DEVICE)
+        x.view(-1)[::97] = float('nan')  # a NaN in a window wins, as torch
         y, am = poisoned((N, C, p.oD, p.oH, p.oW)), poisoned((N, C, p.oD, p.oH, p.oW), torch.int32)
         lib.max_pool(ptr(x), ptr(y), ptr(am), ctypes.byref(p), stream())
-        ry, ram = F.max_pool3d(x.double(), k, st, pad, return_indices=True)
-        ck.expect(f'max_pool {list(x.shape)} k{k}', y, ry, 0)
-        ck.expect(f'max_pool argmax {list(x.shape)} k{k}', am, ram, 0)
-        ya = poisoned(y.shape)
+        ry, ram = F.max_pool3d(x.double(), k, st, pad, dil, ceil_mode=ceil, return_indices=True)
+        ck.expect(f'max_pool {list(x.shape)} k{k} dilation {dil} ceil {ceil}', y, ry, 0)
+        ck.expect(f'max_pool argmax {list(x.shape)} k{k} dilation {dil} ceil {ceil}', am, ram, 0)
+        x = torch.randn(N, C, D, H, W, device=DEVICE)
+        p = pool_params(N, C, D, H, W, k, st, pad, ceil_mode=ceil, count_include_pad=incl)
+        ya = poisoned((N, C, p.oD, p.oH, p.oW))
         lib.avg_pool(ptr(x), ptr(ya), ctypes.byref(p), stream())
         xr = x.double().requires_grad_()
-        ra = F.avg_pool3d(xr, k, st, pad, count_include_pad=True)
-        ck.expect(f'avg_pool {list(x.shape)} k{k}', ya, ra, 1e-6)
+        ra = F.avg_pool3d(xr, k, st, pad, ceil_mode=ceil, count_include_pad=incl)
+        ck.expect(f'avg_pool {list(x.shape)} k{k} ceil {ceil} count_include_pad {incl}', ya, ra, 1e-6)
         gy = torch.randn_like(ya)
         ra.backward(gy.double())
         gx = poisoned(x.shape)
         lib.avg_pool_backward(ptr(gy), ptr(gx), ctypes.byref(p), stream())
-        ck.expect(f'avg_pool_backward {list(x.shape)} k{k}', gx, xr.grad, 1e-6)
+        ck.expect(f'avg_pool_backward {list(x.shape)} k{k} ceil {ceil} count_include_pad {incl}', gx, xr.grad, 1e-6)
 
 
 def nms_reference(boxes, scores, groups, threshold):

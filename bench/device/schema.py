@@ -80,7 +80,8 @@ class ConvParams(ctypes.Structure):
 
 
 class PoolParams(ctypes.Structure):
-    """tsr_pool_params: NCDHW max / average pooling: x [N, C, D, H, W], out [N, C, oD, oH, oW]."""
+    """tsr_pool_params: NCDHW max / average pooling: x [N, C, D, H, W], out [N, C, oD, oH, oW]
+    (ceil mode is in the output size)."""
     _fields_ = [
         ('N', ctypes.c_int64),
         ('C', ctypes.c_int64),
@@ -95,4 +96,6 @@ class PoolParams(ctypes.Structure):
         ('oD', ctypes.c_int64),
         ('oH', ctypes.c_int64),
         ('oW', ctypes.c_int64),
+        ('dilation', ctypes.c_int64 * 3),  # max pooling: tap t of a window at start + t dilation; 1 for average pooling
+        ('count_include_pad', ctypes.c_int64),  # average pooling: 1 divides by the window cut at the padded input end, 0 by its cells inside the input
     ]

@@ -21,18 +21,36 @@ __device__ __forceinline__ Window window_of(const tsr_pool_params& p, int64_t o)
           ow * p.stride[2] - p.padding[2]};
 }
 
-// Scans a window in (d, h, w) order, calling f(index within the plane) for
-// every cell inside the input.
+// Scans a window's taps (start + tap * dilation) in (d, h, w) order, calling
+// f(index within the plane) for every cell inside the input.
 template <class F>
 __device__ __forceinline__ void for_each_cell(const tsr_pool_params& p, const Window& w, F f) {
-  for (int64_t a = imax<int64_t>(0, -w.d0); a < p.kd && w.d0 + a < p.D; ++a)
-    for (int64_t b = imax<int64_t>(0, -w.h0); b < p.kh && w.h0 + b < p.H; ++b)
-      for (int64_t e = imax<int64_t>(0, -w.w0); e < p.kw && w.w0 + e < p.W; ++e)
-        f(((w.d0 + a) * p.H + (w.h0 + b)) * p.W + (w.w0 + e));
+  for (int64_t a = 0; a < p.kd; ++a) {
+    const int64_t d = w.d0 + a * p.dilation[0];
+    if (d < 0 || d >= p.D) continue;
+    for (int64_t b = 0; b < p.kh; ++b) {
+      const int64_t h = w.h0 + b * p.dilation[1];
+      if (h < 0 || h >= p.H) continue;
+      for (int64_t e = 0; e < p.kw; ++e) {
+        const int64_t x = w.w0 + e * p.dilation[2];
+        if (x >= 0 && x < p.W) f((d * p.H + h) * p.W + x);
+      }
+    }
+  }
+}
+
+// Average pooling's divisor for the window starting at (d0, h0, w0): the window cut at the padded
+// input's end (count_include_pad, as torch in ceil mode) or its cells inside the input.
+__device__ __forceinline__ float avg_divisor(const tsr_pool_params& p, int64_t d0, int64_t h0, int64_t w0) {
+  auto len = [&](int64_t start, int64_t k, int64_t n, int64_t pad) {
+    return p.count_include_pad ? imin(start + k, n + pad) - start : imin(start + k, n) - imax<int64_t>(start, 0);
+  };
+  return float(len(d0, p.kd, p.D, p.padding[0]) * len(h0, p.kh, p.H, p.padding[1]) * len(w0, p.kw, p.W, p.padding[2]));
 }
 
 // As the reference: the first cell inside the input, then any strictly
-// greater one; argmax -1 and -inf for a window entirely in the padding.
+// greater one or NaN (so NaN wins, the last one as torch); argmax -1 and -inf for
+// a window entirely in the padding.
 __global__ void __launch_bounds__(kThreads)
     max_pool_kernel(const float* __restrict__ x, float* __restrict__ out, int32_t* __restrict__ argmax,
                     tsr_pool_params p, int64_t outputs) {
@@ -44,24 +62,23 @@ __global__ void __launch_bounds__(kThreads)
     int64_t at = -1;
     for_each_cell(p, w, [&](int64_t i) {
       const float v = xp[i];
-      if (at < 0 || v > best) best = v, at = i;
+      if (at < 0 || v > best || isnan(v)) best = v, at = i;
     });
     out[o] = best;
     argmax[o] = static_cast<int32_t>(at);
   }
 }
 
-// Padded cells count in the divisor (count_include_pad), as the reference.
+// The divisor as the reference (avg_divisor); average pooling has dilation 1.
 __global__ void __launch_bounds__(kThreads)
     avg_pool_kernel(const float* __restrict__ x, float* __restrict__ out, tsr_pool_params p, int64_t outputs) {
   const int64_t plane_size = p.D * p.H * p.W;
-  const float inv = 1.0f / float(p.kd * p.kh * p.kw);
   for (int64_t o = int64_t(blockIdx.x) * kThreads + threadIdx.x; o < outputs; o += int64_t(gridDim.x) * kThreads) {
     const Window w = window_of(p, o);
     const float* xp = x + w.plane * plane_size;
     float sum = 0.0f;
     for_each_cell(p, w, [&](int64_t i) { sum += xp[i]; });
-    out[o] = sum * inv;
+    out[o] = sum / avg_divisor(p, w.d0, w.h0, w.w0);
   }
 }
 
@@ -76,7 +93,6 @@ __device__ __forceinline__ void covering(int64_t i, int64_t stride, int64_t pad,
 
 __global__ void __launch_bounds__(kThreads)
     avg_pool_backward_kernel(const float* __restrict__ gy, float* __restrict__ gx, tsr_pool_params p, int64_t inputs) {
-  const float inv = 1.0f / float(p.kd * p.kh * p.kw);
   const int64_t out_plane = p.oD * p.oH * p.oW;
   for (int64_t i = int64_t(blockIdx.x) * kThreads + threadIdx.x; i < inputs; i += int64_t(gridDim.x) * kThreads) {
     const int64_t iw = i % p.W, ih = (i / p.W) % p.H, id = (i / (p.W * p.H)) % p.D;
@@ -89,8 +105,10 @@ __global__ void __launch_bounds__(kThreads)
     float sum = 0.0f;
     for (int64_t od = d0; od <= d1; ++od)
       for (int64_t oh = h0; oh <= h1; ++oh)
-        for (int64_t ow = w0; ow <= w1; ++ow) sum += g[(od * p.oH + oh) * p.oW + ow];
-    gx[i] = sum * inv;
+        for (int64_t ow = w0; ow <= w1; ++ow)
+          sum += g[(od * p.oH + oh) * p.oW + ow] /
+                 avg_divisor(p, od * p.stride[0] - p.padding[0], oh * p.stride[1] - p.padding[1], ow * p.stride[2] - p.padding[2]);
+    gx[i] = sum;
   }
 }
 
@@ -123,16 +141,16 @@ std::string pool_string(const tsr_pool_params& p) {
          std::to_string(p.H) + ", " + std::to_string(p.W) + "], kernel [" + std::to_string(p.kd) + ", " +
          std::to_string(p.kh) + ", " + std::to_string(p.kw) + "], out spatial [" + std::to_string(p.oD) + ", " +
          std::to_string(p.oH) + ", " + std::to_string(p.oW) + "], stride " + shape_string(p.stride, 3) + ", padding " +
-         shape_string(p.padding, 3);
+         shape_string(p.padding, 3) + ", dilation " + shape_string(p.dilation, 3);
 }
 
 std::string pool_problem(const tsr_pool_params& p) {
   const int64_t non_negative[] = {p.N, p.C, p.D, p.H, p.W, p.oD, p.oH, p.oW, p.padding[0], p.padding[1], p.padding[2]};
   for (int64_t v : non_negative)
     if (v < 0) return "negative extent or padding";
-  const int64_t positive[] = {p.kd, p.kh, p.kw, p.stride[0], p.stride[1], p.stride[2]};
+  const int64_t positive[] = {p.kd, p.kh, p.kw, p.stride[0], p.stride[1], p.stride[2], p.dilation[0], p.dilation[1], p.dilation[2]};
   for (int64_t v : positive)
-    if (v <= 0) return "kernel and stride must be positive";
+    if (v <= 0) return "kernel, stride and dilation must be positive";
   if (double(p.D) * p.H * p.W >= double(INT32_MAX)) return "an input plane has 2^31 or more elements (argmax is int32)";
   return "";
 }

@@ -101,7 +101,8 @@ struct ConvParams {
   output: vec3<i32>, // @96 oD oH oW
 }
 
-// NCDHW max / average pooling: x [N, C, D, H, W], out [N, C, oD, oH, oW]. 96 bytes.
+// NCDHW max / average pooling: x [N, C, D, H, W], out [N, C, oD, oH, oW] (ceil mode is in the
+// output size). 112 bytes.
 struct PoolParams {
   N: i32, // @0
   C: i32, // @4
@@ -110,4 +111,6 @@ struct PoolParams {
   stride: vec3<i32>, // @48
   padding: vec3<i32>, // @64
   output: vec3<i32>, // @80 oD oH oW
+  dilation: vec3<i32>, // @96 max pooling: tap t of a window at start + t dilation; 1 for average pooling
+  count_include_pad: i32, // @108 average pooling: 1 divides by the window cut at the padded input end, 0 by its cells inside the input
 }

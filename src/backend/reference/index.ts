@@ -378,38 +378,44 @@ export class ReferenceBackend implements Backend {
   }
 
   /** Calls fn(outIdx, planeBase, inPlaneIdx | -1 for padding) for every window cell. */
-  private forEachPoolCell(p: PoolParams, fn: (outIdx: number, planeBase: number, inPlaneIdx: number) => void): void {
-    const [sd, sh, sw] = p.stride, [pd, ph, pw] = p.padding;
+  /** Calls fn(outIdx, planeBase, inPlaneIdx | -1 for padding, divisor) for every window tap (tap t at
+   *  start + t dilation); divisor is average pooling's: the window cut at the padded input's end
+   *  (count_include_pad) or its cells inside the input. */
+  private forEachPoolCell(p: PoolParams, fn: (outIdx: number, planeBase: number, inPlaneIdx: number, divisor: number) => void): void {
+    const [sd, sh, sw] = p.stride, [pd, ph, pw] = p.padding, [dd, dh, dw] = p.dilation;
     const inPlane = p.D * p.H * p.W;
+    const len = (start: number, k: number, n: number, pad: number) =>
+      (p.count_include_pad ? Math.min(start + k, n + pad) - start : Math.min(start + k, n) - Math.max(start, 0));
     for (let nc = 0; nc < p.N * p.C; nc++)
       for (let od = 0; od < p.oD; od++) for (let oh = 0; oh < p.oH; oh++) for (let ow = 0; ow < p.oW; ow++) {
         const outIdx = ((nc * p.oD + od) * p.oH + oh) * p.oW + ow;
+        const d0 = od * sd - pd, h0 = oh * sh - ph, w0 = ow * sw - pw;
+        const divisor = len(d0, p.kd, p.D, pd) * len(h0, p.kh, p.H, ph) * len(w0, p.kw, p.W, pw);
         for (let a = 0; a < p.kd; a++) for (let b = 0; b < p.kh; b++) for (let e = 0; e < p.kw; e++) {
-          const id = od * sd - pd + a, ih = oh * sh - ph + b, iw = ow * sw - pw + e;
+          const id = d0 + a * dd, ih = h0 + b * dh, iw = w0 + e * dw;
           const inside = id >= 0 && id < p.D && ih >= 0 && ih < p.H && iw >= 0 && iw < p.W;
-          fn(outIdx, nc * inPlane, inside ? (id * p.H + ih) * p.W + iw : -1);
+          fn(outIdx, nc * inPlane, inside ? (id * p.H + ih) * p.W + iw : -1, divisor);
         }
       }
   }
 
+  /** The first cell inside the input, then any greater one or NaN (NaN wins, the last one as torch). */
   maxPool(x: Buf, out: Buf, argmax: Buf, p: PoolParams): void {
     const dx = this.arr(x), dst = this.arr(out), am = this.arr(argmax);
     dst.fill(-Infinity); am.fill(-1);
     this.forEachPoolCell(p, (o, base, i) => {
-      if (i >= 0 && (dx[base + i] > dst[o] || am[o] < 0)) { dst[o] = dx[base + i]; am[o] = i; }
+      if (i >= 0 && (dx[base + i] > dst[o] || am[o] < 0 || Number.isNaN(dx[base + i]))) { dst[o] = dx[base + i]; am[o] = i; }
     });
   }
   avgPool(x: Buf, out: Buf, p: PoolParams): void {
     const dx = this.arr(x), dst = this.arr(out);
-    const div = p.kd * p.kh * p.kw;
     dst.fill(0);
-    this.forEachPoolCell(p, (o, base, i) => { if (i >= 0) dst[o] += dx[base + i] / div; });
+    this.forEachPoolCell(p, (o, base, i, divisor) => { if (i >= 0) dst[o] += dx[base + i] / divisor; });
   }
   avgPoolBackward(gy: Buf, gx: Buf, p: PoolParams): void {
     const dgy = this.arr(gy), dst = this.arr(gx);
-    const div = p.kd * p.kh * p.kw;
     dst.fill(0);
-    this.forEachPoolCell(p, (o, base, i) => { if (i >= 0) dst[base + i] += dgy[o] / div; });
+    this.forEachPoolCell(p, (o, base, i, divisor) => { if (i >= 0) dst[base + i] += dgy[o] / divisor; });
   }
 
   nms(boxes: Buf, scores: Buf, groups: Buf, count: number, iouThreshold: number, keep: Buf): void {
