@@ -463,9 +463,9 @@ if (!loaded.addon) {
       /unary: x must be a Float32Array or an Int32Array/);
     assert.throws(() => cpu.addon.reduce(99, new Float32Array(3), 1, 3, 1, new Float32Array(1)), /reduce: unknown op code 99/);
     const x = new Float32Array(16), y = new Float32Array(16), argmax = new Int32Array(16);
-    assert.throws(() => cpu.addon.maxPool(x, y, argmax, new Float64Array(3)), /maxPool: the parameter record holds 3 numbers, kernels\/schema.h has 17/);
+    assert.throws(() => cpu.addon.maxPool(x, y, argmax, new Float64Array(3)), /maxPool: the parameter record holds 3 numbers, kernels\/schema.h has 21/);
     assert.throws(() => cpu.addon.maxPool(x, y, argmax, [1, 1] as never), /maxPool: the parameter record must be a Float64Array/);
-    assert.throws(() => cpu.addon.maxPool(x, y, argmax, new Float64Array(17).fill(1.5)), /maxPool: an integer field of the parameter record must be an integer/);
+    assert.throws(() => cpu.addon.maxPool(x, y, argmax, new Float64Array(21).fill(1.5)), /maxPool: an integer field of the parameter record must be an integer/);
     assert.throws(() => cpu.gather(makeView([3, 3], 'dense'), 0, makeView([2, 4], 'dense', 'int32', () => 0), out, [2, 4]),
       /gather: out shape \[2, 4\] exceeds x shape \[3, 3\]/);
   });
