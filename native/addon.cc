@@ -51,6 +51,14 @@ Napi::Value SetSimd(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), isa_name(set_active_isa(isa)));
 }
 
+// adjustExternalMemory(deltaBytes): tells V8 about memory it cannot see (WebGPU device buffers behind small
+// GPUBuffer objects), so that dropped tensors holding it make the collector run; returns V8's new total.
+Napi::Value AdjustExternalMemory(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsNumber()) fail("adjustExternalMemory: expected a number of bytes");
+  const int64_t delta = info[0].As<Napi::Number>().Int64Value();
+  return Napi::Number::New(info.Env(), double(Napi::MemoryManagement::AdjustExternalMemory(info.Env(), delta)));
+}
+
 // captureStderr() sends file descriptor 2 into an anonymous temporary file until releaseStderr(), which
 // puts it back and returns what was written meanwhile. The webgpu backend's start-up runs inside it:
 // Dawn prints notices (limits it lowers) straight to fd 2, where no JavaScript stream can catch them.
@@ -111,6 +119,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #endif
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("setSimd", Napi::Function::New(env, SetSimd, "setSimd"));
+  exports.Set("adjustExternalMemory", Napi::Function::New(env, AdjustExternalMemory, "adjustExternalMemory"));
   exports.Set("captureStderr", Napi::Function::New(env, CaptureStderr, "captureStderr"));
   exports.Set("releaseStderr", Napi::Function::New(env, ReleaseStderr, "releaseStderr"));
   exports.Set("schema", Schema(env));

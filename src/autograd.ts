@@ -2,7 +2,7 @@
 // topological order, taking each primitive's gradient from src/gradients.ts and each fused kernel's from its
 // node. Gradients are computed with ops, so they run on the backend the forward ran on.
 import { noGrad, type Primitive } from './tape.js';
-import type { Tensor } from './tensor.js';
+import { Tensor } from './tensor.js';
 import { gradients, type GradientRule } from './gradients.js';
 import { add, clone, contiguous } from './ops/elementwise.js';
 import { onesLike } from './ops/creation.js';
@@ -18,20 +18,59 @@ function inputGradients(t: Tensor, g: Tensor): (Tensor | null)[] {
   return rule(g, node.inputs, t, node.saved);
 }
 
-/** Accumulates d(root)/d(leaf) into every leaf's .grad. The graph is freed afterwards. */
-export function backward(root: Tensor, seed?: Tensor): void {
+export interface BackwardOptions {
+  /** The gradient of the root (required when the root is not a scalar). */
+  grad?: Tensor;
+  /** Keep the graph for another backward() through it (torch's retain_graph). Default false: it is freed. */
+  retainGraph?: boolean;
+}
+
+const BACKWARD_KEYS = new Set(['grad', 'retainGraph']);
+
+/** Called with a leaf once its gradient for this backward() is complete in leaf.grad (DDP's gradient-ready hook). */
+export type GradReadyHook = (leaf: Tensor) => void;
+const gradReadyHooks = new Set<GradReadyHook>();
+
+/**
+ * Registers `hook` to run during every backward(), once per leaf as soon as no later gradient rule can add to
+ * its .grad; returns a function that removes it. DistributedDataParallel starts bucket all-reduces from it.
+ */
+export function onGradReady(hook: GradReadyHook): () => void {
+  gradReadyHooks.add(hook);
+  return () => { gradReadyHooks.delete(hook); };
+}
+
+/**
+ * Accumulates d(root)/d(leaf) into every leaf's .grad. The graph is freed afterwards unless retainGraph: a
+ * second backward() through it throws, as does one through an intermediate that was disposed.
+ */
+export function backward(root: Tensor, seedOrOptions?: Tensor | BackwardOptions): void {
+  const opts: BackwardOptions = seedOrOptions === undefined || seedOrOptions instanceof Tensor ? { grad: seedOrOptions } : seedOrOptions;
+  for (const k of Object.keys(opts)) if (!BACKWARD_KEYS.has(k)) throw new Error(`backward: unknown option '${k}' (known: ${[...BACKWARD_KEYS].join(', ')})`);
+  const seed = opts.grad;
   if (!root.requiresGrad) throw new Error(`backward: tensor ${root.describe()} does not require grad`);
   if (!seed && root.size !== 1) {
     throw new Error(`backward: ${root.describe()} is not a scalar; pass the gradient explicitly`);
   }
   const order = topoOrder(root);
+  const pending = gradReadyHooks.size > 0 ? pendingContributions(order) : null;
   const grads = new Map<Tensor, Tensor>();
+  /** After t's node is done: runs the hooks for the leaves it was the last node to feed. */
+  const settle = (t: Tensor): void => {
+    if (!pending) return;
+    for (const inp of new Set(t.node!.inputs)) {
+      if (inp.node || !inp.requiresGrad) continue;
+      const left = pending.get(inp)! - 1;
+      pending.set(inp, left);
+      if (left === 0 && inp.grad) for (const hook of gradReadyHooks) hook(inp);
+    }
+  };
   noGrad(() => {
     grads.set(root, seed ? clone(seed) : onesLike(root));
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i];
       const g = grads.get(t);
-      if (!g) continue;
+      if (!g) { settle(t); continue; }
       grads.delete(t);
       const node = t.node!;
       let gs: (Tensor | null)[];
@@ -55,12 +94,36 @@ export function backward(root: Tensor, seed?: Tensor): void {
           if (inp.grad) { const sum = add(inp.grad, owned); inp.grad.dispose(); owned.dispose(); inp.grad = sum.keep(); } else inp.grad = owned.keep();
         }
       });
+      settle(t);
     }
   });
-  for (const t of order) { t.node = null; }
+  if (!opts.retainGraph) for (const t of order) t.freeNode('backward');
+}
+
+/** For each leaf that wants grad, how many nodes of `order` take it as an input. */
+function pendingContributions(order: Tensor[]): Map<Tensor, number> {
+  const counts = new Map<Tensor, number>();
+  for (const t of order) {
+    for (const inp of new Set(t.node!.inputs)) {
+      if (!inp.node && inp.requiresGrad) counts.set(inp, (counts.get(inp) ?? 0) + 1);
+    }
+  }
+  return counts;
+}
+
+/** Why backward() cannot go through `t`, an input of `consumer` (or the root), or undefined when it can. */
+function freedError(t: Tensor, consumer: Tensor | null): string | undefined {
+  if (!t.freed) return undefined;
+  const what = consumer ? `the ${t.freedOp} result ${t.describe()} that ${consumer.node!.op} used` : `the ${t.freedOp} result ${t.describe()}`;
+  return t.freed === 'disposed'
+    ? `backward: ${what} was disposed before backward() (its gradient needs it; keep it, or dispose it after backward())`
+    : `backward: trying to backward through the graph a second time: ${what} was freed by an earlier backward(); ` +
+      'pass { retainGraph: true } to the first backward() to go through it again';
 }
 
 function topoOrder(root: Tensor): Tensor[] {
+  const rootError = freedError(root, null);
+  if (rootError) throw new Error(rootError);
   const order: Tensor[] = [];
   const seen = new Set<Tensor>();
   const stack: [Tensor, number][] = [[root, 0]];
@@ -72,6 +135,8 @@ function topoOrder(root: Tensor): Tensor[] {
     if (i < inputs.length) {
       top[1]++;
       const inp = inputs[i];
+      const error = freedError(inp, t);
+      if (error) throw new Error(error);
       if (inp.node && !seen.has(inp)) { seen.add(inp); stack.push([inp, 0]); }
     } else {
       stack.pop();

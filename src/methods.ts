@@ -2,7 +2,7 @@
 // `add(x, y)` are one implementation (TensorFlow.js's chained-op pattern).
 import { Tensor } from './tensor.js';
 import type { DType, Activation } from './backend/interface.js';
-import { backward } from './autograd.js';
+import { backward, type BackwardOptions } from './autograd.js';
 import { backendByName, initBackend } from './backend/registry.js';
 import * as ew from './ops/elementwise.js';
 import * as rd from './ops/reduce.js';
@@ -55,8 +55,8 @@ declare module './tensor.js' {
     flip(axes: number | number[]): Tensor; roll(shifts: number | number[], axes?: number | number[]): Tensor;
     repeat(reps: number[]): Tensor; tile(reps: number[]): Tensor; tril(diagonal?: number): Tensor; triu(diagonal?: number): Tensor;
     diag(diagonal?: number): Tensor; outer(b: Tensor): Tensor; nonzero(): Tensor; unique(opts?: so.UniqueOptions): so.UniqueResult;
-    /** Accumulates gradients of this (scalar) tensor into the leaves' .grad. */
-    backward(grad?: Tensor): void;
+    /** Accumulates gradients of this (scalar) tensor into the leaves' .grad; frees the graph unless retainGraph. */
+    backward(gradOrOptions?: Tensor | BackwardOptions): void;
     /** Marks a leaf as wanting gradients (in place); returns this. */
     requiresGrad_(flag?: boolean): Tensor;
     /** A copy on another backend (synchronous source backends). */
@@ -132,7 +132,7 @@ P.diag = function (diagonal) { return ar.diag(this, diagonal); };
 P.outer = function (b) { return ar.outer(this, b); };
 P.nonzero = function () { return ix.nonzero(this); };
 P.unique = function (opts) { return so.unique(this, opts); };
-P.backward = function (grad?: Tensor) { backward(this, grad); };
+P.backward = function (gradOrOptions?: Tensor | BackwardOptions) { backward(this, gradOrOptions); };
 P.requiresGrad_ = function (flag = true) {
   if (this.node) throw new Error(`requiresGrad_: ${this.describe()} is not a leaf (it was computed by ${this.node.op}); use detach() first`);
   if (flag && this.dtype !== 'float32') throw new Error(`requiresGrad_: only float32 tensors can require grad (got ${this.describe()})`);

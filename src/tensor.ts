@@ -22,11 +22,18 @@ export class Storage {
   refs = 0;
   constructor(readonly backend: Backend, public buf: Buf | null) {
     const m = memoryOf(backend.name);
-    m.buffers++; m.bytes += buf!.size * 4;
+    const bytes = buf!.size * 4;
+    m.buffers++; m.bytes += bytes;
+    // Storage that becomes unreachable without release() (its tensors were dropped, not disposed) is reclaimed
+    // by the garbage collector; the backend's reclaimer frees what the collector cannot free by itself.
+    // Backends without one keep the buffer until the finalizer runs and free it then.
+    const reclaim = backend.reclaimer ? backend.reclaimer(buf!) : () => backend.free(buf!);
+    storageFinalizer.register(this, { counts: m, bytes, reclaim }, this);
   }
   retain(): void { this.refs++; }
   release(): void {
     if (--this.refs > 0 || !this.buf) return;
+    storageFinalizer.unregister(this);
     const m = memoryOf(this.backend.name);
     m.buffers--; m.bytes -= this.buf.size * 4;
     this.backend.free(this.buf);
@@ -42,18 +49,24 @@ function memoryOf(name: string): MemoryCounts {
   return m;
 }
 
-/** Live tensors, storage buffers and bytes per backend (views count as tensors, not buffers). */
+/** Live tensors, storage buffers and bytes per backend (views count as tensors, not buffers). Tensors dropped
+ *  without dispose() leave these counts when their finalizers run, after a garbage collection once the event
+ *  loop turns; their memory itself goes at the collection. */
 export function memory(): Record<string, MemoryCounts> {
   const out: Record<string, MemoryCounts> = {};
   for (const [k, v] of memoryCounts) out[k] = { ...v };
   return out;
 }
 
-// Backstop for tensors that are dropped without dispose(): release their storage when collected.
-const finalizer = new FinalizationRegistry<{ storage: Storage; backend: string }>((held) => {
-  memoryOf(held.backend).tensors--;
-  held.storage.release();
-});
+// Backstops for tensors dropped without dispose(). Neither holds the storage: a held value that did would keep
+// every dropped buffer alive until the finalizer ran, and V8 runs finalizers only when the event loop turns,
+// never inside a synchronous training loop, which therefore grew without bound.
+const tensorFinalizer = new FinalizationRegistry<MemoryCounts>((counts) => { counts.tensors--; });
+const storageFinalizer = new FinalizationRegistry<{ counts: MemoryCounts; bytes: number; reclaim: (() => void) | undefined }>(
+  (held) => {
+    held.counts.buffers--; held.counts.bytes -= held.bytes;
+    held.reclaim?.();
+  });
 
 // ---- scopes: free what a function made, except what it returns ----
 const scopes: Set<Tensor>[] = [];
@@ -107,6 +120,13 @@ export class Tensor {
   grad: Tensor | null = null;
   /** How this tensor was computed (absent on leaves and when grad recording is off). */
   node: GradNode | null = null;
+  /**
+   * Why this tensor's node is gone although it was computed with grad: 'disposed' (dispose() freed the tensor)
+   * or 'backward' (a backward() freed the graph). backward() through it then throws, naming `freedOp`.
+   */
+  freed: 'disposed' | 'backward' | null = null;
+  /** The op that computed this tensor, kept when its node is freed, for backward()'s error. */
+  freedOp?: string;
   /** Optional label, used by nn modules and error messages. */
   name?: string;
 
@@ -117,8 +137,9 @@ export class Tensor {
     this.offset = offset;
     this.dtype = dtype;
     storage.retain();
-    memoryOf(storage.backend.name).tensors++;
-    finalizer.register(this, { storage, backend: storage.backend.name }, this);
+    const counts = memoryOf(storage.backend.name);
+    counts.tensors++;
+    tensorFinalizer.register(this, counts, this);
     scopes[scopes.length - 1]?.add(this);
   }
 
@@ -150,12 +171,18 @@ export class Tensor {
 
   dispose(): void {
     if (!this._storage) return;
-    finalizer.unregister(this);
+    tensorFinalizer.unregister(this);
     memoryOf(this._storage.backend.name).tensors--;
     this._storage.release();
     this._storage = null;
-    this.node = null;
+    this.freeNode('disposed');
     for (const s of scopes) s.delete(this);
+  }
+
+  /** Drops the autograd node (and what it holds), remembering which op it was for backward()'s errors. */
+  freeNode(why: 'disposed' | 'backward'): void {
+    if (this.node) { this.freedOp = this.node.op; this.freed = why; }
+    this.node = null;
   }
 
   /** Exempts this tensor from the enclosing scopes' cleanup. */

@@ -237,6 +237,8 @@ Napi::Value Alloc(Args& a) {
   a.ok(tsr_cuda_alloc(size_t(size) * 4, s.stream, &ptr));
   const uint32_t id = s.next_id++;
   s.buffers[id] = Buffer{id, ptr, size, dtype, 0};
+  // Device memory behind a small JS number: V8 is told, so dropped tensors make the collector run.
+  Napi::MemoryManagement::AdjustExternalMemory(a.env(), size * 4);
   return Napi::Number::New(a.env(), id);
 }
 
@@ -244,6 +246,7 @@ Napi::Value Free(Args& a) {
   const Buffer b = a.buffer(a.at(0, "buffer"), "buffer");
   a.ok(tsr_cuda_free(b.ptr, a.stream()));
   a.session().buffers.erase(b.id);
+  Napi::MemoryManagement::AdjustExternalMemory(a.env(), -b.size * 4);
   return a.env().Undefined();
 }
 

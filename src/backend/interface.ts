@@ -60,6 +60,13 @@ export interface Backend {
   // ---- storage ----
   alloc(size: number, dtype: DType): Buf;
   free(buf: Buf): void;
+  /**
+   * For storage that the garbage collector found unreachable without free(): a function that frees what the
+   * collector does not free by itself, holding no reference to `buf` (cuda: its handle), or undefined when
+   * collecting the Buf frees everything (typed arrays). Without this method the Buf is kept until the finalizer
+   * runs free(buf) (webgpu), which V8 does only when the event loop turns.
+   */
+  reclaimer?(buf: Buf): (() => void) | undefined;
   write(buf: Buf, data: Float32Array | Int32Array): void;
   read(buf: Buf): Promise<Float32Array | Int32Array>;
   /** Blocking read: cpu/reference at once, cuda by synchronizing; webgpu throws (use read()). */

@@ -135,6 +135,11 @@ export class CudaBackend implements Backend {
   // ---- storage ----
   alloc(size: number, dtype: DType): Buf { return new CudaBuf(this.addon.cudaAlloc(size, dtype), size, dtype); }
   free(buf: Buf): void { this.addon.cudaFree(handle(buf, 'buffer')); }
+  /** Device memory is freed by handle: the finalizer of dropped storage holds the number, not the CudaBuf. */
+  reclaimer(buf: Buf): () => void {
+    const id = handle(buf, 'buffer');
+    return () => this.addon.cudaFree(id);
+  }
   write(buf: Buf, data: Float32Array | Int32Array): void { this.addon.cudaWrite(handle(buf, 'buffer'), data); }
   read(buf: Buf): Promise<Float32Array | Int32Array> { return this.addon.cudaRead(handle(buf, 'buffer')); }
   readSync(buf: Buf): Float32Array | Int32Array { return this.addon.cudaReadSync(handle(buf, 'buffer')); }

@@ -131,6 +131,8 @@ export class ReferenceBackend implements Backend {
     return new HostBuf(data, dtype);
   }
   free(buf: Buf): void { (buf as HostBuf).data = new Float32Array(0); }
+  /** Collecting a HostBuf frees its typed array. */
+  reclaimer(): undefined { return undefined; }
   write(buf: Buf, data: Float32Array | Int32Array): void { this.arr(buf).set(data); }
   readSync(buf: Buf): Float32Array | Int32Array {
     const d = this.arr(buf);

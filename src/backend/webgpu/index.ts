@@ -87,7 +87,12 @@ export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
   readonly syncRead = false;
 
-  constructor(private readonly gpu: GpuRuntime) {}
+  /**
+   * @param reportExternal tells the JavaScript engine how many bytes of device buffers a GPUBuffer stands for
+   *   (+ at alloc, - at free): a GPUBuffer is a small object to V8, and without this a loop that drops tensors
+   *   without dispose() would give the collector no reason to run. Node passes the addon's adjustExternalMemory.
+   */
+  constructor(private readonly gpu: GpuRuntime, private readonly reportExternal?: (deltaBytes: number) => void) {}
 
   /** The adapter the device runs on (vendor, architecture, device, description), for `tessera info`. */
   get adapterInfo(): GPUAdapterInfo { return this.gpu.device.adapterInfo; }
@@ -105,7 +110,9 @@ export class WebGpuBackend implements Backend {
       throw new Error(`webgpu alloc: ${size} ${dtype} elements (${bytes} bytes) exceed the device's ` +
         `largest bindable buffer (${limit} bytes)`);
     }
-    return new WebGpuBuf(size, dtype, this.gpu.createStorage(bytes, `${dtype}[${size}]`), this.gpu);
+    const buf = new WebGpuBuf(size, dtype, this.gpu.createStorage(bytes, `${dtype}[${size}]`), this.gpu);
+    this.reportExternal?.(bytes);
+    return buf;
   }
 
   /** Freeing twice is a no-op (a finalizer may race an explicit dispose). */
@@ -114,6 +121,7 @@ export class WebGpuBackend implements Backend {
     const b = this.storage(buf, 'free');
     b.freed = true;
     this.gpu.release(b.gpu);
+    this.reportExternal?.(-b.size * 4);
   }
 
   write(buf: Buf, data: Float32Array | Int32Array): void {
@@ -515,6 +523,6 @@ export class WebGpuBackend implements Backend {
 
 /** Opens the default adapter (Dawn on Vulkan in Node, navigator.gpu in a
  *  browser); throws a message naming what to install when there is none. */
-export async function createWebGpuBackend(): Promise<WebGpuBackend> {
-  return new WebGpuBackend(await GpuRuntime.create());
+export async function createWebGpuBackend(reportExternal?: (deltaBytes: number) => void): Promise<WebGpuBackend> {
+  return new WebGpuBackend(await GpuRuntime.create(), reportExternal);
 }
