@@ -55,7 +55,8 @@ if (mode === 'collectives') {
   const B = 8, steps = 5;
   T.manualSeed(100 + rank);  // different on every rank: DDP's broadcast must make them equal
   const net = new T.nn.Sequential(new T.nn.Linear(4, 8, { activation: 'tanh' }), new T.nn.Linear(8, 3));
-  const ddp = new dist.DistributedDataParallel(net, { bucketMiB: 1e-4 });  // several buckets
+  const overlap = process.argv[4] !== 'no-overlap';
+  const ddp = new dist.DistributedDataParallel(net, { bucketMiB: 1e-4, overlap });  // several buckets
   const opt = new T.optim.SGD(net.parameters(), { lr: 0.5, momentum: 0.9 });
   const xAll = Float32Array.from({ length: B * 4 }, (_, i) => Math.sin(i * 1.3));
   const yAll = Int32Array.from({ length: B }, (_, i) => (i * 5) % 3);
@@ -72,6 +73,7 @@ if (mode === 'collectives') {
   }
   if (process.argv[3]) await ddp.save(process.argv[3]);
   if (rank === 0) {
+    console.log(`SYNC ${ddp.lastSync.startedDuringBackward} of ${ddp.lastSync.buckets} buckets started during backward`);
     const flat: number[] = [];
     for (const p of net.parameters()) flat.push(...await p.data());
     console.log(`PARAMS ${JSON.stringify(flat)}`);

@@ -41,22 +41,28 @@ job('collectives match their single-process definition (odd sizes, float32 and i
   assert.match(agreed[0], /^AGREED rank 1 of 2 failed: .*linear/i);
 });
 
-job('DDP: 2 ranks with batch B/2 each end with the parameters of 1 rank with batch B; rank 0 writes the checkpoint', () => {
+job('DDP: 2 ranks with batch B/2 each end with the parameters of 1 rank with batch B, with the all-reduces overlapped with backward and without; rank 0 writes the checkpoint', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-ddp-'));
   try {
-    const params = (n: number) => {
-      const r = launch(n, ['ddp', join(dir, `model-${n}.safetensors`)]);
+    const params = (n: number, overlap: boolean) => {
+      const r = launch(n, ['ddp', join(dir, `model-${n}-${overlap}.safetensors`), overlap ? 'overlap' : 'no-overlap']);
       assert.is(r.status, 0, r.output);
       const line = r.stdout.split('\n').find((l) => l.startsWith('PARAMS '));
       assert.ok(line, r.output);
-      return JSON.parse(line!.slice(7)) as number[];
+      const sync = r.stdout.split('\n').find((l) => l.startsWith('SYNC '));
+      return { values: JSON.parse(line!.slice(7)) as number[], sync };
     };
-    const one = params(1), two = params(2);
-    assert.is(two.length, one.length);
-    const worst = Math.max(...one.map((v, i) => Math.abs(v - two[i])));
-    assert.ok(worst < 1e-5, `largest parameter difference ${worst}`);
+    const one = params(1, true).values;
+    for (const overlap of [true, false]) {
+      const two = params(2, overlap);
+      assert.is(two.values.length, one.length);
+      const worst = Math.max(...one.map((v, i) => Math.abs(v - two.values[i])));
+      assert.ok(worst < 1e-5, `largest parameter difference ${worst} (overlap ${overlap})`);
+      // The MLP's 4 parameters make 4 buckets at bucketMiB 1e-4: all start during backward when overlapping.
+      assert.is(two.sync, overlap ? 'SYNC 4 of 4 buckets started during backward' : 'SYNC 0 of 4 buckets started during backward');
+    }
     assert.ok(Math.max(...one.map(Math.abs)) > 0.05, 'the parameters are not trivial');
-    assert.equal(readdirSync(dir).sort(), ['model-1.safetensors', 'model-2.safetensors'], 'one file per job, no temporaries left');
+    assert.equal(readdirSync(dir).sort(), ['model-1-true.safetensors', 'model-2-false.safetensors', 'model-2-true.safetensors'], 'one file per job, no temporaries left');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

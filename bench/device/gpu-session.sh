@@ -13,7 +13,10 @@
 #      checks every kernel against the reference backend on the GPU
 #      ($OUT/uvu.log);
 #   3. the webgpu tests on the NVIDIA Vulkan driver instead of lavapipe
-#      ($OUT/webgpu.log; skipped with a message without the driver's ICD file).
+#      ($OUT/webgpu.log; skipped with a message without the driver's ICD file);
+#   4. the NCCL path at world size 1 (bench/device/nccl_check.ts, $OUT/nccl.log):
+#      libnccl from TESSERA_NCCL_LIBRARY, else PyTorch's wheel (nvidia.nccl), else
+#      the system's libnccl.so.2.
 # Environment: OUT (default /tmp/tessera-gpu-out), STEP_TIMEOUT (seconds per
 # step, default 420), TESSERA_CUDA_ARCH (default: this GPU's, from nvidia-smi).
 set -uo pipefail
@@ -71,3 +74,10 @@ if [ -n "$icd" ]; then
 else
   echo "webgpu: skipped, no NVIDIA Vulkan ICD file (nvidia_icd.json)" | tee -a "$summary"
 fi
+
+# 4. NCCL at world size 1: native/cuda/nccl.cc loads libnccl at run time.
+if [ -z "${TESSERA_NCCL_LIBRARY:-}" ]; then
+  nccl_lib="$(python3 -c 'import nvidia.nccl, os; print(os.path.join(list(nvidia.nccl.__path__)[0], "lib", "libnccl.so.2"))' 2>/dev/null)"
+  [ -n "$nccl_lib" ] && [ -f "$nccl_lib" ] && export TESSERA_NCCL_LIBRARY="$nccl_lib"
+fi
+step nccl node dist/bench/device/nccl_check.js

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <string>
 #include <thread>
+#include <unordered_map>
 
 #include "cpu/families.h"
 
@@ -138,6 +139,53 @@ Napi::Value AllReduce(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// All-reduces started by mpiStartAllReduce and not yet waited for, by id. The JavaScript caller keeps each
+// buffer referenced until mpiWait returns (MPI writes into it meanwhile).
+std::unordered_map<int64_t, MPI_Request> pending;
+int64_t next_request = 1;
+
+int64_t request_arg(const Napi::CallbackInfo& info, size_t i, const char* kernel) {
+  const int64_t id = int_arg(info, i, kernel, "request");
+  if (pending.find(id) == pending.end()) fail(std::string(kernel) + ": no pending request " + std::to_string(id));
+  return id;
+}
+
+// mpiStartAllReduce(buf, op): starts an in-place all-reduce and returns its request id at once, so that the
+// caller computes while it proceeds (DistributedDataParallel starts a bucket during the backward pass).
+Napi::Value StartAllReduce(const Napi::CallbackInfo& info) {
+  const char* k = "allReduce";
+  require_init(k);
+  HostBuffer b = buffer_arg(info, 0, k, "buffer");
+  MPI_Op op = op_arg(info, 1, k);
+  MPI_Request request;
+  MPI_Iallreduce(MPI_IN_PLACE, b.data, count_of(b.size, k), b.type, op, MPI_COMM_WORLD, &request);
+  const int64_t id = next_request++;
+  pending[id] = request;
+  return Napi::Number::New(info.Env(), double(id));
+}
+
+// mpiTest(id): lets MPI progress the request (Open MPI moves non-blocking collectives forward only inside MPI
+// calls) and says whether it has completed; the request stays pending until mpiWait.
+Napi::Value Test(const Napi::CallbackInfo& info) {
+  const char* k = "allReduce";
+  const int64_t id = request_arg(info, 0, k);
+  MPI_Request& request = pending[id];
+  int done = request == MPI_REQUEST_NULL;
+  if (!done) MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+  return Napi::Boolean::New(info.Env(), done != 0);
+}
+
+// mpiWait(id, timeoutSeconds): waits for a started request (ending the job on timeout) and forgets it.
+Napi::Value Wait(const Napi::CallbackInfo& info) {
+  const char* k = "allReduce";
+  const int64_t id = request_arg(info, 0, k);
+  const double timeout = number_arg(info, 1, k, "timeout");
+  MPI_Request request = pending[id];
+  pending.erase(id);
+  if (request != MPI_REQUEST_NULL) wait_or_abort(request, timeout, k);
+  return info.Env().Undefined();
+}
+
 // mpiBroadcast(buf, root, timeoutSeconds): in place.
 Napi::Value Broadcast(const Napi::CallbackInfo& info) {
   const char* k = "broadcast";
@@ -216,6 +264,9 @@ Napi::Value Finalize(const Napi::CallbackInfo& info) {
 void InitMpi(Napi::Env env, Napi::Object exports) {
   exports.Set("mpiInit", Napi::Function::New(env, Init, "mpiInit"));
   exports.Set("mpiAllReduce", Napi::Function::New(env, AllReduce, "mpiAllReduce"));
+  exports.Set("mpiStartAllReduce", Napi::Function::New(env, StartAllReduce, "mpiStartAllReduce"));
+  exports.Set("mpiTest", Napi::Function::New(env, Test, "mpiTest"));
+  exports.Set("mpiWait", Napi::Function::New(env, Wait, "mpiWait"));
   exports.Set("mpiBroadcast", Napi::Function::New(env, Broadcast, "mpiBroadcast"));
   exports.Set("mpiAllGather", Napi::Function::New(env, AllGather, "mpiAllGather"));
   exports.Set("mpiReduceScatter", Napi::Function::New(env, ReduceScatter, "mpiReduceScatter"));

@@ -262,5 +262,7 @@ const Entry kKernels[] = {
 
 void RegisterCuda(Napi::Env env, Napi::Object exports) {
   using namespace tessera::cuda_napi;
-  Export(env, exports, StartSession(env, exports), kKernels, std::size(kKernels));
+  Session& session = StartSession(env, exports);
+  Export(env, exports, session, kKernels, std::size(kKernels));
+  ExportNccl(env, exports, session);
 }

@@ -174,5 +174,7 @@ Record record(const Args& a, size_t i, std::initializer_list<Field> fields) {
 Session& StartSession(Napi::Env env, Napi::Object exports);
 // Exports every entry of a table; its functions run with `session`.
 void Export(Napi::Env env, Napi::Object exports, Session& session, const Entry* entries, size_t count);
+// Exports the NCCL collectives (native/cuda/nccl.cc): cudaNcclInit, cudaNcclAllReduce, cudaNcclBroadcast.
+void ExportNccl(Napi::Env env, Napi::Object exports, Session& session);
 
 }  // namespace tessera::cuda_napi

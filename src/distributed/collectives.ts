@@ -5,12 +5,14 @@ import { existsSync } from 'node:fs';
 import { loadAddon } from '../backend/cpu/addon.js';
 import { HostBuf } from '../backend/hostbuf.js';
 import { emptyTensor, type Tensor } from '../tensor.js';
+import { backendByName } from '../backend/registry.js';
+import { CudaBuf } from '../backend/cuda/index.js';
 
 export type DistributedBackendName = 'mpi' | 'nccl';
 export type ReduceOp = 'sum' | 'mean' | 'max' | 'min';
 
 export interface InitOptions {
-  /** Default 'mpi'. 'nccl' is not available in this version (see README, "Data-parallel training"). */
+  /** Default 'mpi'. 'nccl': CUDA tensors, one rank only in this version (see README, "Data-parallel training"). */
   backend?: DistributedBackendName;
   /** Seconds a collective waits for the other ranks before it ends the job naming its rank. Default 300; 0 waits forever. */
   timeoutSeconds?: number;
@@ -19,6 +21,10 @@ export interface InitOptions {
 interface MpiAddon {
   mpiInit(): { rank: number; size: number; mpiVersion: string; library: string };
   mpiAllReduce(buf: Float32Array | Int32Array, op: number, timeout: number): void;
+  /** Absent in addons built before non-blocking all-reduces. */
+  mpiStartAllReduce?(buf: Float32Array | Int32Array, op: number): number;
+  mpiTest?(request: number): boolean;
+  mpiWait?(request: number, timeout: number): void;
   mpiBroadcast(buf: Float32Array | Int32Array, root: number, timeout: number): void;
   mpiAllGather(send: Float32Array | Int32Array, recv: Float32Array | Int32Array, timeout: number): void;
   mpiReduceScatter(send: Float32Array | Int32Array, recv: Float32Array | Int32Array, op: number, timeout: number): void;
@@ -31,6 +37,47 @@ const OP_CODES: Record<Exclude<ReduceOp, 'mean'>, number> = { sum: 0, max: 1, mi
 const INIT_KEYS = new Set(['backend', 'timeoutSeconds']);
 
 let state: { mpi: MpiAddon; rank: number; size: number; timeout: number; library: string } | null = null;
+
+/** The addon's NCCL functions (native/cuda/nccl.cc; libnccl itself is loaded by cudaNcclInit). */
+interface NcclAddon {
+  cudaNcclInit(rank: number, size: number): number;
+  cudaNcclAllReduce(buf: number, op: number): void;
+  cudaNcclBroadcast(buf: number, root: number): void;
+}
+/** Set by init({ backend: 'nccl' }): a job of one rank whose collectives run on CUDA buffers. */
+let nccl: { addon: NcclAddon; version: number } | null = null;
+const NCCL_OP_CODES: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2, mean: 3 };
+
+function initNccl(): { rank: number; worldSize: number } {
+  if (nccl) return { rank: 0, worldSize: 1 };
+  const size = Number(process.env.WORLD_SIZE ?? 1), r = Number(process.env.RANK ?? 0);
+  if (size !== 1) {
+    throw new Error(`distributed.init: backend 'nccl' supports a job of one rank in this version (WORLD_SIZE=${size}); use backend 'mpi'`);
+  }
+  try {
+    backendByName('cuda');  // a clear error without a GPU, or with an addon built without CUDA
+  } catch (e) {
+    throw new Error(`distributed.init: backend 'nccl' needs a CUDA GPU: ${(e as Error).message}`);
+  }
+  const addon = loadAddon().addon as Partial<NcclAddon> | undefined;
+  if (typeof addon?.cudaNcclInit !== 'function') {
+    throw new Error("distributed.init: backend 'nccl': the native addon has no NCCL binding; rebuild it (npm run build:native)");
+  }
+  try {
+    nccl = { addon: addon as NcclAddon, version: addon.cudaNcclInit(r, size) };
+  } catch (e) {
+    throw new Error(`distributed.init: backend 'nccl': ${(e as Error).message}`);
+  }
+  return { rank: r, worldSize: size };
+}
+
+/** The CUDA buffer handle of t, for an NCCL collective. */
+function ncclBuffer(t: Tensor, op: string): number {
+  if (!t.isContiguous) throw new Error(`distributed.${op}: tensor ${t.describe()} is not contiguous; call contiguous() first`);
+  const buf = t.storage.buf;
+  if (!(buf instanceof CudaBuf)) throw new Error(`distributed.${op}: backend 'nccl' needs cuda tensors, got ${t.describe()}`);
+  return buf.handle;
+}
 
 /** The addon's MPI functions, or null with the reason (no addon, or an addon built without MPI). */
 export function mpiSupport(): { mpi: MpiAddon | null; why?: string } {
@@ -52,11 +99,14 @@ export function init(opts: InitOptions = {}): { rank: number; worldSize: number 
   const timeout = opts.timeoutSeconds ?? 300;
   if (!(timeout >= 0)) throw new Error(`distributed.init: timeoutSeconds must be >= 0, got ${timeout}`);
   if (backend === 'nccl') {
-    throw new Error(existsSync('/proc/driver/nvidia/version')
-      ? "distributed.init: backend 'nccl' is not implemented in this version of Tessera; use backend 'mpi'"
-      : "distributed.init: backend 'nccl' needs a CUDA GPU and none was found (no NVIDIA driver loaded); use backend 'mpi'");
+    if (!existsSync('/proc/driver/nvidia/version')) {
+      throw new Error("distributed.init: backend 'nccl' needs a CUDA GPU and none was found (no NVIDIA driver loaded); use backend 'mpi'");
+    }
+    if (state) throw new Error("distributed.init: this process already joined an MPI job; it cannot switch to backend 'nccl'");
+    return initNccl();
   }
   if (backend !== 'mpi') throw new Error(`distributed.init: backend must be 'mpi' or 'nccl', got '${String(backend)}'`);
+  if (nccl) throw new Error("distributed.init: this process already uses backend 'nccl'; it cannot switch to 'mpi'");
   if (state) { state.timeout = timeout; return { rank: state.rank, worldSize: state.size }; }
   const { mpi, why } = mpiSupport();
   if (!mpi) throw new Error(`distributed.init: backend 'mpi' is unavailable: ${why}`);
@@ -82,6 +132,7 @@ export function init(opts: InitOptions = {}): { rank: number; worldSize: number 
 }
 
 function joined(op: string): NonNullable<typeof state> {
+  if (nccl) throw new Error(`distributed.${op}: not available with backend 'nccl' in this version (allReduce, broadcast, barrier and agree are)`);
   if (!state) throw new Error(`distributed.${op}: call init() first`);
   return state;
 }
@@ -97,7 +148,7 @@ export function worldSize(): number {
 }
 
 /** Whether init() has run. */
-export function isInitialized(): boolean { return state !== null; }
+export function isInitialized(): boolean { return state !== null || nccl !== null; }
 
 /** Ends every rank of the job with exit code `code` (after printing `message` on this rank, if given). */
 export function abort(message?: string, code = 1): never {
@@ -134,6 +185,12 @@ function divideInPlace(data: Float32Array | Int32Array, by: number): void {
 
 /** Reduces t over all ranks, in place, and returns t (every rank gets the result). */
 export function allReduce(t: Tensor, op: ReduceOp = 'sum'): Tensor {
+  if (nccl) {
+    if (NCCL_OP_CODES[op] === undefined) throw new Error(`distributed.allReduce: op must be 'sum', 'mean', 'max' or 'min', got '${String(op)}'`);
+    if (op === 'mean' && t.dtype !== 'float32') throw new Error(`distributed.allReduce: op 'mean' needs a float32 tensor, got ${t.describe()}`);
+    nccl.addon.cudaNcclAllReduce(ncclBuffer(t, 'allReduce'), NCCL_OP_CODES[op]);
+    return t;
+  }
   const s = joined('allReduce');
   const code = opCode(op, 'allReduce', t);
   const { data, commit } = elementsOf(t, 'allReduce');
@@ -151,8 +208,48 @@ export function allReduceArray(data: Float32Array | Int32Array, op: ReduceOp = '
   if (op === 'mean') divideInPlace(data, s.size);
 }
 
+/** An all-reduce started with startAllReduceArray: test() lets it progress, wait() finishes it. */
+export interface PendingAllReduce {
+  /** Whether it has completed (and lets MPI progress it, which Open MPI does only inside MPI calls). */
+  test(): boolean;
+  /** Waits for it (ending the job after the timeout, as every collective) and applies 'mean'. */
+  wait(): void;
+}
+
+/** Whether the loaded addon can start an all-reduce without waiting for it (an addon built before it cannot). */
+export function canStartAllReduce(): boolean {
+  return typeof joined('allReduce').mpi.mpiStartAllReduce === 'function';
+}
+
+/**
+ * Starts allReduceArray(data, op) and returns at once; `data` must not be read or written until wait().
+ * Every rank must start its all-reduces in the same order, as with any collective.
+ */
+export function startAllReduceArray(data: Float32Array | Int32Array, op: ReduceOp = 'sum'): PendingAllReduce {
+  const s = joined('allReduce');
+  if (op === 'mean' && !(data instanceof Float32Array)) throw new Error("distributed.allReduce: op 'mean' needs float32 data");
+  const start = s.mpi.mpiStartAllReduce;
+  if (!start) throw new Error('distributed.allReduce: the native addon cannot start a non-blocking all-reduce; rebuild it (npm run build:native)');
+  const id = start(data, op === 'mean' ? OP_CODES.sum : OP_CODES[op]);
+  let done = false;
+  return {
+    test: () => done || s.mpi.mpiTest!(id),
+    wait: () => {
+      if (done) return;
+      s.mpi.mpiWait!(id, s.timeout);
+      done = true;
+      if (op === 'mean') divideInPlace(data, s.size);
+    },
+  };
+}
+
 /** Copies rank `root`'s t into t on every rank, in place; returns t. */
 export function broadcast(t: Tensor, root = 0): Tensor {
+  if (nccl) {
+    if (root !== 0) throw new Error(`distributed.broadcast: root must be an integer in [0, 1), got ${root}`);
+    nccl.addon.cudaNcclBroadcast(ncclBuffer(t, 'broadcast'), root);
+    return t;
+  }
   const s = joined('broadcast');
   if (!Number.isInteger(root) || root < 0 || root >= s.size) throw new Error(`distributed.broadcast: root must be an integer in [0, ${s.size}), got ${root}`);
   const { data, commit } = elementsOf(t, 'broadcast');
@@ -191,6 +288,7 @@ export function reduceScatter(t: Tensor, op: ReduceOp = 'sum'): Tensor {
 
 /** Returns when every rank has called barrier(). */
 export function barrier(): void {
+  if (nccl) return;  // the job's only rank has arrived
   const s = joined('barrier');
   s.mpi.mpiBarrier(s.timeout);
 }
@@ -200,6 +298,7 @@ export function barrier(): void {
  * failing rank and its message, instead of the healthy ranks waiting in the next collective.
  */
 export function agree<R>(fn: () => R): R {
+  if (nccl) return fn();  // one rank: its error is every rank's
   const s = joined('agree');
   let result: R | undefined, failure: unknown = null;
   try { result = fn(); } catch (e) { failure = e; }
