@@ -25,7 +25,10 @@ interface WorkerResult { model: ModelName; ranks: number; threads: number; overl
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : fallback; };
-const steps = Number(option('--steps', '30'));
+// A rank is started as `ddp_scaling.js worker <model> <steps> overlap|no-overlap` (positional: `tessera launch`
+// takes the flags after the script for its own).
+const isWorker = args[0] === 'worker';
+const steps = Number(isWorker ? args[2] : option('--steps', '30'));
 if (!Number.isInteger(steps) || steps < 1) throw new Error(`ddp_scaling: --steps must be a positive integer, got ${option('--steps', '')}`);
 
 const median = (xs: number[]) => { const v = [...xs].sort((a, b) => a - b), m = v.length >> 1; return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2; };
@@ -102,7 +105,7 @@ function worker(model: ModelName, overlap: boolean): void {
 /** Runs one configuration in fresh processes and returns rank 0's result (or why it could not run). */
 function run(model: ModelName, ranks: number, threads: number, overlap: boolean): WorkerResult | string {
   const self = join(here, 'ddp_scaling.js');
-  const workerArgs = [self, '--worker', model, '--steps', String(steps), ...(overlap ? [] : ['--no-overlap'])];
+  const workerArgs = [self, 'worker', model, String(steps), overlap ? 'overlap' : 'no-overlap'];
   const cmd = ranks === 1 ? workerArgs : [join(here, '..', 'src', 'cli', 'main.js'), 'launch', '-n', String(ranks), ...workerArgs];
   const r = spawnSync(process.execPath, cmd, { encoding: 'utf8', env: { ...process.env, TESSERA_NUM_THREADS: String(threads) } });
   const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT ') || l.startsWith('SKIP '));
@@ -110,8 +113,8 @@ function run(model: ModelName, ranks: number, threads: number, overlap: boolean)
   return line.startsWith('SKIP ') ? line : JSON.parse(line.slice(7)) as WorkerResult;
 }
 
-if (args[0] === '--worker') {
-  worker(args[1] as ModelName, !args.includes('--no-overlap'));
+if (isWorker) {
+  worker(args[1] as ModelName, args[3] === 'overlap');
 } else {
   const results: (WorkerResult | string)[] = [];
   for (const model of ['transformer', 'gcn'] as const) {
