@@ -2,10 +2,12 @@
 // sgemm; conv2d is the same kernel with D = 1, kd = 1.
 //
 // All three passes share one column map: col[(c, taps), p] = x[c, input cell that
-// output position p reads through that tap] (zero in the padding), built tile by
-// tile of output positions so it stays in cache.
+// output position p reads through that tap] (zero in the padding).
 //  - forward:         out[o, p] = w[o, (c, taps)] @ col[(c, taps), p]  (+ bias)
 //  - backward-weight: gw^T[(c, taps), o] += col[(c, taps), p] @ gy[o, p]^T
+//    In these two the column matrix never exists in memory: sgemm gathers it from x
+//    straight into its packing buffers (ColumnSource), and the forward packs the weights
+//    once for all tiles of positions.
 //  - backward-input:  colGrad = w^T @ gy, then col2im adds each column entry into
 //    the input cell it came from. Its GEMM has rows = C/groups * taps, so it stays
 //    efficient when the input has few channels (a network's stem), where gathering
@@ -14,7 +16,6 @@
 // threads they run one after another and sgemm threads itself.
 #include <algorithm>
 #include <cstring>
-#include <type_traits>
 #include <vector>
 
 #include "families.h"
@@ -99,15 +100,12 @@ struct ColumnMap {
     return true;
   }
 
-  /** kScatter false (im2col): col[(c, taps), j] = x[c, input cell of position p0 + j],
-   *  zero in the padding; col rows are `len` floats apart.
-   *  kScatter true (col2im, the adjoint): x[c, input cell] += col[(c, taps), j]. */
-  template <bool kScatter>
-  void transfer(std::conditional_t<kScatter, float, const float>* x, int64_t channels, int64_t p0, int64_t len,
-                std::conditional_t<kScatter, const float, float>* col) const {
+  /** col2im, the adjoint of the column matrix: x[c, input cell] += col[(c, taps), j] for the input cell
+   *  that position p0 + j reads through tap `taps`; col rows are `len` floats apart. */
+  void scatter(float* x, int64_t channels, int64_t p0, int64_t len, const float* col) const {
     const Axis &A = ax[0], &B = ax[1], &Cw = ax[2];
     const int64_t plane_size = plane();
-    auto col_row = col;
+    const float* col_row = col;
     for (int64_t ch = 0; ch < channels; ch++)
       for (int64_t td = 0; td < A.taps(); td++)
         for (int64_t th = 0; th < B.taps(); th++)
@@ -116,31 +114,93 @@ struct ColumnMap {
             // One run per output row (fixed md, mh): positions mw .. mw + run - 1.
             for (int64_t i = 0; i < len;) {
               const int64_t run = std::min(len - i, Cw.count - mw);
-              const int64_t base = i - mw;  // col_row[base + m] holds position m of this output row
-              int64_t a = mw, b = mw;       // [a, b): positions of the run inside the input
               if (md >= A.lo[td] && md < A.hi[td] && mh >= B.lo[th] && mh < B.hi[th]) {
-                a = std::clamp(Cw.lo[tw], mw, mw + run);
-                b = std::clamp(Cw.hi[tw], a, mw + run);
-                // x[row + m * step] is the input cell of position m (valid for m in [a, b)).
-                const int64_t row = ch * plane_size + ((md * A.step + A.offset[td]) * B.size + mh * B.step +
-                                    B.offset[th]) * Cw.size + Cw.offset[tw];
-                if constexpr (kScatter) {
-                  for (int64_t m = a; m < b; m++) x[row + m * Cw.step] += col_row[base + m];
-                } else if (Cw.step == 1) {
-                  std::memcpy(col_row + base + a, x + row + a, (b - a) * sizeof(float));
+                const int64_t a = std::clamp(Cw.lo[tw], mw, mw + run), b = std::clamp(Cw.hi[tw], a, mw + run);
+                // x[cell + m * step] is the input cell of position m (valid for m in [a, b)).
+                const int64_t cell = ch * plane_size + ((md * A.step + A.offset[td]) * B.size + mh * B.step +
+                                     B.offset[th]) * Cw.size + Cw.offset[tw];
+                const float* from = col_row + i - mw;  // from[m]: position m of this output row
+                if (Cw.step == 1) {
+                  float* __restrict to = x + cell;
+                  const float* __restrict src = from;
+                  for (int64_t m = a; m < b; m++) to[m] += src[m];
                 } else {
-                  for (int64_t m = a; m < b; m++) col_row[base + m] = x[row + m * Cw.step];
+                  for (int64_t m = a; m < b; m++) x[cell + m * Cw.step] += from[m];
                 }
-              }
-              if constexpr (!kScatter) {
-                std::fill(col_row + i, col_row + base + a, 0.f);
-                std::fill(col_row + base + b, col_row + i + run, 0.f);
               }
               i += run;
               mw = 0;
               if (++mh == B.count) { mh = 0; md++; }
             }
           }
+  }
+};
+
+/** sgemm's view of the column matrix of one input x [channels, plane] from output position p0 on:
+ *  as B (rows (c, taps) by positions: the forward) or as A (the same matrix, packed by rows: the
+ *  weight gradient). sgemm packs it straight from x, so the matrix never exists in memory. */
+struct ColumnSource {
+  const ColumnMap* map;
+  const float* x;
+  int64_t p0;
+
+  /** dst[(r - row0) * row_stride + (j - pos0) * pos_stride] = col[r, p0 + j] for r in [row0, row0 + rows)
+   *  and j in [pos0, pos0 + positions). */
+  void gather(int64_t row0, int64_t rows, int64_t pos0, int64_t positions, float* dst, int64_t row_stride,
+              int64_t pos_stride) const {
+    const Axis &A = map->ax[0], &B = map->ax[1], &Cw = map->ax[2];
+    const int64_t plane_size = map->plane(), taps_hw = B.taps() * Cw.taps(), kvol = A.taps() * taps_hw;
+    const int64_t first = p0 + pos0;
+    const int64_t md0 = first / (B.count * Cw.count), mh0 = (first / Cw.count) % B.count, mw0 = first % Cw.count;
+    int64_t ch = row0 / kvol, td = row0 % kvol / taps_hw, th = row0 % taps_hw / Cw.taps(), tw = row0 % Cw.taps();
+    for (int64_t r = 0; r < rows; r++) {
+      float* out = dst + r * row_stride;
+      int64_t md = md0, mh = mh0, mw = mw0;
+      // One run per output row (fixed md, mh): positions j .. j + run - 1 are mw .. mw + run - 1 of it.
+      for (int64_t j = 0; j < positions;) {
+        const int64_t run = std::min(positions - j, Cw.count - mw);
+        int64_t a = mw + run, b = a;  // [a, b): the run's positions that read inside the input
+        int64_t cell = 0;             // x[cell + m * step] is the input cell of position m of the row
+        if (md >= A.lo[td] && md < A.hi[td] && mh >= B.lo[th] && mh < B.hi[th]) {
+          a = std::clamp(Cw.lo[tw], mw, mw + run);
+          b = std::clamp(Cw.hi[tw], a, mw + run);
+          cell = ch * plane_size + ((md * A.step + A.offset[td]) * B.size + mh * B.step + B.offset[th]) * Cw.size +
+                 Cw.offset[tw];
+        }
+        float* o = out + j * pos_stride;  // o[(m - mw) * pos_stride] holds position m of the row
+        if (pos_stride == 1) {
+          std::fill(o, o + (a - mw), 0.f);
+          if (Cw.step == 1) std::memcpy(o + (a - mw), x + cell + a, (b - a) * sizeof(float));
+          else for (int64_t m = a; m < b; m++) o[m - mw] = x[cell + m * Cw.step];
+          std::fill(o + (b - mw), o + run, 0.f);
+        } else {
+          for (int64_t m = mw; m < a; m++) o[(m - mw) * pos_stride] = 0.f;
+          for (int64_t m = a; m < b; m++) o[(m - mw) * pos_stride] = x[cell + m * Cw.step];
+          for (int64_t m = b; m < mw + run; m++) o[(m - mw) * pos_stride] = 0.f;
+        }
+        j += run;
+        mw = 0;
+        if (++mh == B.count) { mh = 0; md++; }
+      }
+      if (++tw == Cw.taps()) {
+        tw = 0;
+        if (++th == B.taps()) {
+          th = 0;
+          if (++td == A.taps()) { td = 0; ch++; }
+        }
+      }
+    }
+  }
+
+  /** As sgemm's B: op(k, j) = col[k, p0 + j]. */
+  static void pack_b(const void* ctx, int64_t k0, int64_t kc, int64_t j0, int count, int width, float* dst) {
+    if (count < width) std::fill(dst, dst + kc * width, 0.f);
+    static_cast<const ColumnSource*>(ctx)->gather(k0, kc, j0, count, dst, width, 1);
+  }
+  /** As sgemm's A: op(k, j) = col[j, p0 + k]. */
+  static void pack_a(const void* ctx, int64_t k0, int64_t kc, int64_t j0, int count, int width, float* dst) {
+    if (count < width) std::fill(dst, dst + kc * width, 0.f);
+    static_cast<const ColumnSource*>(ctx)->gather(j0, count, k0, kc, dst, 1, width);
   }
 };
 
@@ -156,20 +216,21 @@ ColumnMap column_map(const ConvShape& s) {
   return map;
 }
 
-enum Scratch { kColumns, kPartials };
+enum Scratch { kColumns, kPartials, kPacked };
 
 /** Per-thread scratch buffers, kept across calls: fresh memory costs a page fault per
  *  4 KiB on first touch, which is slow on virtual machines. */
 float* scratch(Scratch which, int64_t floats) {
-  thread_local std::vector<float> buffers[2];
+  thread_local std::vector<float> buffers[3];
   std::vector<float>& b = buffers[which];
   if (static_cast<int64_t>(b.size()) < floats) b.resize(floats);
   return b.data();
 }
 
-/** Positions per tile: a column tile (rows x positions) of about 4 MiB. Smaller tiles
- *  give sgemm too few columns per call; larger ones fall out of cache (measured on the
- *  3x3x3 64-channel layer of bench/cases/conv3d.ts). */
+/** Positions per tile: a column tile (rows x positions) of about 4 MiB (col2im's buffer in
+ *  backward-input; a work item of the other passes). Smaller tiles give sgemm too few
+ *  columns per call; larger ones fall out of cache (measured on the 3x3x3 64-channel layer
+ *  of bench/cases/conv3d.ts). */
 int64_t tile_positions(int64_t rows, int64_t positions) {
   const int64_t kColFloats = 1 << 20;
   int64_t tp = std::max<int64_t>(64, kColFloats / std::max<int64_t>(rows, 1) / 16 * 16);
@@ -199,22 +260,34 @@ void conv_forward(const ConvShape& s, const float* x, const float* w, const floa
   const bool identity = map.identity();
   const int64_t tp = identity ? std::min<int64_t>(P, 4096) : tile_positions(rows, P);
   const int64_t tiles = (P + tp - 1) / tp;
+  // Each group's weights, packed once for all its tiles.
+  const int64_t packed_floats = packed_a_floats(s.Og, rows);
+  float* storage = scratch(kPacked, s.groups * packed_floats);
+  std::vector<PackedA> packed;
+  for (int64_t grp = 0; grp < s.groups; grp++)
+    packed.push_back(pack_a_once(s.Og, rows, w + grp * s.Og * rows, rows, 1, storage + grp * packed_floats));
   run_items(s.N * s.groups * tiles, [&](int64_t item) {
     const int64_t t = item % tiles, grp = (item / tiles) % s.groups, n = item / tiles / s.groups;
     const int64_t p0 = t * tp, len = std::min(tp, P - p0);
     const float* src = x + (n * s.C + grp * s.Cg) * s.in_plane;
-    const float* B = src + p0;
-    int64_t rsB = s.in_plane;
-    if (!identity) {
-      float* col = scratch(kColumns, rows * len);
-      map.transfer<false>(src, s.Cg, p0, len, col);
-      B = col;
-      rsB = len;
+    const ColumnSource columns{&map, src, p0};
+    const GemmSource source{ColumnSource::pack_b, &columns};
+    GemmOperand A, B;
+    A.data = w + grp * s.Og * rows;
+    A.rs = rows;
+    A.cs = 1;
+    A.packed = &packed[grp];
+    if (identity) {
+      B.data = src + p0;
+      B.rs = s.in_plane;
+      B.cs = 1;
+    } else {
+      B.source = &source;
     }
     GemmEpilogue ep;
     ep.bias = bias ? bias + grp * s.Og : nullptr;
     ep.bias_per_row = true;
-    sgemm(s.Og, len, rows, w + grp * s.Og * rows, rows, 1, B, rsB, 1, out + (n * s.O + grp * s.Og) * P + p0, P, ep);
+    sgemm(s.Og, len, rows, A, B, out + (n * s.O + grp * s.Og) * P + p0, P, ep);
   });
 }
 
@@ -238,18 +311,23 @@ void conv_backward_weight(const ConvShape& s, const float* x, const float* gy, f
     const int64_t t = item % tiles, grp = (item / tiles) % s.groups, n = item / tiles / s.groups;
     const int64_t p0 = t * tp, len = std::min(tp, P - p0);
     const float* src = x + (n * s.C + grp * s.Cg) * s.in_plane;
-    const float* A = src + p0;
-    int64_t rsA = s.in_plane;
-    if (!identity) {
-      float* col = scratch(kColumns, rows * len);
-      map.transfer<false>(src, s.Cg, p0, len, col);
-      A = col;
-      rsA = len;
+    const ColumnSource columns{&map, src, p0};
+    const GemmSource source{ColumnSource::pack_a, &columns};
+    GemmOperand A, B;
+    if (identity) {
+      A.data = src + p0;
+      A.rs = s.in_plane;
+      A.cs = 1;
+    } else {
+      A.source = &source;
     }
+    // B[p, o] = gy[n, grp * Og + o, p0 + p]
+    B.data = gy + (n * s.O + grp * s.Og) * P + p0;
+    B.rs = 1;
+    B.cs = P;
     GemmEpilogue ep;
     ep.accumulate = true;
-    // B[p, o] = gy[n, grp * Og + o, p0 + p]
-    sgemm(rows, s.Og, len, A, rsA, 1, gy + (n * s.O + grp * s.Og) * P + p0, 1, P, gw_t + grp * rows * s.Og, s.Og, ep);
+    sgemm(rows, s.Og, len, A, B, gw_t + grp * rows * s.Og, s.Og, ep);
   };
   const int64_t slots = items >= 2 * num_threads() ? num_threads() : 1;
   float* gw_t = scratch(kPartials, slots * gw_size);  // per slot: [groups][rows][Og]
@@ -304,7 +382,7 @@ void conv_backward_input(const ConvShape& s, const float* gy, const float* w, fl
     for (int64_t p0 = 0; p0 < P; p0 += tp) {
       const int64_t len = std::min(tp, P - p0);
       sgemm(rows, len, s.Og, A, 1, s.Cg * s.kvol, gy_ng + p0, P, 1, col, len, GemmEpilogue{});
-      map.transfer<true>(gx_block, cb, p0, len, col);
+      map.scatter(gx_block, cb, p0, len, col);
     }
   });
 }

@@ -68,6 +68,20 @@ void pack_b_panel(const float* B, int64_t rsB, int64_t csB, int cols, int64_t kc
   }
 }
 
+/** Rows [i0, i0 + rows) by depths [k0, k0 + kc) of A as an MR-tall panel. */
+void pack_a(const GemmOperand& A, int64_t i0, int64_t k0, int rows, int64_t kc, int mr, float* dst) {
+  if (A.packed && A.packed->mr == mr) {  // i0 is a multiple of mr (tiles start at multiples of MC)
+    std::memcpy(dst, A.packed->panels + (i0 / mr * A.packed->K + k0) * mr, kc * mr * sizeof(float));
+  } else if (A.source) A.source->pack(A.source->ctx, k0, kc, i0, rows, mr, dst);
+  else pack_a_panel(A.data + i0 * A.rs + k0 * A.cs, A.rs, A.cs, rows, kc, mr, dst);
+}
+
+/** Depths [k0, k0 + kc) by columns [j0, j0 + cols) of B as an NR-wide panel. */
+void pack_b(const GemmOperand& B, int64_t k0, int64_t kc, int64_t j0, int cols, int nr, float* dst) {
+  if (B.source) B.source->pack(B.source->ctx, k0, kc, j0, cols, nr, dst);
+  else pack_b_panel(B.data + k0 * B.rs + j0 * B.cs, B.rs, B.cs, cols, kc, nr, dst);
+}
+
 template <int W>
 TESSERA_INLINE typename Vec<W>::F activate(typename Vec<W>::F v, int act) {
   using V = Vec<W>;
@@ -82,8 +96,8 @@ TESSERA_INLINE typename Vec<W>::F activate(typename Vec<W>::F v, int act) {
 
 /** What one tile task needs; the same for every tile of a (jc, pc) step except the ranges. */
 struct TileJob {
-  const float* A;
-  int64_t rsA, csA;
+  const GemmOperand* A;
+  int64_t k0;           // first depth of this KC step
   const float* b_pack;  // kc x nc block of B, NR-wide panels
   int64_t kc;
   int64_t i0, i1;       // rows of C
@@ -99,11 +113,14 @@ struct TileJob {
 // ---- micro-kernels: tile[MR][NR] = A panel (kc x MR) times B panel (kc x NR) ----
 
 #ifdef TESSERA_X86
-/** AVX-512, 12 x 32 (24 of 32 zmm hold C), in intrinsics: GCC 12 compiles the generic broadcast of
- *  an A element into 512 bits as a 256-bit broadcast plus an insert (or masked moves), which costs
- *  a third of the FMA rate; _mm512_set1_ps gives one vbroadcastss. */
+/** AVX-512, kMR x 32 (kMR = 12: 24 of 32 zmm hold C; kMR = 8 for row counts that are multiples of 8
+ *  but not of 12, such as 64, where 12-row panels would compute 72 rows), in intrinsics: GCC 12
+ *  compiles the generic broadcast of an A element into 512 bits as a 256-bit broadcast plus an
+ *  insert (or masked moves), which costs a third of the FMA rate; _mm512_set1_ps gives one
+ *  vbroadcastss. */
+template <int kMR>
 struct MicroAvx512 {
-  static constexpr int MR = 12, NR = 32;
+  static constexpr int MR = kMR, NR = 32;
   static TESSERA_TARGET_AVX512 void run(int64_t kc, const float* __restrict a, const float* __restrict b,
                                         float* __restrict tile) {
     __m512 c[MR][2];
@@ -237,7 +254,7 @@ struct TileKernel {
     // Pack this tile's rows of A (the MC x KC block stays in L2 while the B panels stream by).
     for (int64_t p = 0; p < rows_total; p += MR) {
       int rows = static_cast<int>(std::min<int64_t>(MR, rows_total - p));
-      pack_a_panel(job->A + (job->i0 + p) * job->rsA, job->rsA, job->csA, rows, kc, MR, job->a_pack + p * kc);
+      pack_a(*job->A, job->i0 + p, job->k0, rows, kc, MR, job->a_pack + p * kc);
     }
     for (int64_t j = job->j0; j < job->j1; j += NR) {
       const float* bp = job->b_pack + (j - job->jc) * kc;
@@ -253,7 +270,8 @@ struct TileKernel {
 };
 
 #ifdef TESSERA_X86
-TESSERA_TARGET_AVX512 void run_tile_avx512(const TileJob* job) { TileKernel<8, MicroAvx512>::run(job); }
+TESSERA_TARGET_AVX512 void run_tile_avx512(const TileJob* job) { TileKernel<8, MicroAvx512<12>>::run(job); }
+TESSERA_TARGET_AVX512 void run_tile_avx512_8(const TileJob* job) { TileKernel<8, MicroAvx512<8>>::run(job); }
 TESSERA_TARGET_AVX2 void run_tile_avx2(const TileJob* job) { TileKernel<8, MicroAvx2>::run(job); }
 #endif
 void run_tile_baseline(const TileJob* job) { TileKernel<4, MicroGeneric<4>>::run(job); }
@@ -272,10 +290,17 @@ constexpr Geometry geometry_for(int64_t mc, int64_t kc, int64_t nc, void (*run_t
   return {Micro::MR, Micro::NR, mc, kc, nc, run_tile};
 }
 
-Geometry geometry(Isa isa) {
+/** The row padding of M in MR-tall panels. */
+int64_t padding(int64_t M, int mr) { return (M + mr - 1) / mr * mr - M; }
+
+Geometry geometry(Isa isa, int64_t M) {
   switch (isa) {
 #ifdef TESSERA_X86
-    case Isa::avx512: return geometry_for<MicroAvx512>(96, 1024, 2048, run_tile_avx512);
+    case Isa::avx512:
+      // 8-row panels where 12-row ones would waste more than ~3% of the products (M = 64: 72 rows).
+      if (padding(M, 8) < padding(M, 12) && padding(M, 12) * 32 > M)
+        return geometry_for<MicroAvx512<8>>(96, 1024, 2048, run_tile_avx512_8);
+      return geometry_for<MicroAvx512<12>>(96, 1024, 2048, run_tile_avx512);
     case Isa::avx2: return geometry_for<MicroAvx2>(96, 1024, 2048, run_tile_avx2);
 #endif
     default: break;
@@ -304,8 +329,40 @@ void epilogue_only(int64_t M, int64_t N, float* C, int64_t ldc, const GemmEpilog
 
 }  // namespace
 
+int64_t packed_a_floats(int64_t M, int64_t K) {
+  const int mr = geometry(active_isa(), M).mr;
+  return (M + mr - 1) / mr * mr * K;
+}
+
+PackedA pack_a_once(int64_t M, int64_t K, const float* A, int64_t rsA, int64_t csA, float* storage) {
+  PackedA packed;
+  packed.panels = storage;
+  packed.mr = geometry(active_isa(), M).mr;
+  packed.M = M;
+  packed.K = K;
+  parallel_for((M + packed.mr - 1) / packed.mr, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; p++) {
+      const int rows = static_cast<int>(std::min<int64_t>(packed.mr, M - p * packed.mr));
+      pack_a_panel(A + p * packed.mr * rsA, rsA, csA, rows, K, packed.mr, storage + p * packed.mr * K);
+    }
+  });
+  return packed;
+}
+
 void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t rsA, int64_t csA, const float* B, int64_t rsB,
            int64_t csB, float* C, int64_t ldc, const GemmEpilogue& ep) {
+  GemmOperand a, b;
+  a.data = A;
+  a.rs = rsA;
+  a.cs = csA;
+  b.data = B;
+  b.rs = rsB;
+  b.cs = csB;
+  sgemm(M, N, K, a, b, C, ldc, ep);
+}
+
+void sgemm(int64_t M, int64_t N, int64_t K, const GemmOperand& A, const GemmOperand& B, float* C, int64_t ldc,
+           const GemmEpilogue& ep) {
   if (ep.accumulate && ep.act != TSR_ACT_NONE) throw std::invalid_argument("sgemm: an activation cannot follow accumulation");
   if (ep.act < 0 || ep.act >= TSR_ACT_COUNT) throw std::invalid_argument("sgemm: unknown activation code " + std::to_string(ep.act));
   if (M <= 0 || N <= 0) return;
@@ -314,8 +371,9 @@ void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t rsA, int64_t
     return;
   }
   const Isa isa = active_isa();  // fixed for the whole call: the packing layout depends on it
-  const Geometry g = geometry(isa);
+  const Geometry g = geometry(isa, M);
   const int threads = num_threads();
+  const bool nested = in_parallel_region();
   float* b_pack = t_pack_b.get(g.kc * ((std::min(g.nc, N) + g.nr - 1) / g.nr) * g.nr);
 
   for (int64_t jc = 0; jc < N; jc += g.nc) {
@@ -323,24 +381,24 @@ void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t rsA, int64_t
     const int64_t b_panels = (nc + g.nr - 1) / g.nr;
     // Tiles: MC rows by a group of NR panels, with enough tiles to balance the threads.
     const int64_t row_blocks = (M + g.mc - 1) / g.mc;
-    const int64_t groups = std::clamp<int64_t>((4 * threads + row_blocks - 1) / row_blocks, 1, b_panels);
+    // Inside another parallel region the tiles run one after another: one group packs each A block once.
+    const int64_t groups =
+        nested ? 1 : std::clamp<int64_t>((4 * threads + row_blocks - 1) / row_blocks, 1, b_panels);
     const int64_t panels_per_group = (b_panels + groups - 1) / groups;
     const int64_t col_groups = (b_panels + panels_per_group - 1) / panels_per_group;
 
     for (int64_t pc = 0; pc < K; pc += g.kc) {
       const int64_t kc = std::min(g.kc, K - pc);
-      const float* b_block = B + pc * rsB + jc * csB;
       parallel_for(b_panels, std::max<int64_t>(1, 16384 / (kc * g.nr)), [&](int64_t begin, int64_t end) {
         for (int64_t p = begin; p < end; p++) {
           int cols = static_cast<int>(std::min<int64_t>(g.nr, nc - p * g.nr));
-          pack_b_panel(b_block + p * g.nr * csB, rsB, csB, cols, kc, g.nr, b_pack + p * g.nr * kc);
+          pack_b(B, pc, kc, jc + p * g.nr, cols, g.nr, b_pack + p * g.nr * kc);
         }
       });
       parallel_for(row_blocks * col_groups, 1, [&](int64_t begin, int64_t end) {
         TileJob job;
-        job.A = A + pc * csA;
-        job.rsA = rsA;
-        job.csA = csA;
+        job.A = &A;
+        job.k0 = pc;
         job.b_pack = b_pack;
         job.kc = kc;
         job.jc = jc;

@@ -14,11 +14,47 @@ struct GemmEpilogue {
   bool accumulate = false;      // C += ...; then act must be TSR_ACT_NONE
 };
 
+/** An operand that sgemm packs through a callback instead of reading it as a strided matrix, e.g. the
+ *  column matrix of a convolution, gathered from the input straight into sgemm's packing buffers
+ *  (no column matrix in memory, one pass less over it). pack(ctx, k0, kc, j0, count, width, dst)
+ *  writes dst[k * width + i] = op(k0 + k, j0 + i) for k < kc and i < count, and zero for
+ *  count <= i < width, where op(k, j) is B[k, j] for a B operand and A[j, k] for an A operand. */
+struct GemmSource {
+  void (*pack)(const void* ctx, int64_t k0, int64_t kc, int64_t j0, int count, int width, float* dst);
+  const void* ctx;
+};
+
+/** An A matrix packed once in sgemm's panel layout, for several sgemm calls with the same A (a
+ *  convolution's weights, used by every tile of output positions): [panels][K][mr], zero rows after M. */
+struct PackedA {
+  const float* panels = nullptr;
+  int mr = 0;
+  int64_t M = 0, K = 0;
+};
+
+/** Floats that pack_a_once needs for an M x K matrix. */
+int64_t packed_a_floats(int64_t M, int64_t K);
+/** Packs A (element (i, k) at A[i * rsA + k * csA]) into `storage` for the instruction set active now. */
+PackedA pack_a_once(int64_t M, int64_t K, const float* A, int64_t rsA, int64_t csA, float* storage);
+
+/** A GEMM operand: a strided matrix (element (r, c) at data[r * rs + c * cs]) or a GemmSource. An A
+ *  operand may also carry the same matrix packed (used when the panel height matches). */
+struct GemmOperand {
+  const float* data = nullptr;
+  int64_t rs = 0, cs = 0;
+  const GemmSource* source = nullptr;
+  const PackedA* packed = nullptr;
+};
+
 /** C[i*ldc + j] (=, or += when accumulate) act(alpha * sum_k A[i*rsA + k*csA] * B[k*rsB + j*csB] + bias).
  *  Any strides (0 included) on A and B; C rows are ldc apart with unit column stride.
  *  Threaded over tiles of C through parallel_for (runs single-threaded when nested).
  *  The caller guarantees that every addressed element exists. */
 void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t rsA, int64_t csA,
            const float* B, int64_t rsB, int64_t csB, float* C, int64_t ldc, const GemmEpilogue& ep);
+
+/** The same with either operand given as a GemmOperand (strided or packed through a source). */
+void sgemm(int64_t M, int64_t N, int64_t K, const GemmOperand& A, const GemmOperand& B, float* C, int64_t ldc,
+           const GemmEpilogue& ep);
 
 }  // namespace tessera

@@ -144,6 +144,8 @@ Pool& pool() {
 
 int num_threads() { return pool().threads(); }
 
+bool in_parallel_region() { return t_in_parallel_region; }
+
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
   grain = std::max<int64_t>(grain, 1);

@@ -9,6 +9,9 @@ namespace tessera {
  *  else std::thread::hardware_concurrency(). */
 int num_threads();
 
+/** True inside a parallel_for's fn (on any thread): a parallel_for issued there runs inline. */
+bool in_parallel_region();
+
 /** Calls fn(begin, end) over disjoint ranges covering [0, n), each at least `grain` long
  *  (except the last), on up to num_threads() threads; returns when all have finished.
  *  Runs inline when n <= grain, with one thread, or when called from inside another
