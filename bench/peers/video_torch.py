@@ -1,23 +1,17 @@
-"""Video ResNet training-step peer for bench/cases/video.ts: one step (forward,
-cross-entropy, backward, SGD with momentum 0.9) of torchvision's R3D built from
-its own classes at the case's widths and blocks per stage (torchvision
-hard-codes 64/128/256/512; at those widths this is r3d_18 exactly).
-usage: video_torch.py '{"widths": [...], "blocks": [...], "batch": n, "frames": t,
-                        "size": s, "classes": k, "repeats": r}'
-Prints {"ms": median milliseconds per step, "maxRssMiB": peak resident memory}."""
-import json
-import os
-import resource
-import statistics
-import sys
-import time
+"""Whole-step peer for the video ResNet steps of bench/cases/video.ts: one step (forward,
+cross-entropy, backward, SGD with momentum 0.9) of torchvision's R3D built from its own classes
+at the case's widths and blocks per stage (torchvision hard-codes 64/128/256/512; at those widths
+this is r3d_18 exactly), on the clips and labels the bench wrote.
+usage: video_torch.py <exchange dir> torch <steps>
+Reports the median ms of one step and this process's peak RSS."""
+import numpy as np
 
-import torch
-from torch import nn
-from torchvision.models.video import resnet as tv
+from signature_io import peak_rss_mib, report, time_ms, torch_peer
 
-case = json.loads(sys.argv[1])
-torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
+folder, repeats, meta, a, torch = torch_peer()
+from torch import nn  # noqa: E402 (after torch_peer set the thread count)
+from torchvision.models.video import resnet as tv  # noqa: E402
+
 torch.manual_seed(0)
 
 
@@ -34,12 +28,22 @@ class SizedVideoResNet(tv.VideoResNet):
             setattr(self, "layer%d" % (i + 1), self._make_layer(tv.BasicBlock, tv.Conv3DSimple, w, b, stride=1 if i == 0 else 2))
         self.avgpool = nn.AdaptiveAvgPool3d((1, 1, 1))
         self.fc = nn.Linear(widths[3], num_classes)
+        for m in self.modules():
+            if isinstance(m, nn.Conv3d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm3d):
+                nn.init.constant_(m.weight, 1)
+                nn.init.constant_(m.bias, 0)
+            elif isinstance(m, nn.Linear):
+                nn.init.normal_(m.weight, 0, 0.01)
+                nn.init.constant_(m.bias, 0)
 
 
-model = SizedVideoResNet(case["widths"], case["blocks"], case["classes"])
+model = SizedVideoResNet(meta["widths"], meta["blocks"], meta["classes"])
+model.train()
 opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-x = torch.randn(case["batch"], 3, case["frames"], case["size"], case["size"])
-y = torch.randint(0, case["classes"], (case["batch"],))
+x = torch.from_numpy(a["x"])
+y = torch.from_numpy(a["y"].astype(np.int64))
 
 
 def step():
@@ -48,10 +52,6 @@ def step():
     opt.step()
 
 
-step()
-times = []
-for _ in range(case["repeats"]):
-    t = time.perf_counter()
-    step()
-    times.append((time.perf_counter() - t) * 1e3)
-print(json.dumps({"ms": statistics.median(times), "maxRssMiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+label = f"torch {torch.__version__} + torchvision"
+ms = time_ms(step, repeats, warmup=1)
+report({label: ms}, memory={label: peak_rss_mib()})
