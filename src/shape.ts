@@ -57,6 +57,8 @@ export function normAxis(op: string, axis: number, ndim: number): number {
 export function normAxes(op: string, axes: number | readonly number[] | undefined, ndim: number): number[] {
   if (axes === undefined) return Array.from({ length: ndim }, (_, i) => i);
   const list = typeof axes === 'number' ? [axes] : axes;
+  // A 0-d tensor reduced over axis 0 (or -1) is itself, as in torch: no axis is reduced.
+  if (ndim === 0) { list.forEach((a) => normAxis(op, a, 1)); return []; }
   const out = [...new Set(list.map((a) => normAxis(op, a, ndim)))];
   if (out.length !== list.length) throw new Error(`${op}: repeated axis in ${JSON.stringify(axes)}`);
   return out.sort((x, y) => x - y);

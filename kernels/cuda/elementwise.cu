@@ -82,7 +82,7 @@ __device__ __forceinline__ float unary_value(float x, float alpha) {
   else if constexpr (OP == TSR_SIGN) return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : 0.0f);
   else if constexpr (OP == TSR_TANH) return tanhf(x);
   else if constexpr (OP == TSR_SIGMOID) return 1.0f / (1.0f + expf(-x));
-  else if constexpr (OP == TSR_RELU) return x > 0.0f ? x : 0.0f;
+  else if constexpr (OP == TSR_RELU) return x < 0.0f ? 0.0f : x;  // NaN stays NaN, as torch
   else if constexpr (OP == TSR_LEAKY_RELU) return x > 0.0f ? x : alpha * x;
   else if constexpr (OP == TSR_ELU) return x > 0.0f ? x : alpha * expm1f(x);
   else if constexpr (OP == TSR_GELU) return 0.5f * x * (1.0f + erff(x * kSqrtHalf));

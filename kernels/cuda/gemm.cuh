@@ -478,7 +478,7 @@ cudaError_t run_with_precision(int precision, const LA& la, const LB& lb, const 
 // Activations of the fused epilogue (exact gelu, as the unary op).
 __device__ __forceinline__ float activate(int act, float x) {
   switch (act) {
-    case TSR_ACT_RELU: return x > 0.0f ? x : 0.0f;
+    case TSR_ACT_RELU: return x < 0.0f ? 0.0f : x;  // NaN stays NaN, as torch
     case TSR_ACT_GELU: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752440f));
     case TSR_ACT_TANH: return tanhf(x);
     case TSR_ACT_SIGMOID: return 1.0f / (1.0f + expf(-x));

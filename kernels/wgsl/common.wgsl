@@ -66,6 +66,7 @@ fn infinity() -> f32 {
 
 // Bit test: compilers may assume NaN never occurs and fold x != x to false.
 fn is_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn unordered(a: f32, b: f32) -> bool { return is_nan(a) || is_nan(b); }
 
 // erfc(x) with fractional error below 1.2e-7 for every x (Chebyshev fit,
 // Press et al., Numerical Recipes, erfcc). Working on erfc rather than erf
@@ -229,10 +230,11 @@ fn unary_f32(op: u32, x: f32, alpha: f32) -> f32 {
     case UNARY_RSQRT: { return inverseSqrt(x); }
     case UNARY_ABS: { return abs(x); }
     case UNARY_SIGN: { return sign(x); }
-    // tanh(15) rounds to 1 in f32; clamping avoids inf/inf inside tanh.
-    case UNARY_TANH: { return tanh(clamp(x, -15.0, 15.0)); }
+    // tanh(15) rounds to 1 in f32; clamping avoids inf/inf inside tanh (and would turn NaN into -1).
+    case UNARY_TANH: { return select(tanh(clamp(x, -15.0, 15.0)), x, is_nan(x)); }
     case UNARY_SIGMOID: { return 1.0 / (1.0 + exp(-x)); }
-    case UNARY_RELU: { return max(x, 0.0); }
+    // WGSL max may drop a NaN; relu keeps it, as torch.
+    case UNARY_RELU: { return select(max(x, 0.0), x, is_nan(x)); }
     case UNARY_LEAKY_RELU: { return select(alpha * x, x, x > 0.0); }
     case UNARY_ELU: { return select(alpha * (exp(x) - 1.0), x, x > 0.0); }
     case UNARY_GELU: { return gelu(x); }

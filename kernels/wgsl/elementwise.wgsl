@@ -85,15 +85,16 @@ fn binary_f32(a: f32, b: f32) -> f32 {
     // WGSL's min/max may return the other operand for a NaN; NaN propagates as on the other backends.
     case BINARY_MINIMUM: { return select(min(a, b), a + b, is_nan(a) || is_nan(b)); }
     case BINARY_MAXIMUM: { return select(max(a, b), a + b, is_nan(a) || is_nan(b)); }
-    case BINARY_EQ: { return select(0.0, 1.0, a == b); }
-    case BINARY_NE: { return select(0.0, 1.0, a != b); }
-    case BINARY_LT: { return select(0.0, 1.0, a < b); }
-    case BINARY_LE: { return select(0.0, 1.0, a <= b); }
-    case BINARY_GT: { return select(0.0, 1.0, a > b); }
+    // Comparisons with a NaN are false (ne true) as IEEE says; the shader compiler may assume no NaN, so test it.
+    case BINARY_EQ: { return select(0.0, 1.0, a == b && !unordered(a, b)); }
+    case BINARY_NE: { return select(0.0, 1.0, a != b || unordered(a, b)); }
+    case BINARY_LT: { return select(0.0, 1.0, a < b && !unordered(a, b)); }
+    case BINARY_LE: { return select(0.0, 1.0, a <= b && !unordered(a, b)); }
+    case BINARY_GT: { return select(0.0, 1.0, a > b && !unordered(a, b)); }
     case BINARY_REMAINDER: { return remainder_f32(a, b); }
     case BINARY_FLOOR_DIVIDE: { return floor_divide_f32(a, b); }
     case BINARY_ATAN2: { return atan2_f32(a, b); }
-    default: { return select(0.0, 1.0, a >= b); } // BINARY_GE
+    default: { return select(0.0, 1.0, a >= b && !unordered(a, b)); } // BINARY_GE
   }
 }
 
@@ -168,5 +169,7 @@ fn where_select(t: Thread) {
   let i = thread_index(t);
   if (i >= P[0]) { return; }
   let o = strided_offsets(i);
-  OUT[i] = select(TO(XC[o.z]), TO(XB[o.y]), XA[o.x] != TA(0));
+  // A NaN condition is non-zero, so it picks B (torch casts NaN to True).
+  let c = XA[o.x];
+  OUT[i] = select(TO(XC[o.z]), TO(XB[o.y]), c != TA(0) || is_nan(f32(c)));
 }

@@ -4,8 +4,11 @@
 // data operand's stride on `axis` is set to 0 by the host and applied here
 // to the index read from idx:
 //   P[STRIDED_EXTRA] stride of the data on axis, P[STRIDED_EXTRA + 1] its extent.
+//   P[STRIDED_EXTRA + 2] the op's slot in the host's list of index checks.
 // An index outside [0, extent) cannot raise an error on a GPU: gather writes
-// 0 and scatterAdd skips the element (the op layer validates host data).
+// 0 and scatterAdd skips the element, and the first bad index is recorded in
+// INDEX_ERROR (count, value, slot, extent), which the host reads at the next
+// read() or sync() and raises as an Error naming the op (runtime.ts).
 
 @group(0) @binding(1) var<storage, read_write> GATHER_OUT: array<T>;
 @group(0) @binding(2) var<storage, read> DATA: array<T>;
@@ -14,9 +17,18 @@
 // complement addition is the same on u32), float by compare-exchange.
 @group(0) @binding(4) var<storage, read_write> SCATTER_OUT: array<atomic<u32>>;
 
+@group(0) @binding(5) var<storage, read_write> INDEX_ERROR: array<atomic<u32>, 4>;
+
 fn axis_position(raw: TI) -> i32 {
   let j = i32(raw);
-  return select(-1, j, j >= 0 && u32(j) < P[STRIDED_EXTRA + 1u]);
+  let extent = P[STRIDED_EXTRA + 1u];
+  if (j >= 0 && u32(j) < extent) { return j; }
+  if (atomicAdd(&INDEX_ERROR[0], 1u) == 0u) {
+    atomicStore(&INDEX_ERROR[1], bitcast<u32>(j));
+    atomicStore(&INDEX_ERROR[2], P[STRIDED_EXTRA + 2u]);
+    atomicStore(&INDEX_ERROR[3], extent);
+  }
+  return -1;
 }
 
 // Operand 0: idx, operand 1: x. out[i] = x[.., idx[i], ..].

@@ -86,7 +86,7 @@ double binary_double(int op, double a, double b);
 template <int W, int OP>
 TESSERA_INLINE typename Vec<W>::F unary_apply(typename Vec<W>::F x, float alpha) {
   using V = Vec<W>;
-  // Comparisons against NaN are false, so relu/sign map NaN to 0 exactly like the reference backend.
+  // Comparisons against NaN are false: relu tests x < 0 so NaN stays NaN (torch); sign maps NaN to 0 like the reference.
   if constexpr (OP == TSR_NEG) return -x;
   else if constexpr (OP == TSR_EXP) return vexp<W>(x);
   else if constexpr (OP == TSR_LOG) return vlog<W>(x);
@@ -97,7 +97,7 @@ TESSERA_INLINE typename Vec<W>::F unary_apply(typename Vec<W>::F x, float alpha)
   else if constexpr (OP == TSR_SIGN) return V::select(x > 0.f, V::splat(1.f), V::select(x < 0.f, V::splat(-1.f), V::splat(0.f)));
   else if constexpr (OP == TSR_TANH) return vtanh<W>(x);
   else if constexpr (OP == TSR_SIGMOID) return vsigmoid<W>(x);
-  else if constexpr (OP == TSR_RELU) return V::select(x > 0.f, x, V::splat(0.f));
+  else if constexpr (OP == TSR_RELU) return V::select(x < 0.f, V::splat(0.f), x);
   else if constexpr (OP == TSR_LEAKY_RELU) return V::select(x > 0.f, x, alpha * x);
   else if constexpr (OP == TSR_ELU) return V::select(x > 0.f, x, alpha * vexpm1<W>(x));
   else if constexpr (OP == TSR_GELU) return vgelu<W>(x);
@@ -235,7 +235,7 @@ double unary_double(int op, double x, double alpha) {
     case TSR_SIGN: return x > 0 ? 1 : x < 0 ? -1 : 0;
     case TSR_TANH: return std::tanh(x);
     case TSR_SIGMOID: return 1 / (1 + std::exp(-x));
-    case TSR_RELU: return x > 0 ? x : 0;
+    case TSR_RELU: return x < 0 ? 0 : x;
     case TSR_LEAKY_RELU: return x > 0 ? x : alpha * x;
     case TSR_ELU: return x > 0 ? x : alpha * std::expm1(x);
     case TSR_GELU: return 0.5 * x * std::erfc(-x * M_SQRT1_2);

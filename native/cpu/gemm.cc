@@ -86,7 +86,7 @@ template <int W>
 TESSERA_INLINE typename Vec<W>::F activate(typename Vec<W>::F v, int act) {
   using V = Vec<W>;
   switch (act) {
-    case TSR_ACT_RELU: return V::select(v > 0.f, v, V::splat(0.f));
+    case TSR_ACT_RELU: return V::select(v < 0.f, V::splat(0.f), v);  // NaN stays NaN
     case TSR_ACT_GELU: return vgelu<W>(v);
     case TSR_ACT_TANH: return vtanh<W>(v);
     case TSR_ACT_SIGMOID: return vsigmoid<W>(v);
@@ -316,7 +316,7 @@ void epilogue_only(int64_t M, int64_t N, float* C, int64_t ldc, const GemmEpilog
       for (int64_t j = 0; j < N; j++) {
         float v = ep.bias ? ep.bias[ep.bias_per_row ? i : j] : 0.f;
         switch (ep.act) {
-          case TSR_ACT_RELU: v = v > 0 ? v : 0; break;
+          case TSR_ACT_RELU: v = v < 0 ? 0 : v; break;
           case TSR_ACT_GELU: v = 0.5f * v * std::erfc(-v * 0.70710678118654752f); break;
           case TSR_ACT_TANH: v = std::tanh(v); break;
           case TSR_ACT_SIGMOID: v = 1 / (1 + std::exp(-v)); break;

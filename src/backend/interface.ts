@@ -87,11 +87,12 @@ export interface Backend {
   reduce(op: ReduceOp, x: Buf, outer: number, size: number, inner: number, out: Buf): void;
   matmul(a: View, b: View, out: Buf, p: MatmulParams): void;
   /** out[..i..] = x[.. idx[..i..] on `axis` ..]; idx has out's shape (a view, may broadcast).
-   *  Out-of-range indices: backends on host data (reference, cpu) throw; GPU backends cannot
-   *  throw from a kernel, so they write 0 (gather) or skip the element (scatterAdd). */
-  gather(x: View, axis: number, idx: View, out: Buf, outShape: readonly number[]): void;
+   *  Out-of-range indices are errors: reference and cpu throw; cuda validates before its kernel;
+   *  webgpu's kernel writes 0 there (skips the element in scatterAdd) and raises a flag that
+   *  the next read() or sync() rejects with, naming `op` (the op the user called). */
+  gather(x: View, axis: number, idx: View, out: Buf, outShape: readonly number[], op?: string): void;
   /** out (dense, shape outShape) += src scattered along axis by idx (idx and src have src's shape). */
-  scatterAdd(out: Buf, outShape: readonly number[], axis: number, idx: View, src: View): void;
+  scatterAdd(out: Buf, outShape: readonly number[], axis: number, idx: View, src: View, op?: string): void;
 
   // ---- signature kernels ----
   /** out [rows, F] = A @ x, x dense [cols, F]. */

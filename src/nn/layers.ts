@@ -9,7 +9,7 @@ import { indexSelect } from '../ops/indexing.js';
 import { fromArray } from '../ops/creation.js';
 import { detach, permute, reshape, squeeze, unsqueeze } from '../ops/view.js';
 import { dropout } from '../ops/softmax.js';
-import { opError } from '../ops/util.js';
+import { asOp, opError } from '../ops/util.js';
 import { numel } from '../shape.js';
 import { kaimingUniform, normal, uniform } from './init.js';
 import { Rng, globalRng } from '../rng.js';
@@ -160,12 +160,8 @@ export class Embedding extends Module {
     if (indices.dtype !== 'int32') {
       throw new Error(`Embedding: indices must be int32, got ${indices.describe()}`);
     }
-    let rows: Tensor;
-    try {
-      rows = indexSelect(this.weight, 0, reshape(indices, [indices.size]));
-    } catch (e) {
-      throw new Error(`Embedding(${this.numEmbeddings}, ${this.embeddingDim}): ${(e as Error).message}`);
-    }
+    // asOp: an out-of-range index that a GPU kernel finds is reported later under this name.
+    let rows = asOp(`Embedding(${this.numEmbeddings}, ${this.embeddingDim})`, () => indexSelect(this.weight, 0, reshape(indices, [indices.size])));
     if (this.paddingIdx !== null) {
       // Same values, but rows read at the padding index come from a detached copy, so no gradient reaches them.
       const keep = unsqueeze(ne(reshape(indices, [indices.size]), this.paddingIdx), -1);

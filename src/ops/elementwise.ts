@@ -7,13 +7,14 @@ import { record, type DifferentiableBinaryOp } from '../tape.js';
 import { Tensor, denseCopy, emptyTensor } from '../tensor.js';
 import { broadcastShapes, fmtShape } from '../shape.js';
 import { checkOptions, commonBackend, expandView, opError, requireFinite, runKernel } from './util.js';
+import { checkDType } from './creation.js';
 
 export type Operand = Tensor | number;
 
 /** A 0-d tensor on `like`'s backend for a number operand. */
-export function scalarLike(v: Operand, like: Tensor): Tensor {
+export function scalarLike(v: Operand, like: Tensor, op = 'scalar operand'): Tensor {
   if (v instanceof Tensor) return v;
-  if (typeof v !== 'number') throw new Error(`expected a Tensor or a number, got ${typeof v}`);
+  if (typeof v !== 'number') throw new Error(`${op}: expected a Tensor or a number, got ${v === null ? 'null' : typeof v}`);
   const t = emptyTensor(like.backend, [], 'float32');
   like.backend.fill(t.storage.buf!, v);
   return t;
@@ -21,6 +22,8 @@ export function scalarLike(v: Operand, like: Tensor): Tensor {
 
 export function cast(x: Tensor, dtype: DType): Tensor {
   commonBackend('cast', [x]);
+  checkDType('cast', dtype);
+  if (dtype === undefined) throw new Error('cast: a dtype is required');
   if (x.dtype === dtype) return x;
   const out = emptyTensor(x.backend, x.shape, dtype);
   if (out.size > 0) runKernel('cast', [x], () => x.backend.copy(x.view(), out.storage.buf!), [out]);
@@ -143,7 +146,7 @@ function binary(op: BinaryOp, a0: Operand, b0: Operand): Tensor {
   if (!(a0 instanceof Tensor) && !(b0 instanceof Tensor)) throw new Error(`${op}: at least one operand must be a Tensor`);
   const like = (a0 instanceof Tensor ? a0 : b0) as Tensor;
   commonBackend(op, [like]);
-  const a = scalarLike(a0, like), b = scalarLike(b0, like);
+  const a = scalarLike(a0, like, op), b = scalarLike(b0, like, op);
   const backend = commonBackend(op, [a, b]);
   const shape = broadcastShapes(a.shape, b.shape);
   if (!shape) throw opError(op, `shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} do not broadcast`, [a, b]);
@@ -184,7 +187,7 @@ export const ge = (a: Operand, b: Operand): Tensor => binary('ge', a, b);
 /** cond ? a : b elementwise, cond nonzero meaning true; broadcasts all three. */
 export function where(cond: Tensor, a0: Operand, b0: Operand): Tensor {
   commonBackend('where', [cond]);
-  const a = asFloat(scalarLike(a0, cond)), b = asFloat(scalarLike(b0, cond));
+  const a = asFloat(scalarLike(a0, cond, 'where')), b = asFloat(scalarLike(b0, cond, 'where'));
   const backend = commonBackend('where', [cond, a, b]);
   const shape = broadcastShapes(cond.shape, a.shape, b.shape);
   if (!shape) throw opError('where', 'shapes do not broadcast', [cond, a, b]);
@@ -199,6 +202,10 @@ export function where(cond: Tensor, a0: Operand, b0: Operand): Tensor {
 
 /** Limits x to [min, max] (either may be omitted); the gradient flows where x is inside. */
 export function clamp(x: Tensor, min?: number, max?: number): Tensor {
+  commonBackend('clamp', [x]);
+  for (const [name, v] of [['min', min], ['max', max]] as const) {
+    if (v !== undefined && typeof v !== 'number') throw new Error(`clamp: ${name} must be a number, got ${typeof v}`);
+  }
   if (min !== undefined && Number.isNaN(min)) throw new Error('clamp: min is NaN');
   if (max !== undefined && Number.isNaN(max)) throw new Error('clamp: max is NaN');
   let y = x;

@@ -3,10 +3,10 @@
 import { record } from '../tape.js';
 import { Tensor, denseCopy, emptyTensor } from '../tensor.js';
 import { fmtShape, normAxis } from '../shape.js';
-import { commonBackend, opError, renameOpError, requireInt, runKernel } from './util.js';
+import { asOp, commonBackend, opError, requireInt, runKernel, userOp } from './util.js';
 import { eq, where, type Operand } from './elementwise.js';
 import { expand, reshape, unsqueeze } from './view.js';
-import { arange, fromArray } from './creation.js';
+import { arange, fromArray, zeros } from './creation.js';
 
 /** torch.gather: out[i][j][k] = x[i][index[i][j][k]][k] for axis 1; index has x's rank. */
 export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
@@ -18,12 +18,16 @@ export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
   }
   // int32 is gathered as itself: a round trip through float32 would change values beyond 2^24.
   const out = emptyTensor(backend, index.shape, x.dtype);
-  if (out.size > 0) runKernel('gather', [x, index], () => backend.gather(x.view(), d, index.view(), out.storage.buf!, index.shape), [out]);
+  if (out.size > 0) runKernel('gather', [x, index], () => backend.gather(x.view(), d, index.view(), out.storage.buf!, index.shape, userOp('gather')), [out]);
   return record(out, 'gather', [x], { axis: d, index });
 }
 
 /** Rows (or slices along `axis`) of x picked by a 1-D int32 index. */
 export function indexSelect(x: Tensor, axis: number, index: Tensor): Tensor {
+  return asOp('indexSelect', () => indexSelectOf(x, axis, index));
+}
+
+function indexSelectOf(x: Tensor, axis: number, index: Tensor): Tensor {
   commonBackend('indexSelect', [x, index]);
   requireInt('indexSelect', 'index', index, [x, index]);
   if (index.ndim !== 1) throw opError('indexSelect', 'index must be 1-D', [x, index]);
@@ -36,7 +40,7 @@ export function indexSelect(x: Tensor, axis: number, index: Tensor): Tensor {
     return gather(x, d, idx);
   } catch (e) {
     idx.dispose(); column.dispose();
-    throw renameOpError(e, 'gather', 'indexSelect');
+    throw e;
   }
 }
 
@@ -50,26 +54,34 @@ export function scatterAdd(x: Tensor, axis: number, index: Tensor, src: Tensor):
   }
   if (x.dtype !== src.dtype) throw opError('scatterAdd', 'x and src must have the same dtype', [x, index, src]);
   const out = denseCopy(x);
-  if (src.size > 0) runKernel('scatterAdd', [x, index, src], () => backend.scatterAdd(out.storage.buf!, out.shape, d, index.view(), src.view()), [out]);
+  if (src.size > 0) runKernel('scatterAdd', [x, index, src], () => backend.scatterAdd(out.storage.buf!, out.shape, d, index.view(), src.view(), userOp('scatterAdd')), [out]);
   return record(out, 'scatterAdd', [x, src], { axis: d, index });
 }
 
 /** x with `value` where mask is nonzero (mask broadcasts to x). */
 export function maskedFill(x: Tensor, mask: Tensor, value: Operand): Tensor {
-  return where(mask, value, x);
+  return asOp('maskedFill', () => where(mask, value, x));
 }
 
 /** float32 [..., numClasses] with a 1 at each index; indices outside [0, numClasses) are errors. */
 export function oneHot(index: Tensor, numClasses: number): Tensor {
-  commonBackend('oneHot', [index]);
-  requireInt('oneHot', 'index', index, [index]);
-  if (!Number.isInteger(numClasses) || numClasses <= 0) throw new Error(`oneHot: numClasses must be a positive integer, got ${numClasses}`);
-  if (index.backend.syncRead) {
-    const v = index.dataSync();
-    for (const c of v) if (c < 0 || c >= numClasses) throw opError('oneHot', `index ${c} is outside [0, ${numClasses})`, [index]);
-  }
-  const classes = arange(0, numClasses, 1, { backend: index.backend.name, dtype: 'int32' });
-  return eq(unsqueeze(index, -1), classes);
+  return asOp('oneHot', () => {
+    commonBackend('oneHot', [index]);
+    requireInt('oneHot', 'index', index, [index]);
+    if (!Number.isInteger(numClasses) || numClasses <= 0) throw new Error(`oneHot: numClasses must be a positive integer, got ${numClasses}`);
+    if (index.backend.syncRead) {
+      const v = index.dataSync();
+      for (const c of v) if (c < 0 || c >= numClasses) throw opError('oneHot', `index ${c} is outside [0, ${numClasses})`, [index]);
+    } else if (index.size > 0) {
+      // The comparison below cannot see a bad index; a gather by the same indices checks them on the device.
+      const classes = zeros([numClasses], { backend: index.backend.name });
+      const flat = reshape(index, [-1]);
+      gather(classes, 0, flat).dispose();
+      flat.dispose(); classes.dispose();
+    }
+    const classes = arange(0, numClasses, 1, { backend: index.backend.name, dtype: 'int32' });
+    return eq(unsqueeze(index, -1), classes);
+  });
 }
 
 /** torch.nonzero: the int32 [n, ndim] coordinates of the nonzero elements, in row-major order. Its size depends

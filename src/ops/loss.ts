@@ -5,7 +5,7 @@ import { mean, sum } from './reduce.js';
 import { gather, indexSelect } from './indexing.js';
 import { logSoftmax } from './softmax.js';
 import { permute, reshape, unsqueeze, squeeze } from './view.js';
-import { checkOptions, commonBackend, opError, renameOpError, requireFinite } from './util.js';
+import { asOp, checkOptions, commonBackend, opError, renameOpError, requireFinite } from './util.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -91,6 +91,10 @@ function reduceTargets(op: string, l: Tensor, target: Tensor, t: Targets, opts: 
 
 /** Negative log-likelihood of int32 targets [N] (or [N, d1, ...]) under log-probabilities [N, C] (or [N, C, d1, ...]). */
 export function nll(logProbs: Tensor, target: Tensor, opts: NllOptions = {}): Tensor {
+  return asOp('nll', () => nllOf(logProbs, target, opts));
+}
+
+function nllOf(logProbs: Tensor, target: Tensor, opts: NllOptions): Tensor {
   checkOptions('nll', opts, NLL_KEYS);
   const all = [logProbs, target, ...(opts.classWeights ? [opts.classWeights] : []), ...(opts.sampleWeights ? [opts.sampleWeights] : [])];
   commonBackend('nll', all);
@@ -107,6 +111,10 @@ export interface CrossEntropyOptions extends NllOptions {
 /** Cross-entropy of logits [N, C] (or [N, C, d1, ...]) against int32 class targets [N] (or [N, d1, ...]), or against
  *  class probabilities of the logits' shape (float32; torch's soft labels). */
 export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyOptions = {}): Tensor {
+  return asOp('crossEntropy', () => crossEntropyOf(logits, target, opts));
+}
+
+function crossEntropyOf(logits: Tensor, target: Tensor, opts: CrossEntropyOptions): Tensor {
   checkOptions('crossEntropy', opts, [...NLL_KEYS, 'labelSmoothing']);
   const eps = opts.labelSmoothing ?? 0;
   requireFinite('crossEntropy', 'labelSmoothing', eps);

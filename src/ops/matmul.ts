@@ -6,7 +6,8 @@ import { record, recordBackward } from '../tape.js';
 import { Tensor, emptyTensor } from '../tensor.js';
 import { broadcastShapes, fmtShape, numel } from '../shape.js';
 import { checkOptions, commonBackend, opError, requireFinite, requireFloat, runKernel } from './util.js';
-import { contiguous, gelu, geluGrad, gt, mul, sub, square } from './elementwise.js';
+import { add, contiguous, gelu, geluGrad, gt, mul, relu, sigmoid, sub, square, tanh } from './elementwise.js';
+import { zeros } from './creation.js';
 import { expand, reshape, squeeze, transpose, unsqueeze } from './view.js';
 import { sum } from './reduce.js';
 
@@ -86,6 +87,15 @@ export function linear(x: Tensor, w: Tensor, opts: LinearOptions = {}): Tensor {
   const K = w.shape[1], N = w.shape[0];
   const rows = numel(x.shape.slice(0, -1));
   const outShape = [...x.shape.slice(0, -1), N];
+  if (K === 0) {
+    // No input features: the product is 0 and the result act(bias), as torch (the GEMM kernels need K > 0).
+    const zero = zeros(outShape, { backend: backend.name });
+    const z = bias ? add(zero, bias) : zero;
+    if (z !== zero) zero.dispose();
+    const y = { none: (t: Tensor) => t, relu, tanh, sigmoid, gelu }[act](z);
+    if (y !== z && !z.requiresGrad) z.dispose();
+    return y;
+  }
   const needPre = act === 'gelu' && inputs.some((t) => t.requiresGrad);
   // With gradients, gelu needs its input for the backward: keep the pre-activation and apply gelu separately.
   const kernelAct: Activation = needPre ? 'none' : act;
@@ -99,7 +109,6 @@ export function linear(x: Tensor, w: Tensor, opts: LinearOptions = {}): Tensor {
       { buf: wv.buf, shape: [1, K, N], strides: [0, w.strides[1], w.strides[0]], offset: wv.offset },
       out.storage.buf!, { batch: 1, M: rows, N, K, alpha, act: kernelAct, bias: bd?.denseBuf() }), [out, xd !== x ? xd : null, bd !== bias ? bd : null]);
     if (xd !== x && !xd.requiresGrad) xd.dispose();
-    if (K === 0) backend.fill(out.storage.buf!, 0);
   }
   const pre = needPre ? out : null;
   const y = needPre ? gelu(out) : out;

@@ -3,7 +3,7 @@ import type { ReduceOp } from '../backend/interface.js';
 import { record } from '../tape.js';
 import { Tensor, emptyTensor } from '../tensor.js';
 import { normAxes, normAxis, numel } from '../shape.js';
-import { checkOptions, commonBackend, opError, requireFinite, runKernel } from './util.js';
+import { asOp, checkOptions, commonBackend, opError, requireFinite, runKernel } from './util.js';
 import { cast, contiguous, div, eq, exp, log, mul, sqrt, sub, add, where } from './elementwise.js';
 import { detach, permute, reshape } from './view.js';
 import { full } from './creation.js';
@@ -54,9 +54,11 @@ export function sum(x: Tensor, axes?: number | number[], keepdims = false): Tens
 }
 
 export function mean(x: Tensor, axes?: number | number[], keepdims = false): Tensor {
-  const ax = normAxes('mean', axes, x.ndim);
-  const n = numel(ax.map((a) => x.shape[a]));
-  return div(sum(x, ax, keepdims), n);
+  return asOp('mean', () => {
+    const ax = normAxes('mean', axes, x.ndim);
+    const n = numel(ax.map((a) => x.shape[a]));
+    return div(sum(x, ax, keepdims), n);
+  });
 }
 
 /** Product (int32 for int32 x). */
@@ -78,17 +80,21 @@ export const min = (x: Tensor, axes?: number | number[], keepdims = false): Tens
 /** Index (int32) of the largest value along `axis` (the whole flattened tensor when omitted); first on ties. */
 export function argmax(x: Tensor, axis?: number, keepdims = false): Tensor {
   if (axis === undefined) return reduceRaw('argmax', reshape(x, [x.size]), [0], false);
-  return reduceRaw('argmax', x, [normAxis('argmax', axis, x.ndim)], keepdims);
+  return reduceRaw('argmax', x, normAxes('argmax', axis, x.ndim), keepdims);
 }
 export function argmin(x: Tensor, axis?: number, keepdims = false): Tensor {
   if (axis === undefined) return reduceRaw('argmin', reshape(x, [x.size]), [0], false);
-  return reduceRaw('argmin', x, [normAxis('argmin', axis, x.ndim)], keepdims);
+  return reduceRaw('argmin', x, normAxes('argmin', axis, x.ndim), keepdims);
 }
 
 export interface VarOptions { correction?: number; keepdims?: boolean }
 
 /** Variance with Bessel's correction by default (torch: correction = 1). */
 export function variance(x: Tensor, axes?: number | number[], opts: VarOptions = {}): Tensor {
+  return asOp('var', () => varianceOf(x, axes, opts));
+}
+
+function varianceOf(x: Tensor, axes: number | number[] | undefined, opts: VarOptions): Tensor {
   checkOptions('var', opts, ['correction', 'keepdims']);
   const correction = opts.correction ?? 1;
   requireFinite('var', 'correction', correction);
@@ -98,10 +104,14 @@ export function variance(x: Tensor, axes?: number | number[], opts: VarOptions =
   return div(sum(mul(centered, centered), ax, !!opts.keepdims), Math.max(n - correction, 0));
 }
 
-export const std = (x: Tensor, axes?: number | number[], opts: VarOptions = {}): Tensor => sqrt(variance(x, axes, opts));
+export const std = (x: Tensor, axes?: number | number[], opts: VarOptions = {}): Tensor => asOp('std', () => sqrt(variance(x, axes, opts)));
 
 /** log(sum(exp(x))) computed stably around the maximum. */
 export function logsumexp(x: Tensor, axes?: number | number[], keepdims = false): Tensor {
+  return asOp('logsumexp', () => logsumexpOf(x, axes, keepdims));
+}
+
+function logsumexpOf(x: Tensor, axes: number | number[] | undefined, keepdims: boolean): Tensor {
   const ax = normAxes('logsumexp', axes, x.ndim);
   if (ax.some((a) => x.shape[a] === 0)) return full(keptShape(x.shape, ax, keepdims), -Infinity, { backend: x.backend.name }); // log(0), as torch
   const m = detach(max(x, ax, true));

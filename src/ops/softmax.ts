@@ -6,9 +6,10 @@ import { exp, sub, div, mul } from './elementwise.js';
 import { logsumexp, max, sum } from './reduce.js';
 import { detach } from './view.js';
 import { fromArray } from './creation.js';
-import { opError } from './util.js';
+import { commonBackend, opError } from './util.js';
 
 export function softmax(x: Tensor, axis = -1): Tensor {
+  commonBackend('softmax', [x]);
   const d = normAxis('softmax', axis, x.ndim);
   if (x.shape[d] === 0) return exp(x); // an empty axis: the (empty) result has x's shape, as torch
   const e = exp(sub(x, detach(max(x, d, true))));
@@ -16,6 +17,7 @@ export function softmax(x: Tensor, axis = -1): Tensor {
 }
 
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  commonBackend('logSoftmax', [x]);
   const d = normAxis('logSoftmax', axis, x.ndim);
   if (x.shape[d] === 0) return exp(x); // an empty axis: the (empty) result has x's shape, as torch
   return sub(x, logsumexp(x, d, true));

@@ -48,6 +48,38 @@ export function runKernel<T>(op: string, ts: Tensor[], fn: () => T, made: (Tenso
   }
 }
 
+// The ops the user called, outermost first: an op built from other ops runs them inside asOp, so their errors,
+// and the out-of-range indices a GPU kernel reports later (see userOp), name the op the user called.
+const callers: string[] = [];
+
+/**
+ * Runs `fn` as the op `op`: an error thrown inside it (by an op it calls, a kernel, or the JS engine) is rethrown
+ * as an Error whose message starts with `op:`, replacing the name of the inner op it started with.
+ */
+export function asOp<T>(op: string, fn: () => T): T {
+  callers.push(op);
+  try {
+    return fn();
+  } catch (e) {
+    throw namedError(e, op);
+  } finally {
+    callers.pop();
+  }
+}
+
+/** The op the user called (the outermost asOp), or `op` when it was called directly. */
+export function userOp(op: string): string {
+  return callers[0] ?? op;
+}
+
+/** `e` as an Error whose message starts with `op:` (a message led by another op's name gets `op` instead). */
+export function namedError(e: unknown, op: string): Error {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (msg.startsWith(`${op}:`) || msg.startsWith(`${op}(`)) return e instanceof Error && e.constructor === Error ? e : new Error(msg, { cause: e });
+  const inner = /^[A-Za-z_][\w.]*: /.exec(msg);
+  return new Error(`${op}: ${inner ? msg.slice(inner[0].length) : msg}`, { cause: e });
+}
+
 /** An error from the internal op `inner` reworded as coming from `outer`, the op the user called. */
 export function renameOpError(e: unknown, inner: string, outer: string): Error {
   const msg = e instanceof Error ? e.message : String(e);

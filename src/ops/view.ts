@@ -48,6 +48,7 @@ function isDenseFromOffset(x: Tensor): boolean {
 
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   commonBackend('reshape', [x]);
+  if (!Array.isArray(shape)) throw opError('reshape', `shape must be a list of integers, got ${String(shape)}`, [x]);
   const target = resolveShape('reshape', x, shape);
   if (x.size === 0) return record(viewOf(x, target, denseStrides(target), x.offset), 'reshape', [x], null);
   const strides = reshapeStrides(x, target);
@@ -80,6 +81,12 @@ export function slice(x: Tensor, axis: number, start = 0, end?: number, step = 1
   const d = normAxis('slice', axis, x.ndim);
   const n = x.shape[d];
   if (!Number.isInteger(step) || step <= 0) throw opError('slice', `step must be a positive integer, got ${step}`, [x]);
+  for (const [name, v] of [['start', start], ['end', end ?? n]] as const) {
+    // Integers (negative counts from the end); ±Infinity clamps to the ends. NaN or a fraction is a mistake.
+    if (typeof v !== 'number' || !(Number.isInteger(v) || v === Infinity || v === -Infinity)) {
+      throw opError('slice', `${name} must be an integer, got ${String(v)}`, [x]);
+    }
+  }
   const clampIdx = (i: number) => Math.min(Math.max(i < 0 ? i + n : i, 0), n);
   const s = clampIdx(start), e = clampIdx(end ?? n);
   const len = Math.max(0, Math.ceil((e - s) / step));
@@ -100,7 +107,9 @@ export function select(x: Tensor, axis: number, i: number): Tensor {
 
 export function expand(x: Tensor, shape: readonly number[]): Tensor {
   commonBackend('expand', [x]);
+  if (!Array.isArray(shape) || shape.some((s) => !Number.isInteger(s) || s < -1)) throw opError('expand', `invalid shape ${String(shape)}`, [x]);
   const target = shape.map((s, i) => (s === -1 ? x.shape[i - (shape.length - x.ndim)] : s));
+  if (target.some((s) => !Number.isInteger(s) || s < 0)) throw opError('expand', `cannot expand to ${fmtShape(shape)}`, [x]);
   const b = broadcastShapes(x.shape, target);
   if (!b || b.some((v, i) => v !== target[i])) throw opError('expand', `cannot expand to ${fmtShape(shape)}`, [x]);
   const v = expandView(x, target);
@@ -108,6 +117,7 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
 }
 
 export function squeeze(x: Tensor, axis?: number | number[]): Tensor {
+  commonBackend('squeeze', [x]);
   // As torch, a named axis whose size is not 1 is left in place.
   const named = axis === undefined ? null : (Array.isArray(axis) ? axis : [axis]).map((a) => normAxis('squeeze', a, x.ndim));
   const axes = x.shape.flatMap((s, i) => (s === 1 && (named === null || named.includes(i)) ? [i] : []));
@@ -117,6 +127,7 @@ export function squeeze(x: Tensor, axis?: number | number[]): Tensor {
 }
 
 export function unsqueeze(x: Tensor, axis: number): Tensor {
+  commonBackend('unsqueeze', [x]);
   const a = normAxis('unsqueeze', axis, x.ndim + 1);
   const shape = [...x.shape], strides = [...x.strides];
   shape.splice(a, 0, 1);
@@ -125,6 +136,7 @@ export function unsqueeze(x: Tensor, axis: number): Tensor {
 }
 
 export function flatten(x: Tensor, startAxis = 0, endAxis = -1): Tensor {
+  commonBackend('flatten', [x]);
   if (x.ndim === 0) return reshape(x, [1]);
   const s = normAxis('flatten', startAxis, x.ndim), e = normAxis('flatten', endAxis, x.ndim);
   if (e < s) throw opError('flatten', `end axis ${endAxis} is before start axis ${startAxis}`, [x]);

@@ -41,7 +41,7 @@ export function unaryFn(op: UnaryOp, alpha: number): (x: number) => number {
     case 'sign': return (x) => (x > 0 ? 1 : x < 0 ? -1 : 0);
     case 'tanh': return Math.tanh;
     case 'sigmoid': return (x) => 1 / (1 + Math.exp(-x));
-    case 'relu': return (x) => (x > 0 ? x : 0);
+    case 'relu': return (x) => (x < 0 ? 0 : x); // NaN stays NaN, as torch
     case 'leakyRelu': return (x) => (x > 0 ? x : alpha * x);
     case 'elu': return (x) => (x > 0 ? x : alpha * (Math.exp(x) - 1));
     case 'gelu': return (x) => 0.5 * x * (1 + erf(x * SQRT1_2));
@@ -101,7 +101,7 @@ export function binaryFn(op: BinaryOp): (a: number, b: number) => number {
 export function activate(act: Activation, x: number): number {
   switch (act) {
     case 'none': return x;
-    case 'relu': return x > 0 ? x : 0;
+    case 'relu': return x < 0 ? 0 : x;
     case 'gelu': return 0.5 * x * (1 + erf(x * SQRT1_2));
     case 'tanh': return Math.tanh(x);
     case 'sigmoid': return 1 / (1 + Math.exp(-x));

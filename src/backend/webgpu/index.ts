@@ -5,8 +5,9 @@
 //
 // Departures forced by the GPU:
 //  - gather cannot throw on an out-of-range index (nothing is read back):
-//    it writes 0 there, and scatterAdd skips such elements. The op layer
-//    validates indices that are on the host.
+//    it writes 0 there, scatterAdd skips such elements, and the kernel
+//    raises a flag that the next read() or sync() turns into an Error
+//    naming the op (runtime.ts, indexCheckSlot).
 //  - scatterAdd on float32 adds through a compare-exchange loop on the
 //    float's bits, so the order of colliding adds, and with it the last bits
 //    of a sum, may vary between runs.
@@ -218,7 +219,7 @@ export class WebGpuBackend implements Backend {
       this.storage(a.buf, name).gpu, this.storage(b.buf, name).gpu, bias?.gpu);
   }
 
-  gather(x: View, axis: number, idx: View, out: Buf, outShape: readonly number[]): void {
+  gather(x: View, axis: number, idx: View, out: Buf, outShape: readonly number[], op = 'gather'): void {
     const name = 'gather';
     const o = this.storage(out, name);
     this.expectSize(name, 'out', o, product(outShape));
@@ -226,12 +227,12 @@ export class WebGpuBackend implements Backend {
     const xStrides = [...x.strides];
     xStrides[axis] = 0;
     const p = stridedParams(name, outShape, [idx, { offset: x.offset, strides: xStrides }])
-      .i32(x.strides[axis]).u32(x.shape[axis]);
+      .i32(x.strides[axis]).u32(x.shape[axis]).u32(this.gpu.indexCheckSlot(op));
     this.launch1d(name, o.size, this.indexKernel('gather', o.dtype, idx.buf.dtype), p,
-      [[1, o.gpu], [2, this.storage(x.buf, name).gpu], [3, this.storage(idx.buf, name).gpu]]);
+      [[1, o.gpu], [2, this.storage(x.buf, name).gpu], [3, this.storage(idx.buf, name).gpu], [5, this.gpu.indexErrors]]);
   }
 
-  scatterAdd(out: Buf, outShape: readonly number[], axis: number, idx: View, src: View): void {
+  scatterAdd(out: Buf, outShape: readonly number[], axis: number, idx: View, src: View, op = 'scatterAdd'): void {
     const name = 'scatterAdd';
     const o = this.storage(out, name);
     this.expectSize(name, 'out', o, product(outShape));
@@ -239,9 +240,10 @@ export class WebGpuBackend implements Backend {
     if (count === 0) return;
     const outStrides = denseStrides(outShape);
     const target = { offset: 0, strides: outStrides.map((s, d) => (d === axis ? 0 : s)) };
-    const p = stridedParams(name, src.shape, [idx, src, target]).i32(outStrides[axis]).u32(outShape[axis]);
+    const p = stridedParams(name, src.shape, [idx, src, target]).i32(outStrides[axis]).u32(outShape[axis])
+      .u32(this.gpu.indexCheckSlot(op));
     this.launch1d(name, count, this.indexKernel('scatter_add', o.dtype, idx.buf.dtype), p,
-      [[4, o.gpu], [2, this.storage(src.buf, name).gpu], [3, this.storage(idx.buf, name).gpu]]);
+      [[4, o.gpu], [2, this.storage(src.buf, name).gpu], [3, this.storage(idx.buf, name).gpu], [5, this.gpu.indexErrors]]);
   }
 
   // ---- signature kernels ----

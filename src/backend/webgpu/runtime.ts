@@ -13,6 +13,13 @@
 // sync() or read() rejects with it (later errors are counted in the message).
 // Errors found at submit time (encoder validation) name the batch's ops, and
 // Dawn's message names the pass label, i.e. the op.
+//
+// Out-of-range indices. A kernel cannot throw, so gather and scatterAdd
+// record the first bad index in `indexErrors` (count, value, op slot,
+// extent). When such kernels ran since the last check, sync() and read()
+// copy those 16 bytes back with their own readback and reject with an Error
+// naming the op the user called. The cost is one small copy (and, in sync(),
+// one extra map) per sync or read after index kernels, none otherwise.
 
 import { kernelKey, moduleSource, type Kernel } from './shaders.js';
 
@@ -29,6 +36,7 @@ const MAX_OPS_PER_BATCH = 128;
 // A dispatch takes one or two aligned slots (parameters, record), typically 256 bytes each.
 const ARENA_BYTES = 128 * 1024;
 const MAX_PARAM_WORDS = 64;
+const INDEX_ERROR_BYTES = 16;
 
 /** Limits requested at the adapter's values (the defaults are far lower). */
 const REQUESTED_LIMITS = [
@@ -122,6 +130,10 @@ export class GpuRuntime {
   readonly limits: Readonly<Record<(typeof REQUESTED_LIMITS)[number], number>>;
   /** A float32 [1.0]: bound where a kernel's optional input is absent. */
   readonly ones: GPUBuffer;
+  /** u32 [count, first bad index, its op's slot in indexCheckOps, extent]: written by index.wgsl. */
+  readonly indexErrors: GPUBuffer;
+  /** The ops whose index kernels ran since the last check (a slot each, reused by name). */
+  private indexCheckOps: string[] = [];
 
   private readonly pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
   private readonly arenaHost = new Uint8Array(ARENA_BYTES);
@@ -160,6 +172,7 @@ export class GpuRuntime {
     this.arena = device.createBuffer({
       label: 'tessera params', size: ARENA_BYTES, usage: USAGE_STORAGE | USAGE_UNIFORM | USAGE_COPY_DST,
     });
+    this.indexErrors = device.createBuffer({ label: 'tessera index errors', size: INDEX_ERROR_BYTES, usage: USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST });
     this.ones = device.createBuffer({ label: 'tessera ones', size: 4, usage: USAGE_STORAGE, mappedAtCreation: true });
     new Float32Array(this.ones.getMappedRange()).fill(1);
     this.ones.unmap();
@@ -212,16 +225,26 @@ export class GpuRuntime {
       await this.sync();
       return new ArrayBuffer(0);
     }
+    // The index-error words travel after the result, in the same readback.
+    const checked = this.indexCheckOps.length > 0;
+    const errorsAt = Math.ceil(bytes / 8) * 8; // getMappedRange offsets are multiples of 8
+    const total = checked ? errorsAt + INDEX_ERROR_BYTES : bytes;
     const staging = this.scoped('read', () =>
-      this.device.createBuffer({ label: 'tessera readback', size: bytes, usage: USAGE_MAP_READ | USAGE_COPY_DST }));
+      this.device.createBuffer({ label: 'tessera readback', size: total, usage: USAGE_MAP_READ | USAGE_COPY_DST }));
     try {
-      this.scoped('read', () => this.recorder().copyBufferToBuffer(buffer, 0, staging, 0, bytes));
+      this.scoped('read', () => {
+        this.recorder().copyBufferToBuffer(buffer, 0, staging, 0, bytes);
+        if (checked) this.recorder().copyBufferToBuffer(this.indexErrors, 0, staging, errorsAt, INDEX_ERROR_BYTES);
+      });
       this.batchOps.push('read');
+      const ops = this.takeIndexChecks();
       this.flush();
       let copy: ArrayBuffer | null = null;
+      let indexWords: Uint32Array | null = null;
       try {
         await staging.mapAsync(MAP_MODE_READ);
         copy = staging.getMappedRange(0, bytes).slice(0);
+        if (checked) indexWords = new Uint32Array(staging.getMappedRange(errorsAt, INDEX_ERROR_BYTES).slice(0));
         staging.unmap();
       } catch (e) {
         // A failed map is explained by the op error found below, if any.
@@ -229,14 +252,45 @@ export class GpuRuntime {
         throw new Error(`webgpu read: mapping the result failed: ${e instanceof Error ? e.message : String(e)}`);
       }
       await this.throwPendingErrors();
+      if (indexWords) this.throwIndexError(indexWords, ops);
       return copy;
     } finally {
       staging.destroy();
     }
   }
 
+  /** The slot of `op` in the index checks pending since the last sync or read (see index.wgsl). */
+  indexCheckSlot(op: string): number {
+    const at = this.indexCheckOps.indexOf(op);
+    if (at >= 0) return at;
+    this.indexCheckOps.push(op);
+    return this.indexCheckOps.length - 1;
+  }
+
+  /** The pending checks' op names; records the clearing of the flag after the work that may set it. */
+  private takeIndexChecks(): string[] {
+    const ops = this.indexCheckOps;
+    if (ops.length === 0) return ops;
+    this.indexCheckOps = [];
+    this.scoped('index check', () => this.recorder().clearBuffer(this.indexErrors, 0, INDEX_ERROR_BYTES));
+    return ops;
+  }
+
+  private throwIndexError(words: Uint32Array, ops: readonly string[]): void {
+    const [count, raw, slot, extent] = words;
+    if (count === 0) return;
+    const op = ops[slot] ?? 'an index op';
+    const others = count > 1 ? ` (${count - 1} more out-of-range ${count === 2 ? 'index' : 'indices'})` : '';
+    throw new Error(`${op}: index ${raw | 0} is outside [0, ${extent}) (webgpu; found by the kernel, reported at ` +
+      `this read or sync)${others}`);
+  }
+
   async sync(): Promise<void> {
     this.checkUsable('sync');
+    if (this.indexCheckOps.length > 0) {
+      await this.read(this.indexErrors, INDEX_ERROR_BYTES); // checks the flag on the way
+      return;
+    }
     this.flush();
     await this.device.queue.onSubmittedWorkDone();
     await this.throwPendingErrors();
