@@ -354,12 +354,16 @@ test('gather along each axis, with broadcast indices', async () => {
   g().gather(x.gpu, 0, { buf: g().alloc(0, 'int32'), shape: [0], strides: [1], offset: 0 }, empty.gpu, [0]);
 });
 
-test('gather writes 0 for out-of-range indices (no throw on a GPU)', async () => {
+test('gather writes 0 for out-of-range indices and the next read rejects, naming the op', async () => {
   const x = upload(new Float32Array([10, 20, 30]));
   const idx = upload(new Int32Array([2, -1, 3, 0]));
   const o = output(4);
   g().gather({ buf: x.gpu, shape: [3], strides: [1], offset: 0 }, 0,
-    { buf: idx.gpu, shape: [4], strides: [1], offset: 0 }, o.gpu, [4]);
+    { buf: idx.gpu, shape: [4], strides: [1], offset: 0 }, o.gpu, [4], 'indexSelect');
+  let message = '';
+  try { await g().read(o.gpu); } catch (e) { message = (e as Error).message; }
+  assert.match(message, /^indexSelect: index (-1|3) is outside \[0, 3\)/);
+  // The flag is cleared once reported.
   assert.equal(Array.from(await g().read(o.gpu)), [30, 0, 0, 10]);
 });
 
