@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { T, backendsUnderTest, throwsWith } from './helpers.js';
-import { Detector, assignTargets, locations, trainDetector, detect } from '../src/models/detect/index.js';
+import { Detector, assignTargets, assignTaskAligned, locations, trainDetector, detect } from '../src/models/detect/index.js';
 
 const s = suite('detect: model, targets, training');
 const backends = await backendsUnderTest();
@@ -32,6 +32,33 @@ s('targets: centre sampling, level ranges, smallest box wins, centerness', () =>
   const nested = assignTargets(loc.points, loc.strides, [0, 0, 40, 40, 12, 12, 28, 28], [0, 1], 2);
   const a = loc.points.findIndex((v, i) => i % 2 === 0 && v === 20 && loc.points[i + 1] === 20 && loc.strides[i / 2] === 8) / 2;
   assert.equal(Array.from(nested.cls.subarray(2 * a, 2 * a + 2)), [0, 1]);
+});
+
+s('task-aligned targets: top-k by score * IoU^6 inside the box, a shared location to the higher IoU, normalised scores', () => {
+  // Five locations, two objects: object 0 [0, 0, 20, 20] of class 0 holds locations 0, 1, 3; object 1
+  // [10, 0, 30, 10] of class 1 holds 1 and 2; location 4 lies in neither.
+  const points = Float32Array.from([5, 5, 15, 5, 25, 5, 5, 15, 50, 50]);
+  const boxes = [0, 0, 20, 20, 10, 0, 30, 10], labels = [0, 1];
+  const scores = [0.9, 0.1, 0.5, 0.8, 0.2, 0.6, 0.7, 0.3, 0.99, 0.99];
+  // Predicted boxes: IoU with object 0 / 1 of 1 / -, 0.2 / 1, - / 0.5, 0.25 / -.
+  const pred = [0, 0, 20, 20, 10, 0, 30, 10, 20, 0, 30, 10, 0, 10, 10, 20, 45, 45, 55, 55];
+  const metric3 = 0.7 * 0.25 ** 6, metric2 = 0.6 * 0.5 ** 6;
+  // k = 3: object 0 ranks 0 (0.9), 3 (0.7 * 0.25^6), 1 (0.5 * 0.2^6); location 1 is also object 1's and goes
+  // to it (IoU 1 > 0.2). Per object, metric * best IoU (1 for both) / best metric (0.9 and 0.8).
+  const t = assignTaskAligned(points, boxes, labels, 2, scores, pred, { topK: 3 });
+  assert.equal(Array.from(t.positive), [1, 1, 1, 1, 0]);
+  const want = [1, 0, 0, 1, 0, metric2 / 0.8, metric3 / 0.9, 0, 0, 0];
+  Array.from(t.cls).forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-6 * Math.max(1, want[i]) + 1e-12, `cls[${i}] ${v} vs ${want[i]}`));
+  assert.equal(Array.from(t.box.subarray(4, 8)), [10, 0, 30, 10], 'location 1 regresses object 1');
+  assert.equal(Array.from(t.box.subarray(12, 16)), [0, 0, 20, 20]);
+  assert.ok(Math.abs(t.boxWeight[2] - metric2 / 0.8) < 1e-9 && t.boxWeight[4] === 0);
+  assert.ok(Math.abs(t.centerness[0] - 1 / 3) < 1e-6, 'centerness of (5, 5) in [0, 0, 20, 20]: sqrt(5/15 * 5/15)');
+  assert.is(t.numPositive, 4);
+  // k = 1: each object keeps only its best location.
+  const one = assignTaskAligned(points, boxes, labels, 2, scores, pred, { topK: 1 });
+  assert.equal(Array.from(one.positive), [1, 1, 0, 0, 0]);
+  throwsWith(() => assignTaskAligned(points, boxes, labels, 2, scores, pred, { k: 3 } as never), "assignTaskAligned: unknown option 'k'");
+  throwsWith(() => assignTaskAligned(points, boxes, labels, 2, scores.slice(1), pred), 'assignTaskAligned', '10 scores');
 });
 
 s('head output shapes; bad config and input name the detector', () => {
@@ -64,6 +91,20 @@ s('training lowers the loss; resume from a checkpoint continues exactly', async 
   assert.is(resumed.r.epochs, 3, 'three more epochs after the checkpoint');
   const close = (a: number[], b: number[]) => a.every((v, i) => Math.abs(v - b[i]) < 1e-4 * Math.max(1, Math.abs(b[i])));
   assert.ok(close(resumed.losses, full.losses.slice(6)), `resumed ${resumed.losses} vs ${full.losses.slice(6)}`);
+});
+
+s('task-aligned assignment with the CIoU box loss trains (the loss falls); bad options are refused', async () => {
+  const data = tinySet();
+  T.manualSeed(1);
+  const model = new Detector({ numClasses: 3, inChannels: 3, width: 0.25 });
+  const r = await trainDetector(model, data, { epochs: 6, batchSize: 4, lr: 3e-3, warmupSteps: 2, assigner: 'tal', boxLoss: 'ciou' });
+  assert.ok(r.epochLoss[5] < 0.8 * r.epochLoss[0], `loss ${r.epochLoss.map((v) => v.toFixed(3))}`);
+  const rejects = async (p: Promise<unknown>, pattern: RegExp) => {
+    try { await p; } catch (e) { assert.match((e as Error).message, pattern); return; }
+    assert.unreachable(`expected a rejection matching ${pattern}`);
+  };
+  await rejects(trainDetector(model, data, { assigner: 'simota' as never }), /assigner must be 'center' or 'tal'/);
+  await rejects(trainDetector(model, data, { boxLoss: 'diou' as never }), /boxLoss must be 'giou' or 'ciou'/);
 });
 
 s('the same training steps give the same losses on every backend', async () => {

@@ -79,6 +79,7 @@ async function train(args: ParsedArgs, io: CliIO): Promise<number> {
   const result = await trainDetector(model, data, {
     epochs: args.flags.epochs as number, batchSize: args.flags.batch as number, lr: args.flags.lr as number,
     flip: args.flags.flip as boolean ?? data.classNames[0] !== '0', classLoss: args.flags['class-loss'] as 'bce' | 'focal',
+    boxLoss: args.flags['box-loss'] as 'giou' | 'ciou', assigner: args.flags.assigner as 'center' | 'tal',
     timeLimitSeconds: 60 * (args.flags.minutes as number), checkpointDir: out, resume: args.flags.resume as boolean, seed: args.flags.seed as number,
     onStep: () => progress.tick(),
   });
@@ -142,6 +143,8 @@ registerCommand('detect', {
     depth: { type: 'number', describe: 'depth multiplier', default: 1 },
     flip: { type: 'boolean', describe: 'horizontal flip augmentation (default: on for shapes, off for digits)' },
     'class-loss': { type: 'string', describe: 'focal (sigmoid focal loss, a weighted BCE) | bce', default: 'focal' },
+    'box-loss': { type: 'string', describe: 'giou | ciou (complete IoU: adds an aspect-ratio term)', default: 'giou' },
+    assigner: { type: 'string', describe: 'center (FCOS centre sampling) | tal (YOLOv8 task-aligned, from the predictions; cpu/reference)', default: 'center' },
     resume: { type: 'boolean', describe: 'continue from the checkpoint in --out', default: false },
     threshold: { type: 'number', describe: 'predict: score threshold', default: 0.3 },
   },

@@ -1,8 +1,8 @@
 // Box utilities with torchvision.ops' semantics, composed of differentiable ops (so they run and
 // have gradients on every backend). Boxes are [..., 4]; 'xyxy' is [x1, y1, x2, y2] with x2 >= x1.
 import type { Tensor } from '../tensor.js';
-import { add, clamp, div, maximum, minimum, mul, relu, sub } from '../ops/elementwise.js';
-import { select, unsqueeze } from '../ops/view.js';
+import { add, atan, clamp, div, maximum, minimum, mul, relu, square, sub } from '../ops/elementwise.js';
+import { detach, select, unsqueeze } from '../ops/view.js';
 import { stack } from '../ops/combine.js';
 import { mean, sum } from '../ops/reduce.js';
 
@@ -104,10 +104,8 @@ export function generalizedBoxIouLoss(pred: Tensor, target: Tensor, opts: BoxLos
   return reduce(sub(1, sub(iou, div(sub(hull, union), add(hull, eps)))), reduction);
 }
 
-/** torchvision.ops.distance_box_iou_loss: 1 - IoU + (centre distance / enclosing diagonal)^2. */
-export function distanceBoxIouLoss(pred: Tensor, target: Tensor, opts: BoxLossOptions = {}): Tensor {
-  const op = 'distanceBoxIouLoss';
-  const { reduction, eps } = lossOptions(op, opts);
+/** 1 - IoU + (centre distance / enclosing diagonal)^2 of matched boxes, and the IoU (torchvision's _diou_iou_loss). */
+function distanceIouParts(op: string, pred: Tensor, target: Tensor, eps: number): { loss: Tensor; iou: Tensor; a: Tensor[]; b: Tensor[] } {
   matched(op, pred, target);
   const { inter, union, enclosing: [x1, y1, x2, y2], a, b } = overlap(op, pred, target);
   const iou = div(inter, add(union, eps));
@@ -115,7 +113,30 @@ export function distanceBoxIouLoss(pred: Tensor, target: Tensor, opts: BoxLossOp
   // Centres differ by ((a0 + a2) - (b0 + b2)) / 2 on x, likewise on y.
   const dx = mul(sub(add(a[0], a[2]), add(b[0], b[2])), 0.5), dy = mul(sub(add(a[1], a[3]), add(b[1], b[3])), 0.5);
   const centre = add(mul(dx, dx), mul(dy, dy));
-  return reduce(add(sub(1, iou), div(centre, diagonal)), reduction);
+  return { loss: add(sub(1, iou), div(centre, diagonal)), iou, a, b };
+}
+
+/** torchvision.ops.distance_box_iou_loss: 1 - IoU + (centre distance / enclosing diagonal)^2. */
+export function distanceBoxIouLoss(pred: Tensor, target: Tensor, opts: BoxLossOptions = {}): Tensor {
+  const op = 'distanceBoxIouLoss';
+  const { reduction, eps } = lossOptions(op, opts);
+  return reduce(distanceIouParts(op, pred, target, eps).loss, reduction);
+}
+
+/**
+ * torchvision.ops.complete_box_iou_loss (CIoU, Zheng et al. 2020; ultralytics' bbox_iou(CIoU=True)): the DIoU loss
+ * plus alpha * v, where v = 4 / pi^2 * (atan(w_target / h_target) - atan(w_pred / h_pred))^2 measures how the
+ * aspect ratios differ and alpha = v / (1 - IoU + v + eps) is a constant weight (no gradient flows through it,
+ * as in both references).
+ */
+export function completeBoxIouLoss(pred: Tensor, target: Tensor, opts: BoxLossOptions = {}): Tensor {
+  const op = 'completeBoxIouLoss';
+  const { reduction, eps } = lossOptions(op, opts);
+  const { loss, iou, a, b } = distanceIouParts(op, pred, target, eps);
+  const aspect = (c: Tensor[]) => atan(div(sub(c[2], c[0]), sub(c[3], c[1])));
+  const v = mul(square(sub(aspect(b), aspect(a))), 4 / (Math.PI * Math.PI));
+  const alpha = detach(div(v, add(add(sub(1, iou), v), eps)));
+  return reduce(add(loss, mul(alpha, v)), reduction);
 }
 
 /** Clips xyxy boxes to an image of `height` x `width` (torchvision.ops.clip_boxes_to_image). */

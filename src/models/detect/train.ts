@@ -1,12 +1,12 @@
 // Training and evaluation of the detector on a DetectionSet: seeded shuffling, augmentation
-// (horizontal flip, scale jitter) on the host, FCOS targets, AdamW with linear warmup and cosine
+// (horizontal flip, scale jitter) on the host, FCOS centre-sampling or task-aligned targets, AdamW with linear warmup and cosine
 // decay, optional safetensors checkpoints every epoch (model + optimizer + position) and resume.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as T from '../../index.js';
 import { Detector, locations } from './model.js';
-import { assignTargets } from './targets.js';
-import { detectionLoss, type ClassLoss } from './loss.js';
+import { assignTargets, assignTaskAligned, type ImageTargets } from './targets.js';
+import { decodeBoxes, detectionLoss, type BoxLoss, type ClassLoss } from './loss.js';
 import { detect, type Detection, type DetectOptions } from './detect.js';
 
 export interface TrainOptions {
@@ -21,6 +21,12 @@ export interface TrainOptions {
   /** Scale jitter range (default [0.75, 1.25]); [1, 1] turns it off. */
   scaleJitter?: [number, number];
   classLoss?: ClassLoss;
+  /** Box regression loss: 'giou' (default) or 'ciou' (complete IoU). */
+  boxLoss?: BoxLoss;
+  /** Target assignment: 'center' (FCOS centre sampling, default) or 'tal' (YOLOv8's task-aligned assigner,
+   *  which ranks locations by the model's own predictions; it reads them back mid-step, so it needs a backend
+   *  with synchronous reads: cpu or reference). */
+  assigner?: 'center' | 'tal';
   /** A time budget: the learning rate's cosine decay spans it instead of `epochs`, and training
    *  stops when it is spent (mid-epoch; the model is checkpointed there). */
   timeLimitSeconds?: number;
@@ -34,7 +40,7 @@ export interface TrainOptions {
 }
 
 const TRAIN_KEYS = new Set(['epochs', 'batchSize', 'lr', 'weightDecay', 'warmupSteps', 'seed', 'flip', 'scaleJitter', 'classLoss',
-  'timeLimitSeconds', 'stopAfterEpoch', 'checkpointDir', 'resume', 'onStep']);
+  'boxLoss', 'assigner', 'timeLimitSeconds', 'stopAfterEpoch', 'checkpointDir', 'resume', 'onStep']);
 
 export interface TrainResult {
   epochs: number;
@@ -88,6 +94,13 @@ export async function trainDetector(model: Detector, data: DetectionSet, opts: T
   for (const k of Object.keys(opts)) if (!TRAIN_KEYS.has(k)) throw new Error(`trainDetector: unknown option '${k}' (known: ${[...TRAIN_KEYS].join(', ')})`);
   if (data.channels !== model.config.inChannels) throw new Error(`trainDetector: the data has ${data.channels} channels, the model expects ${model.config.inChannels}`);
   if (opts.classLoss !== undefined && opts.classLoss !== 'bce' && opts.classLoss !== 'focal') throw new Error(`trainDetector: classLoss must be 'bce' or 'focal', got '${opts.classLoss}'`);
+  if (opts.boxLoss !== undefined && opts.boxLoss !== 'giou' && opts.boxLoss !== 'ciou') throw new Error(`trainDetector: boxLoss must be 'giou' or 'ciou', got '${opts.boxLoss}'`);
+  const assigner = opts.assigner ?? 'center';
+  if (assigner !== 'center' && assigner !== 'tal') throw new Error(`trainDetector: assigner must be 'center' or 'tal', got '${assigner}'`);
+  const modelBackend = model.parameters()[0].backend;
+  if (assigner === 'tal' && !modelBackend.syncRead) {
+    throw new Error(`trainDetector: assigner 'tal' reads the predictions back within the step and needs a backend with synchronous reads (cpu, reference); the model is on ${modelBackend.name}`);
+  }
   const epochs = opts.epochs ?? 30, batchSize = opts.batchSize ?? 16, seed = opts.seed ?? 0;
   const jitter = opts.scaleJitter ?? [0.75, 1.25];
   const stepsPerEpoch = Math.ceil(data.count / batchSize);
@@ -127,22 +140,34 @@ export async function trainDetector(model: Detector, data: DetectionSet, opts: T
     for (let s = 0; s < stepsPerEpoch && !(limit !== undefined && elapsed() > limit); s++) {
       const idx = Array.from(order.subarray(s * batchSize, (s + 1) * batchSize));
       const samples = idx.map((i) => augment(data, i, rng, opts.flip ?? false, jitter));
-      const targets = samples.map((smp) => assignTargets(loc.points, loc.strides, smp.boxes, smp.labels, model.config.numClasses));
-      const stackField = (f: 'cls' | 'box' | 'centerness' | 'positive', shape: number[]) => {
-        const flat = new Float32Array(targets.length * targets[0][f].length);
-        targets.forEach((t, k) => flat.set(t[f], k * t[f].length));
-        return T.fromArray(flat, shape, { backend });
-      };
-      const n = samples.length;
+      const n = samples.length, C = model.config.numClasses;
       const parts = T.scope(() => {
         const images = T.fromArray(concatImages(samples.map((smp) => smp.image)), [n, data.channels, data.size, data.size], { backend });
-        const batch = {
-          cls: stackField('cls', [n, loc.count, model.config.numClasses]), box: stackField('box', [n, loc.count, 4]),
-          centerness: stackField('centerness', [n, loc.count]), positive: stackField('positive', [n, loc.count]),
-          numPositive: targets.reduce((a, t) => a + t.numPositive, 0),
-        };
         opt.zeroGrad();
-        const loss = detectionLoss(model.forward(images), batch, points, opts.classLoss ?? 'bce');
+        const out = model.forward(images);
+        let targets: ImageTargets[];
+        if (assigner === 'tal') {
+          // The predictions of this very forward pass (detached) rank the candidate locations.
+          const [scores, predBoxes] = T.noGrad(() => [T.sigmoid(out.cls).dataSync(), decodeBoxes(points, out.box).dataSync()]);
+          targets = samples.map((smp, k) => assignTaskAligned(loc.points, smp.boxes, smp.labels, C,
+            scores.subarray(k * loc.count * C, (k + 1) * loc.count * C), predBoxes.subarray(k * loc.count * 4, (k + 1) * loc.count * 4)));
+        } else {
+          targets = samples.map((smp) => assignTargets(loc.points, loc.strides, smp.boxes, smp.labels, C));
+        }
+        const stackField = (f: 'cls' | 'box' | 'centerness' | 'positive' | 'boxWeight', shape: number[]) => {
+          const flat = new Float32Array(targets.length * targets[0][f].length);
+          targets.forEach((t, k) => flat.set(t[f], k * t[f].length));
+          return T.fromArray(flat, shape, { backend });
+        };
+        const batch = {
+          cls: stackField('cls', [n, loc.count, C]), box: stackField('box', [n, loc.count, 4]),
+          centerness: stackField('centerness', [n, loc.count]), positive: stackField('positive', [n, loc.count]),
+          boxWeight: stackField('boxWeight', [n, loc.count]),
+          numPositive: targets.reduce((a, t) => a + t.numPositive, 0),
+          // YOLOv8 divides the class loss by the sum of the soft targets; centre sampling by the positives.
+          clsNormalizer: assigner === 'tal' ? targets.reduce((a, t) => a + t.boxWeight.reduce((u, v) => u + v, 0), 0) : undefined,
+        };
+        const loss = detectionLoss(out, batch, points, opts.classLoss ?? 'bce', opts.boxLoss ?? 'giou');
         loss.total.backward();
         opt.step();
         sched.step();
