@@ -28,10 +28,12 @@ for (const backend of backends) {
 }
 
 s('every backend matches the reference on random clustered boxes', async () => {
+  // Tight clusters (spread 2 around 36 centres): over 200 seeds the reference keeps 452-493 of the 600 boxes, far
+  // from both bounds below (with spread 4 it kept up to 565, and the upper bound failed now and then).
   const K = 600, classes = 7;
   const boxes: number[] = [], scores: number[] = [], groups: number[] = [];
   for (let i = 0; i < K; i++) {
-    const cx = 20 * rng.int(6) + 4 * rng.normal(), cy = 20 * rng.int(6) + 4 * rng.normal(), w = 5 + 10 * rng.uniform(), h = 5 + 10 * rng.uniform();
+    const cx = 20 * rng.int(6) + 2 * rng.normal(), cy = 20 * rng.int(6) + 2 * rng.normal(), w = 5 + 10 * rng.uniform(), h = 5 + 10 * rng.uniform();
     boxes.push(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2);
     scores.push(Math.round(rng.uniform() * 50) / 50); // ties
     groups.push(rng.int(classes));
