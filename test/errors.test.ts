@@ -129,4 +129,12 @@ s('unknown backend', async () => {
   try { await T.setBackend('nope'); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /unknown backend 'nope'/); }
 });
 
+s('non-tensor and non-array arguments found by the 1,200-case fuzz run name the op', () => {
+  const bad = {} as unknown as T.Tensor;
+  throwsWith(() => T.argmax(bad, 0), 'argmax: expected a Tensor');
+  throwsWith(() => T.argmin(bad), 'argmin: expected a Tensor');
+  throwsWith(() => T.stack([1, 2] as unknown as T.Tensor[], 0), 'stack: expected a Tensor');
+  throwsWith(() => T.permute(T.zeros([2, 2]), 2 as unknown as number[]), 'permute', 'axes must be an array');
+});
+
 s.run();

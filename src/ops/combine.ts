@@ -51,6 +51,7 @@ function joinHalves(pieces: Tensor[], axis: number): Tensor {
 
 export function stack(ts: Tensor[], axis = 0): Tensor {
   if (!Array.isArray(ts) || ts.length === 0) throw new Error('stack: needs at least one tensor');
+  commonBackend('stack', ts);
   const d = normAxis('stack', axis, ts[0].ndim + 1);
   for (const t of ts) if (t.ndim !== ts[0].ndim || t.shape.some((s, i) => s !== ts[0].shape[i])) {
     throw opError('stack', 'all tensors must have the same shape', ts);

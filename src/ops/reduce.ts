@@ -79,10 +79,12 @@ export const min = (x: Tensor, axes?: number | number[], keepdims = false): Tens
 
 /** Index (int32) of the largest value along `axis` (the whole flattened tensor when omitted); first on ties. */
 export function argmax(x: Tensor, axis?: number, keepdims = false): Tensor {
+  commonBackend('argmax', [x]);
   if (axis === undefined) return reduceRaw('argmax', reshape(x, [x.size]), [0], false);
   return reduceRaw('argmax', x, normAxes('argmax', axis, x.ndim), keepdims);
 }
 export function argmin(x: Tensor, axis?: number, keepdims = false): Tensor {
+  commonBackend('argmin', [x]);
   if (axis === undefined) return reduceRaw('argmin', reshape(x, [x.size]), [0], false);
   return reduceRaw('argmin', x, normAxes('argmin', axis, x.ndim), keepdims);
 }

@@ -59,6 +59,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
 
 export function permute(x: Tensor, axes: readonly number[]): Tensor {
   commonBackend('permute', [x]);
+  if (!Array.isArray(axes)) throw opError('permute', `axes must be an array of axis numbers, got ${JSON.stringify(axes)}`, [x]);
   const ax = axes.map((a) => normAxis('permute', a, x.ndim));
   if (ax.length !== x.ndim || new Set(ax).size !== ax.length) {
     throw opError('permute', `axes ${JSON.stringify(axes)} are not a permutation of ${x.ndim} axes`, [x]);

@@ -67,7 +67,10 @@ export function rng(seed: number): () => number {
   };
 }
 
-const HUGE = 2 ** 31;
+// Beyond int32 (every backend must refuse it at once) and far enough past it that no difference with the other
+// drawn ints (at most 100000) falls back under 2^31 - 1: `arange(100000, 2 ** 31)` would be a legal 8 GiB tensor,
+// which a 1,200-case run once built, taking minutes and 18 GB, instead of probing an error path.
+const HUGE = 3 * 2 ** 30;
 
 function draw(r: () => number, kind: Kind): ArgSpec {
   const pick = <V>(vs: readonly V[]): V => vs[Math.floor(r() * vs.length)];
