@@ -44,7 +44,16 @@ def save(folder, name, array):
 
 
 def peak_rss_mib():
-    """This process's peak resident memory so far (Linux reports ru_maxrss in KiB)."""
+    """This process's own peak resident memory so far, in MiB: Linux's VmHWM, which exec resets. Not
+    ru_maxrss: after fork + exec it still holds the parent's maximum, so every peer started by a large bench
+    process read the same number."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     import resource
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
