@@ -65,9 +65,7 @@ async function tfjs(): Promise<Tf | undefined> {
     try {
       const tf = (await optionalImport('@tensorflow/tfjs-core')) as Tf;
       await optionalImport('@tensorflow/tfjs-backend-cpu');
-      for (const backend of ['wasm', 'webgpu']) {
-        try { await optionalImport(`@tensorflow/tfjs-backend-${backend}`); } catch (e) { skip(`tfjs ${backend}`, (e as Error).message.split('\n')[0]); }
-      }
+      try { await optionalImport('@tensorflow/tfjs-backend-wasm'); } catch (e) { skip('tfjs wasm', (e as Error).message.split('\n')[0]); }
       tf.env().set('IS_TEST', false);
       return tf;
     } catch (e) {
@@ -99,6 +97,12 @@ export async function tfjsOn(backend: string): Promise<Tf | undefined> {
   const tf = await tfjs();
   if (!tf) return undefined;
   try {
+    // tfjs-backend-webgpu registers itself at import only if navigator.gpu exists then, so it is imported
+    // here, after the adapter is shared, rather than with the other backends.
+    if (backend === 'webgpu') {
+      if (!(await shareWebGpuAdapter())) return undefined;
+      await optionalImport('@tensorflow/tfjs-backend-webgpu');
+    }
     if (!(await tf.setBackend(backend))) return skip(`tfjs ${backend}`, 'backend did not initialize');
     await tf.ready();
     return tf;
