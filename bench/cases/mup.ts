@@ -9,12 +9,14 @@ import { Rng } from '../../src/rng.js';
 import * as mup from '../../src/models/mup/index.js';
 import { type BenchCase, type CaseResult, medianMs } from '../case.js';
 
-/** A training step of `task`'s model at `width` (forward, backward, Adam update) and how to free it. */
-function stepper(task: mup.Task, width: number, parametrization: mup.Parametrization): { step: () => void; dispose: () => void } {
+/** A training step of `task`'s model at `width` (forward, backward, Adam update), its batch, and how to free it. */
+export function stepper(task: mup.Task, width: number, parametrization: mup.Parametrization):
+  { step: () => void; dispose: () => void; batch: { input: T.Tensor; target: T.Tensor } } {
   const model = task.build(width, parametrization, new Rng(1));
   const opt = mup.optimizerFor(parametrization, 'adam', model.parameters(), { lr: 1e-3 });
   const batch = task.trainBatch(new Rng(2));
   return {
+    batch,
     step: () => T.scope(() => {
       opt.zeroGrad();
       task.loss(model.forward(batch.input), batch.target).backward();

@@ -11,6 +11,7 @@ import { dataDir } from '../../src/data/index.js';
 import * as mup from '../../src/models/mup/index.js';
 import { Gat, Gcn, type GnnModel, loadGraphFolder, prepareGraph } from '../../src/models/gnn/index.js';
 import { type StepSession, type WholeStepDef, wholeStepCase } from '../whole_step.js';
+import { stepper } from './mup.js';
 
 type Variant = 'gcn' | 'gat';
 const HIDDEN = { gcn: 32, gat: 8 }, HEADS = 8;
@@ -66,20 +67,10 @@ const LM = { width: 256, baseWidth: 64, depth: 2, heads: 4, context: 32, batch: 
 async function transformerStep(): Promise<StepSession> {
   await T.setBackend('cpu');
   const task = mup.languageTask({ corpusLength: 50_000, contextLength: LM.context, batchSize: LM.batch, baseWidth: LM.baseWidth, depth: LM.depth, heads: LM.heads });
-  const model = task.build(LM.width, 'mup', new T.Rng(1));
-  const opt = mup.optimizerFor('mup', 'adam', model.parameters(), { lr: 1e-3 });
-  const batch = task.trainBatch(new T.Rng(2));
+  const { step, dispose, batch } = stepper(task, LM.width, 'mup');
   return {
-    step: () => T.scope(() => {
-      opt.zeroGrad();
-      task.loss(model.forward(batch.input), batch.target).backward();
-      opt.step();
-    }),
-    dispose: () => {
-      batch.input.dispose(); batch.target.dispose();
-      opt.dispose();
-      model.dispose();
-    },
+    step,
+    dispose,
     peer: {
       meta: { vocab: mup.GRAMMAR_VOCAB.length, ...LM },
       arrays: {
