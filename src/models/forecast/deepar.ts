@@ -210,14 +210,18 @@ export class DeepAR extends T.nn.Module {
     out[i] = Math.log(scale);
   }
 
-  /** The network input [B, L, F]: host features joined with each item's static embeddings. */
-  private networkInput(host: Float32Array, rows: number, steps: number, cats: Int32Array): T.Tensor {
+  /** The network input [B, L, F]: host features joined with each item's static embeddings [B, E] (none without categorical features). */
+  private networkInput(host: Float32Array, rows: number, steps: number, embedded: T.Tensor | undefined): T.Tensor {
     const x = T.fromArray(host, [rows, steps, this.hostFeatures]);
-    if (this.embeddings.length === 0) return x;
-    const nCat = this.embeddings.length;
-    const catT = T.fromArray(cats, [rows, nCat], { dtype: 'int32' });
-    const embedded = T.concat(this.embeddings.map((e, j) => e.forward(catT.select(1, j))), -1);
+    if (!embedded) return x;
     return T.concat([x, embedded.unsqueeze(1).expand([rows, steps, embedded.shape[1]])], -1);
+  }
+
+  /** The static categorical features' embeddings [B, E] of items with categories `cats` [B * nCat]; undefined without such features. */
+  private staticEmbedding(cats: Int32Array, rows: number): T.Tensor | undefined {
+    if (this.embeddings.length === 0) return undefined;
+    const catT = T.fromArray(cats, [rows, this.embeddings.length], { dtype: 'int32' });
+    return T.concat(this.embeddings.map((e, j) => e.forward(catT.select(1, j))), -1);
   }
 
   private catsOf(series: ForecastSeries[], items: number[]): Int32Array {
@@ -244,7 +248,7 @@ export class DeepAR extends T.nn.Module {
         mask[b * L + k] = observed ? 1 : 0;
       }
     });
-    const input = this.networkInput(host, B, L, this.catsOf(series, windows.map((w) => w.item)));
+    const input = this.networkInput(host, B, L, this.staticEmbedding(this.catsOf(series, windows.map((w) => w.item)), B));
     const [raw] = this.forward(input);
     const distribution = this.output.distribution(raw, T.fromArray(scales, [B, 1]));
     const maskT = T.fromArray(mask, [B, L]);
@@ -328,46 +332,59 @@ export class DeepAR extends T.nn.Module {
   }
 
   private async predictBatch(series: ForecastSeries[], items: number[], starts: number[], N: number, rng: T.Rng): Promise<SampleForecast[]> {
-    const { contextLength: C, predictionLength: P } = this.config;
+    const { contextLength: C, predictionLength: P, lags } = this.config;
     const B = items.length, F = this.hostFeatures, R = B * N;
     const scales = items.map((i) => this.scaleOf(series[i].target, starts[i], 0));
     const cats = this.catsOf(series, items);
-    // Context: teacher-forced over the C steps before the forecast start, giving the state to sample from.
-    let state = T.noGrad(() => T.scope(() => {
+    const pathCats = new Int32Array(R * this.embeddings.length);
+    for (let r = 0; r < R; r++) for (let j = 0; j < this.embeddings.length; j++) pathCats[r * this.embeddings.length + j] = cats[Math.floor(r / N) * this.embeddings.length + j];
+    const pathScales = Float32Array.from({ length: R }, (_, r) => scales[Math.floor(r / N)]);
+    // Per batch, not per step: the paths' static embeddings and scales, and the context's state repeated to every path.
+    const [pathEmbedded, pathScalesT, h0, c0] = T.noGrad(() => T.scope(() => {
       const host = new Float32Array(B * C * F);
       items.forEach((item, b) => {
         const s = series[item], start = starts[item];
         for (let k = 0; k < C; k++) this.writeStep(host, (b * C + k) * F, s, start - C + k, scales[b], (t) => visibleValue(s.target, t, 0, start));
       });
-      const [, [h, c]] = this.rnn.forward(this.networkInput(host, B, C, cats));
+      // Context: teacher-forced over the C steps before the forecast start, giving the state to sample from.
+      const [, [h, c]] = this.rnn.forward(this.networkInput(host, B, C, this.staticEmbedding(cats, B)));
       const repeat = T.fromArray(Int32Array.from({ length: R }, (_, r) => Math.floor(r / N)), [R], { dtype: 'int32' });
-      return [T.indexSelect(h, 1, repeat), T.indexSelect(c, 1, repeat)] as [T.Tensor, T.Tensor];
+      return [this.staticEmbedding(pathCats, R), T.fromArray(pathScales, [R]), T.indexSelect(h, 1, repeat), T.indexSelect(c, 1, repeat)] as const;
     }));
-    const pathCats = new Int32Array(R * this.embeddings.length);
-    for (let r = 0; r < R; r++) for (let j = 0; j < this.embeddings.length; j++) pathCats[r * this.embeddings.length + j] = cats[Math.floor(r / N) * this.embeddings.length + j];
-    const pathScales = Float32Array.from({ length: R }, (_, r) => scales[Math.floor(r / N)]);
+    // A step's input is the same for all N paths of an item except for the lags that reach into the sampled
+    // values: the covariates and the lags of observed context are written once per item and step (with the
+    // path's float32 scale, as the paths' lags), the sampled lags per path and step.
+    const fixed = new Float32Array(B * P * F);
+    items.forEach((item, b) => {
+      const s = series[item], start = starts[item];
+      for (let k = 0; k < P; k++) this.writeStep(fixed, (b * P + k) * F, s, start + k, pathScales[b * N], (t) => (t >= start ? 0 : visibleValue(s.target, t, 0, start)));
+    });
     const paths = new Float32Array(R * P);
-    for (let k = 0; k < P; k++) {
-      const host = new Float32Array(R * F);
-      for (let r = 0; r < R; r++) {
-        const item = items[Math.floor(r / N)], s = series[item], start = starts[item];
-        const valueAt = (t: number) => (t >= start ? paths[r * P + (t - start)] : visibleValue(s.target, t, 0, start));
-        this.writeStep(host, r * F, s, start + k, pathScales[r], valueAt);
+    const host = new Float32Array(R * F);
+    let state: [T.Tensor, T.Tensor] = [h0, c0];
+    try {
+      for (let k = 0; k < P; k++) {
+        for (let r = 0; r < R; r++) {
+          const row = ((r / N) | 0) * P + k;
+          host.set(fixed.subarray(row * F, (row + 1) * F), r * F);
+          for (let j = 0; j < lags.length; j++) if (lags[j] <= k) host[r * F + j] = paths[r * P + k - lags[j]] / pathScales[r];
+        }
+        const step = T.noGrad(() => T.scope(() => {
+          const [raw, next] = this.forward(this.networkInput(host, R, 1, pathEmbedded), state);
+          const distribution = this.output.distribution(raw.reshape([R, -1]), pathScalesT);
+          return { next, params: distribution.params, distribution };
+        }));
+        const draw = await step.distribution.sample({ generator: rng });
+        const values = await draw.data();
+        for (let r = 0; r < R; r++) paths[r * P + k] = values[r];
+        draw.dispose();
+        for (const t of Object.values(step.params)) t.dispose();
+        for (const t of state) t.dispose();
+        state = step.next;
       }
-      const step = T.noGrad(() => T.scope(() => {
-        const [raw, next] = this.forward(this.networkInput(host, R, 1, pathCats), state);
-        const distribution = this.output.distribution(raw.reshape([R, -1]), T.fromArray(pathScales, [R]));
-        return { next, params: distribution.params, distribution };
-      }));
-      const draw = await step.distribution.sample({ generator: rng });
-      const values = await draw.data();
-      for (let r = 0; r < R; r++) paths[r * P + k] = values[r];
-      draw.dispose();
-      for (const t of Object.values(step.params)) t.dispose();
-      for (const t of state) t.dispose();
-      state = step.next;
+    } finally {
+      for (const t of [...state, pathScalesT, pathEmbedded]) t?.dispose();
     }
-    for (const t of state) t.dispose();
     return items.map((item, b) => new SampleForecast(paths.slice(b * N * P, (b + 1) * N * P), N, P, starts[item]));
   }
 
