@@ -34,6 +34,28 @@ s('business-day steps skip weekends; time features lie in [-0.5, 0.5] and age is
   assert.throws(() => F.timeOfStep('B', Date.UTC(2021, 0, 2), 0), /must start on a weekday/);
 });
 
+s("time features equal the calendar of JavaScript's Date across leap, century and pre-1970 years", () => {
+  const DAY = 86400e3;
+  const fromDate = (freq: F.Frequency, start: number, t: number): number[] => {
+    const d = new Date(F.timeOfStep(freq, start, t));
+    const dayOfYear = Math.floor((d.getTime() - Date.UTC(d.getUTCFullYear(), 0, 1)) / DAY);
+    return [...(freq === 'H' ? [d.getUTCHours() / 23 - 0.5] : []), ((d.getUTCDay() + 6) % 7) / 6 - 0.5, (d.getUTCDate() - 1) / 30 - 0.5,
+      dayOfYear / 365 - 0.5, Math.log10(2 + Math.max(t, 0))];
+  };
+  // Mondays: 1899-12-25, 1969-12-29, 2000-02-28, 2099-12-28 (1900 and 2100 are not leap years, 2000 is).
+  const starts = [Date.UTC(1899, 11, 25, 7), Date.UTC(1969, 11, 29), Date.UTC(2000, 1, 28), Date.UTC(2099, 11, 28, 23)];
+  const out = new Float32Array(5);
+  for (const freq of F.FREQUENCIES) {
+    for (const start of starts) {
+      for (let t = -900; t < 900; t += freq === 'H' ? 13 : 1) {
+        const expected = Float32Array.from(fromDate(freq, start, t));
+        F.writeTimeFeatures(freq, start, t, out, 0);
+        assert.equal(Array.from(out.subarray(0, expected.length)), Array.from(expected), `${freq} from ${new Date(start).toISOString()}, step ${t}`);
+      }
+    }
+  }
+});
+
 s('point metrics, WQL and CRPS against hand-computed values', () => {
   // History 1, 3, 2, 4 (seasonal period 1: naive errors 2, 1, 2 -> mean 5/3); truth 2, 4 at steps 4, 5.
   const target = [1, 3, 2, 4, 2, 4];
