@@ -41,7 +41,7 @@ const { plotScaling } = await import('./scaling_plot.js');
 // Every case file, explicitly: each exports `cases: BenchCase[]`.
 const caseFiles = ['./cases/core.js', './cases/spmm.js', './cases/cmd.js', './cases/conv3d.js', './cases/linear.js',
   './cases/gcn.js', './cases/steps.js', './cases/mup.js', './cases/video.js', './cases/webgpu.js', './cases/overhead.js',
-  './cases/scaling.js', './cases/detect.js', './cases/deepar.js'];
+  './cases/scaling.js', './cases/detect.js', './cases/deepar.js', './cases/lstm.js'];
 
 const kernel = arg('--kernel');
 const wanted = kernel === undefined || kernel === 'all' ? undefined : kernel.split(',').filter((k) => k.length > 0);

@@ -120,6 +120,19 @@ typedef struct {
 #define TSR_POOL_PARAMS_SLOTS "iiiiiiiiiiiiiiiiiiiii"
 typedef char tsr_pool_params_slots_match[sizeof(tsr_pool_params) == 8 * (sizeof(TSR_POOL_PARAMS_SLOTS) - 1) ? 1 : -1];
 
+/* One LSTM layer-direction run over T steps (gate order i, f, g, o as torch): gatesIn and gates
+ * [T, B, 4H], states [2, T, B, H] (h then c at every time), weightHh [4H, H], h0 and c0 [B, H],
+ * all dense. */
+typedef struct {
+  int64_t T;
+  int64_t B;
+  int64_t H;
+  int64_t reverse; /* 1: step k visits time T - 1 - k (the reverse direction of a bidirectional layer) */
+} tsr_lstm_params;
+/* One character per 8-byte slot of tsr_lstm_params: 'i' int64_t, 'f' double, 'p' pointer. */
+#define TSR_LSTM_PARAMS_SLOTS "iiii"
+typedef char tsr_lstm_params_slots_match[sizeof(tsr_lstm_params) == 8 * (sizeof(TSR_LSTM_PARAMS_SLOTS) - 1) ? 1 : -1];
+
 /* X-macros over every code list (key, name table) and record (key, struct, slots). */
 #define TSR_CODE_LISTS(X) \
   X(dtype, tsr_dtype_names) \
@@ -131,7 +144,8 @@ typedef char tsr_pool_params_slots_match[sizeof(tsr_pool_params) == 8 * (sizeof(
 #define TSR_RECORDS(X) \
   X(matmul, tsr_matmul_params, TSR_MATMUL_PARAMS_SLOTS) \
   X(conv, tsr_conv_params, TSR_CONV_PARAMS_SLOTS) \
-  X(pool, tsr_pool_params, TSR_POOL_PARAMS_SLOTS)
+  X(pool, tsr_pool_params, TSR_POOL_PARAMS_SLOTS) \
+  X(lstm, tsr_lstm_params, TSR_LSTM_PARAMS_SLOTS)
 
 #ifdef __cplusplus
 }

@@ -57,3 +57,5 @@ export { sort, argsort, topk, maxWithIndices, minWithIndices, unique, uniqueAsyn
 export type { SortOptions, TopkOptions, UniqueOptions, UniqueResult } from './ops/sort.js';
 export { flip, roll, repeat, tile, tril, triu, diag, outer } from './ops/arrange.js';
 export { einsum } from './ops/einsum.js';
+export { lstmLayer } from './ops/lstm.js';
+export type { LstmLayerOptions, LstmLayerResult, LstmLayerWeights } from './ops/lstm.js';

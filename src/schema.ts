@@ -135,6 +135,16 @@ export const RECORDS = {
       { name: 'count_include_pad', type: 'int', doc: 'average pooling: 1 divides by the window cut at the padded input end, 0 by its cells inside the input' },
     ],
   },
+  lstm: {
+    doc: 'One LSTM layer-direction run over T steps (gate order i, f, g, o as torch): gatesIn and gates [T, B, 4H], ' +
+      'states [2, T, B, H] (h then c at every time), weightHh [4H, H], h0 and c0 [B, H], all dense',
+    fields: [
+      { name: 'T', type: 'int' },
+      { name: 'B', type: 'int' },
+      { name: 'H', type: 'int' },
+      { name: 'reverse', type: 'int', doc: '1: step k visits time T - 1 - k (the reverse direction of a bidirectional layer)' },
+    ],
+  },
 } as const satisfies Record<string, RecordDef>;
 
 export type RecordName = keyof typeof RECORDS;

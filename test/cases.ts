@@ -147,4 +147,17 @@ export const cases: OpCase[] = [
   { name: 'einsum ii->i and trace', inputs: [n([4, 4])], fn: (x) => T.add(T.einsum('ii->i', x), T.einsum('ii', x)) },
   { name: 'einsum ij->ji, i,i->', inputs: [n([3, 4]), n([4]), n([4])], fn: (x, u, v) => T.mul(T.einsum('ij->ji', x), T.einsum('i,i->', u, v)) },
   { name: 'einsum implicit three operands', inputs: [n([2, 3]), n([3, 4]), n([4, 2])], fn: (a, b, c) => T.einsum('ij,jk,kl', a, b, c) },
+  // lstmLayer: the output sequence and the final h and c in one tensor, so every output's gradient is checked.
+  { name: 'lstmLayer with state and biases', inputs: [n([3, 2, 2]), n([12, 2]), n([12, 3]), n([12]), n([12]), n([2, 3]), n([2, 3])],
+    fn: (x, wIh, wHh, bIh, bHh, h0, c0) => lstmFlat(T.lstmLayer(x, { weightIh: wIh, weightHh: wHh, biasIh: bIh, biasHh: bHh }, { h0, c0 })) },
+  { name: 'lstmLayer reverse batchFirst zero state', inputs: [n([2, 4, 3]), n([8, 3]), n([8, 2]), n([8])],
+    fn: (x, wIh, wHh, bHh) => lstmFlat(T.lstmLayer(x, { weightIh: wIh, weightHh: wHh, biasHh: bHh }, { reverse: true, batchFirst: true })) },
+  { name: 'lstmLayer one step, no biases, strided x', inputs: [n([1, 3, 3], { layout: 'T' }), n([16, 3]), n([16, 4]), n([3, 4]), n([3, 4])],
+    fn: (x, wIh, wHh, h0, c0) => lstmFlat(T.lstmLayer(x, { weightIh: wIh, weightHh: wHh }, { h0, c0 })) },
+  { name: 'lstmLayer H = 9 (vector tails), reverse', inputs: [n([4, 5, 3]), n([36, 3]), n([36, 9]), n([36]), n([5, 9]), n([5, 9])],
+    fn: (x, wIh, wHh, bIh, h0, c0) => lstmFlat(T.lstmLayer(x, { weightIh: wIh, weightHh: wHh, biasIh: bIh }, { h0, c0, reverse: true })) },
 ];
+
+function lstmFlat(r: T.LstmLayerResult): T.Tensor {
+  return T.concat([T.flatten(r.output), T.flatten(r.h), T.flatten(r.c)], 0);
+}

@@ -2,7 +2,7 @@
 // checks of constructor settings and options.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { T } from './helpers.js';
+import { T, throwsWith } from './helpers.js';
 
 const s = suite('recurrent and transformer modules');
 
@@ -60,5 +60,43 @@ s('the state must have [layers * directions, B, H] rows', () => {
   const h = T.zeros([1, 2, 4]);
   assert.throws(() => m.forward(T.zeros([5, 2, 3]), [h, h]), /LSTM: initial state must be two \[2, 2, 4\] tensors/);
 });
+
+s('lstmLayer: bad input is an error naming the op, the shapes, dtypes and backend', () => {
+  const w = { weightIh: T.zeros([8, 3]), weightHh: T.zeros([8, 2]) };
+  const x = T.zeros([4, 5, 3]);
+  throwsWith(() => T.lstmLayer(T.zeros([4, 5, 2]), w), 'lstmLayer: expects x [T, B, in]', 'float32[4, 5, 2] on cpu', 'float32[8, 3] on cpu');
+  throwsWith(() => T.lstmLayer(T.zeros([5, 4, 3]), w, { batchFirst: true, h0: T.zeros([4, 2]) }), 'lstmLayer: h0 must be [B, H] = [5, 2]', 'float32[4, 2]');
+  throwsWith(() => T.lstmLayer(T.zeros([0, 5, 3]), w), 'lstmLayer: expects x [T, B, in] with T >= 1', 'float32[0, 5, 3]');
+  throwsWith(() => T.lstmLayer(x, { ...w, weightHh: T.zeros([6, 2]) }), 'lstmLayer: weightHh must be [4H, H]', 'float32[6, 2] on cpu');
+  throwsWith(() => T.lstmLayer(x, { ...w, weightIh: T.zeros([6, 3]) }), 'lstmLayer: weightIh must be [4H, in] = [8, in]', 'float32[6, 3]');
+  throwsWith(() => T.lstmLayer(x, { ...w, biasHh: T.zeros([4]) }), 'lstmLayer: biasHh must be [4H] = [8]', 'float32[4] on cpu');
+  throwsWith(() => T.lstmLayer(x, w, { c0: T.zeros([5, 3]) }), 'lstmLayer: c0 must be [B, H] = [5, 2]', 'float32[5, 3]');
+  throwsWith(() => T.lstmLayer(T.zeros([4, 5, 3], { dtype: 'int32' }), w), 'lstmLayer: expects float32 tensors', 'int32[4, 5, 3] on cpu');
+  throwsWith(() => T.lstmLayer(x.to('reference'), w), 'lstmLayer: tensors are on different backends', 'on reference', 'on cpu');
+  throwsWith(() => T.lstmLayer(x, w, { hidden: T.zeros([5, 2]) } as never), "lstmLayer: unknown option 'hidden'");
+  throwsWith(() => T.lstmLayer(x, { ...w, bias: T.zeros([8]) } as never), "lstmLayer: unknown option 'bias'");
+});
+
+s('lstmLayer: T = 1 steps carry the state exactly as one call over the sequence', async () => {
+  const g = new T.Rng(5);
+  const m = new T.nn.LSTM(3, 6, { generator: g });
+  const w = m.layers[0];
+  const x = T.randn([4, 2, 3], { generator: g });
+  const whole = T.lstmLayer(x, w);
+  let state: { h0?: T.Tensor; c0?: T.Tensor } = {};
+  const steps: T.Tensor[] = [];
+  for (let t = 0; t < 4; t++) {
+    const r = T.lstmLayer(T.slice(x, 0, t, t + 1), w, state);
+    steps.push(r.h);
+    state = { h0: r.h, c0: r.c };
+  }
+  assertNear(await T.stack(steps, 0).data(), await whole.output.data());
+  assertNear(await state.c0!.data(), await whole.c.data());
+});
+
+function assertNear(a: ArrayLike<number>, b: ArrayLike<number>): void {
+  assert.equal(a.length, b.length);
+  for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= 1e-6, `element ${i}: ${a[i]} vs ${b[i]}`);
+}
 
 s.run();

@@ -93,7 +93,7 @@ test('the Python mirror has the C structs\' sizes and the code lists', () => {
   const python = spawnSync('python3', ['--version']);
   if (python.status !== 0) { console.log('  (skipped: no python3)'); return; }
   const script = 'import json, ctypes, sys; sys.path.insert(0, sys.argv[1]); import schema as s; print(json.dumps({' +
-    "'sizes': {k: ctypes.sizeof(getattr(s, k.capitalize() + 'Params')) for k in ('matmul', 'conv', 'pool')}," +
+    `'sizes': {k: ctypes.sizeof(getattr(s, k.capitalize() + 'Params')) for k in (${Object.keys(RECORDS).map((k) => `'${k}'`).join(', ')},)},` +
     "'unary': s.UNARY, 'relu': s.UNARY_CODE['relu'], 'float32': s.FLOAT32}))";
   const out = JSON.parse(execFileSync('python3', ['-B', '-c', script, join(root, 'bench/device')], { encoding: 'utf8' }));
   for (const [name, def] of Object.entries(RECORDS)) assert.equal(out.sizes[name], 8 * cSlots(def).length, name);

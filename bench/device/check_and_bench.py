@@ -38,7 +38,7 @@ import torch.nn.functional as F
 
 from capi import (ACTIVATION, BINARY, FLOAT32, INT32, I64, INT, PRECISION, PTR, REDUCE, SIGNATURES,
                   UNARY, header_problems, kernel_functions, ConvParams, Csr, MatmulParams,
-                  PoolParams, View, VP)
+                  LstmParams, PoolParams, View, VP)
 
 TOLERANCE = {'float32': 1e-5, 'tf32': 5e-3, 'bf16': 1e-2}
 
@@ -713,6 +713,53 @@ def check_argsort():
             ck.expect(f'argsort {list(shape)} axis {axis} descending={descending}', out, want.to(out.device), 0)
 
 
+def lstm_params(T, B, H, reverse):
+    p = LstmParams()
+    p.T, p.B, p.H, p.reverse = T, B, H, int(reverse)
+    return p
+
+
+def lstm_reference(gates_in, w, h0, c0, reverse):
+    """states [2, T, B, H] and activated gates [T, B, 4H] of the recurrence, stepped by torch.lstm_cell (an
+    identity input weight feeds it the precomputed input gates), so the gate order is torch's own."""
+    T, B, G = gates_in.shape
+    eye = torch.eye(G, dtype=gates_in.dtype, device=gates_in.device)
+    h, c = h0, c0
+    hs, cs, gates = [None] * T, [None] * T, [None] * T
+    for k in range(T):
+        t = T - 1 - k if reverse else k
+        i, f, g, o = (gates_in[t] + h @ w.t()).chunk(4, 1)
+        gates[t] = torch.cat([i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()], 1)
+        h, c = torch.lstm_cell(gates_in[t], (h, c), eye, w)
+        hs[t], cs[t] = h, c
+    return torch.stack([torch.stack(hs), torch.stack(cs)]), torch.stack(gates)
+
+
+@check('lstm')
+def check_lstm():
+    # H = 130 > the block's threads (several cells per thread); T = 1 is one sampling step.
+    for T, B, H, reverse in ((1, 3, 5, False), (20, 32, 40, False), (size(60, 7), size(256, 5), 40, True), (5, 2, 130, True)):
+        G = 4 * H
+        gates_in, w = torch.randn(T, B, G, device=DEVICE), torch.randn(G, H, device=DEVICE) / math.sqrt(H)
+        h0, c0 = torch.randn(B, H, device=DEVICE), torch.randn(B, H, device=DEVICE)
+        grad_states = torch.randn(2, T, B, H, device=DEVICE)
+        p = lstm_params(T, B, H, reverse)
+        states, gates = poisoned((2, T, B, H)), poisoned((T, B, G))
+        lib.lstm_forward(ptr(gates_in), ptr(w), ptr(h0), ptr(c0), ptr(states), ptr(gates), ctypes.byref(p), stream())
+        leaves = [t.double().requires_grad_() for t in (gates_in, w, h0, c0)]
+        want_states, want_gates = lstm_reference(*leaves, reverse)
+        name = f'T={T} B={B} H={H} reverse={reverse}'
+        ck.expect(f'lstm_forward states {name}', states, want_states.detach(), TOLERANCE['float32'])
+        ck.expect(f'lstm_forward gates {name}', gates, want_gates.detach(), TOLERANCE['float32'])
+        grad_gates, grad_h0, grad_c0 = poisoned((T, B, G)), poisoned((B, H)), poisoned((B, H))
+        lib.lstm_backward(ptr(w), ptr(c0), ptr(gates), ptr(states), ptr(grad_states), ptr(grad_gates), ptr(grad_h0),
+                          ptr(grad_c0), ctypes.byref(p), stream())
+        want_gz, _, want_gh0, want_gc0 = torch.autograd.grad(want_states, leaves, grad_states.double())
+        ck.expect(f'lstm_backward gradGates {name}', grad_gates, want_gz, TOLERANCE['float32'])
+        ck.expect(f'lstm_backward gradH0 {name}', grad_h0, want_gh0, TOLERANCE['float32'])
+        ck.expect(f'lstm_backward gradC0 {name}', grad_c0, want_gc0, TOLERANCE['float32'])
+
+
 # ---------------------------------------------------------------------------
 # Benchmarks.
 
@@ -1039,6 +1086,46 @@ def bench_nms():
     except ImportError:
         print('  (torchvision not installed: nms timed alone)')
         timings.add('nms', ours, float('nan'), 1.0, 'torchvision batched_nms (absent)')
+    free_memory()
+
+
+@bench('lstm')
+def bench_lstm():
+    # DeepAR's shapes: training (T = 60, B = 32, in 30, H = 40, forward + backward) and ancestral sampling
+    # (one step of 512 paths, forward). Ours is a whole layer: the input projection and the weight gradients as
+    # cuBLAS GEMMs (torch.addmm / mm, as Tessera's op does them with its matmul) around the recurrence kernels.
+    for T, B, I, H, backward in ((60, 32, 30, 40, True), (1, size(512, 16), 30, 40, False)):
+        G = 4 * H
+        print(f'LSTM layer T={T} B={B} in={I} H={H} {"forward + backward" if backward else "forward"} (vs torch.nn.LSTM, cuDNN)')
+        x = torch.randn(T, B, I, device=DEVICE)
+        w_ih, w_hh = torch.randn(G, I, device=DEVICE) * 0.1, torch.randn(G, H, device=DEVICE) * 0.1
+        bias, h0, c0 = torch.randn(G, device=DEVICE) * 0.1, torch.randn(B, H, device=DEVICE), torch.randn(B, H, device=DEVICE)
+        gates_in, states, gates = torch.empty(T, B, G, device=DEVICE), torch.empty(2, T, B, H, device=DEVICE), torch.empty(T, B, G, device=DEVICE)
+        grad_states = torch.randn(2, T, B, H, device=DEVICE)
+        grad_gates, grad_h0, grad_c0 = torch.empty(T, B, G, device=DEVICE), torch.empty(B, H, device=DEVICE), torch.empty(B, H, device=DEVICE)
+        p = lstm_params(T, B, H, False)
+
+        def ours():
+            torch.addmm(bias, x.view(T * B, I), w_ih.t(), out=gates_in.view(T * B, G))
+            lib.lstm_forward(ptr(gates_in), ptr(w_hh), ptr(h0), ptr(c0), ptr(states), ptr(gates), ctypes.byref(p), stream())
+            if backward:
+                lib.lstm_backward(ptr(w_hh), ptr(c0), ptr(gates), ptr(states), ptr(grad_states), ptr(grad_gates),
+                                  ptr(grad_h0), ptr(grad_c0), ctypes.byref(p), stream())
+                gz = grad_gates.view(T * B, G)
+                gz.mm(w_ih)                                                                  # dL/dx
+                gz.t().mm(x.view(T * B, I))                                                  # dL/dW_ih
+                gz.t().mm(torch.cat([h0[None], states[0, :T - 1]]).view(T * B, H))           # dL/dW_hh
+
+        lstm = torch.nn.LSTM(I, H).to(DEVICE)
+        xr = x.clone().requires_grad_(backward)
+
+        def theirs():
+            out, (hn, cn) = lstm(xr, (h0[None], c0[None]))
+            if backward:
+                torch.autograd.backward([out, cn], [grad_states[0], grad_states[1, -1:]])
+
+        timings.add(f'lstm layer T={T} B={B} in={I} H={H}{" fwd+bwd" if backward else " fwd"}', timed(ours, 20),
+                    timed(theirs, 20), 0.5, 'torch.nn.LSTM (cuDNN)')
     free_memory()
 
 

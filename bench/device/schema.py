@@ -99,3 +99,15 @@ class PoolParams(ctypes.Structure):
         ('dilation', ctypes.c_int64 * 3),  # max pooling: tap t of a window at start + t dilation; 1 for average pooling
         ('count_include_pad', ctypes.c_int64),  # average pooling: 1 divides by the window cut at the padded input end, 0 by its cells inside the input
     ]
+
+
+class LstmParams(ctypes.Structure):
+    """tsr_lstm_params: One LSTM layer-direction run over T steps (gate order i, f, g, o as torch):
+    gatesIn and gates [T, B, 4H], states [2, T, B, H] (h then c at every time), weightHh [4H,
+    H], h0 and c0 [B, H], all dense."""
+    _fields_ = [
+        ('T', ctypes.c_int64),
+        ('B', ctypes.c_int64),
+        ('H', ctypes.c_int64),
+        ('reverse', ctypes.c_int64),  # 1: step k visits time T - 1 - k (the reverse direction of a bidirectional layer)
+    ]

@@ -193,6 +193,16 @@ int tsr_cuda_argsort(const float* x, int64_t outer, int64_t size, int64_t inner,
 int tsr_cuda_cumulative(int64_t op, const void* x, int64_t dtype, int64_t outer, int64_t size, int64_t inner,
                         int64_t reverse, void* out, void* stream);
 
+/* ---- lstm (kernels/cuda/lstm.cu): the recurrence of one LSTM layer-direction over T steps, gate order
+ * (i, f, g, o) (src/backend/interface.ts: lstmForward, lstmBackward). gates_in, gates, grad_gates [T, B, 4H];
+ * states, grad_states [2, T, B, H] (h then c at every time); weight_hh [4H, H]; h0, c0, grad_h0, grad_c0 [B, H];
+ * all dense; H <= 12288 ---- */
+int tsr_cuda_lstm_forward(const float* gates_in, const float* weight_hh, const float* h0, const float* c0, float* states,
+                          float* gates, const tsr_lstm_params* p, void* stream);
+int tsr_cuda_lstm_backward(const float* weight_hh, const float* c0, const float* gates, const float* states,
+                           const float* grad_states, float* grad_gates, float* grad_h0, float* grad_c0,
+                           const tsr_lstm_params* p, void* stream);
+
 #ifdef __cplusplus
 }
 #endif

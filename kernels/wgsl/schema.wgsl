@@ -114,3 +114,13 @@ struct PoolParams {
   dilation: vec3<i32>, // @96 max pooling: tap t of a window at start + t dilation; 1 for average pooling
   count_include_pad: i32, // @108 average pooling: 1 divides by the window cut at the padded input end, 0 by its cells inside the input
 }
+
+// One LSTM layer-direction run over T steps (gate order i, f, g, o as torch): gatesIn and gates
+// [T, B, 4H], states [2, T, B, H] (h then c at every time), weightHh [4H, H], h0 and c0 [B, H],
+// all dense. 16 bytes.
+struct LstmParams {
+  T: i32, // @0
+  B: i32, // @4
+  H: i32, // @8
+  reverse: i32, // @12 1: step k visits time T - 1 - k (the reverse direction of a bidirectional layer)
+}

@@ -95,6 +95,15 @@ tsr_pool_params pool(Args& a, size_t i) {
 int64_t pool_x(Args& a, const tsr_pool_params& p) { return a.count({p.N, p.C, p.D, p.H, p.W}, "x"); }
 int64_t pool_y(Args& a, const tsr_pool_params& p) { return a.count({p.N, p.C, p.oD, p.oH, p.oW}, "out"); }
 
+tsr_lstm_params lstm(Args& a, size_t i) {
+  using P = tsr_lstm_params;
+  return record<P>(a, i, {TSR_FIELD(P, T), TSR_FIELD(P, B), TSR_FIELD(P, H), TSR_FIELD(P, reverse)});
+}
+int64_t lstm_gates(Args& a, const tsr_lstm_params& p) { return a.count({p.T, p.B, 4, p.H}, "gates"); }
+int64_t lstm_states(Args& a, const tsr_lstm_params& p) { return a.count({2, p.T, p.B, p.H}, "states"); }
+int64_t lstm_cells(Args& a, const tsr_lstm_params& p) { return a.count({p.B, p.H}, "h0"); }
+int64_t lstm_weight(Args& a, const tsr_lstm_params& p) { return a.count({4, p.H, p.H}, "weightHh"); }
+
 // matmul(a, b, out, {batch, M, N, K, alpha, act, bias?}, precision): a and b
 // are {buf, strides, offset} over [batch, M, K] and [batch, K, N].
 Napi::Value matmul(Args& a) {
@@ -254,6 +263,19 @@ const Entry kKernels[] = {
        Buffer& o = a.out(6, "out", n, x.dtype);
        return a.call(tsr_cuda_cumulative, a.choice(a.at(0, "op"), "scan op", tsr_reduce_op_names), x.ptr, x.dtype, outer,
                      size, inner, a.integer(5, "reverse"), o.ptr);
+     }},
+    {"lstmForward", [](Args& a) {
+       const tsr_lstm_params p = lstm(a, 6);
+       return a.call(tsr_cuda_lstm_forward, a.f32(0, "gatesIn", lstm_gates(a, p)), a.f32(1, "weightHh", lstm_weight(a, p)),
+                     a.f32(2, "h0", lstm_cells(a, p)), a.f32(3, "c0", lstm_cells(a, p)),
+                     a.f32_out(4, "states", lstm_states(a, p)), a.f32_out(5, "gates", lstm_gates(a, p)), &p);
+     }},
+    {"lstmBackward", [](Args& a) {
+       const tsr_lstm_params p = lstm(a, 8);
+       return a.call(tsr_cuda_lstm_backward, a.f32(0, "weightHh", lstm_weight(a, p)), a.f32(1, "c0", lstm_cells(a, p)),
+                     a.f32(2, "gates", lstm_gates(a, p)), a.f32(3, "states", lstm_states(a, p)),
+                     a.f32(4, "gradStates", lstm_states(a, p)), a.f32_out(5, "gradGates", lstm_gates(a, p)),
+                     a.f32_out(6, "gradH0", lstm_cells(a, p)), a.f32_out(7, "gradC0", lstm_cells(a, p)), &p);
      }},
 };
 

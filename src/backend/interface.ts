@@ -52,6 +52,9 @@ export type ConvParams = OpParams<'conv', Buf>;
 
 export type PoolParams = OpParams<'pool', Buf>;
 
+/** One LSTM layer-direction over T steps: T, B, H and the direction. */
+export type LstmParams = OpParams<'lstm', Buf>;
+
 export interface Backend {
   readonly name: string;
   /** Whether read() may be used synchronously (cpu, reference). */
@@ -137,4 +140,18 @@ export interface Backend {
    *  sums ('sum') or products ('prod') along the middle axis, from its end when `reverse`. int32 accumulates in
    *  int32 (wrapping as int32 arithmetic does, never through float32); float32 in float32 or wider. */
   cumulative(op: ScanOp, x: Buf, outer: number, size: number, inner: number, reverse: boolean, out: Buf): void;
+  // ---- recurrent ----
+  /** The recurrence of one LSTM layer-direction over T steps, torch's gate order (i, f, g, o). gatesIn [T, B, 4H]
+   *  holds every step's input projection with both biases (x W_ih^T + b_ih + b_hh); weightHh [4H, H]; h0, c0
+   *  [B, H]. Step k visits time t = k (t = T - 1 - k when p.reverse) from the state the previous step left (h0,
+   *  c0 first): z = gatesIn[t] + h_prev W_hh^T; i, f, o = sigmoid, g = tanh of z's four H-wide blocks;
+   *  c = f c_prev + i g; h = o tanh(c). Writes states [2, T, B, H] (h at every time, then c at every time)
+   *  and gates [T, B, 4H] (the activated i, f, g, o the backward reads). All buffers dense. */
+  lstmForward(gatesIn: Buf, weightHh: Buf, h0: Buf, c0: Buf, states: Buf, gates: Buf, p: LstmParams): void;
+  /** Backpropagation through lstmForward's T steps. gradStates [2, T, B, H]: dL/dh and dL/dc at every time (as
+   *  states); weightHh, c0 as given to lstmForward and gates, states as it wrote them. Writes gradGates
+   *  [T, B, 4H] (dL/dz, which is dL/dgatesIn), gradH0 and gradC0 [B, H]. dL/dW_hh = sum over t of
+   *  gradGates[t]^T h_prev(t) is left to the op (one matmul over all steps). All buffers dense. */
+  lstmBackward(weightHh: Buf, c0: Buf, gates: Buf, states: Buf, gradStates: Buf, gradGates: Buf, gradH0: Buf,
+    gradC0: Buf, p: LstmParams): void;
 }

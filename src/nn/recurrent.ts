@@ -9,19 +9,13 @@ import { uniform } from './init.js';
 import { add, mul, sigmoid, sub, tanh } from '../ops/elementwise.js';
 import { linear } from '../ops/matmul.js';
 import { chunk, concat, stack } from '../ops/combine.js';
-import { select } from '../ops/view.js';
+import { select, transpose, unsqueeze } from '../ops/view.js';
+import { lstmLayer, type LstmLayerWeights } from '../ops/lstm.js';
 import { zeros } from '../ops/creation.js';
 import { dropout } from '../ops/softmax.js';
 import { opError } from '../ops/util.js';
 import { Rng, globalRng } from '../rng.js';
 import { MODULE_KEYS, moduleOptions, probabilitySetting, sizeSetting } from './validate.js';
-
-/** The LSTM state update from pre-activation gates [..., 4H] and the previous cell state [..., H]. */
-function lstmUpdate(gates: Tensor, c: Tensor): [Tensor, Tensor] {
-  const [i, f, g, o] = chunk(gates, 4, -1);
-  const cNext = add(mul(sigmoid(f), c), mul(sigmoid(i), tanh(g)));
-  return [mul(sigmoid(o), tanh(cNext)), cNext];
-}
 
 /**
  * The GRU state update from the input's projection [..., 3H] and the hidden state's projection [..., 3H]
@@ -37,7 +31,7 @@ function gruUpdate(inputGates: Tensor, hiddenGates: Tensor, h: Tensor): Tensor {
 }
 
 /** One layer-direction's weights: weightIh [G*H, in], weightHh [G*H, H] with G = 4 (LSTM) or 3 (GRU). */
-export interface LstmWeights { weightIh: Tensor; weightHh: Tensor; biasIh?: Tensor; biasHh?: Tensor }
+export type LstmWeights = LstmLayerWeights;
 export type GruWeights = LstmWeights;
 
 function checkCell(op: string, gates: number, x: Tensor, states: Tensor[], w: LstmWeights): void {
@@ -56,8 +50,9 @@ function checkCell(op: string, gates: number, x: Tensor, states: Tensor[], w: Ls
 /** One LSTM step: x [B, in], h and c [B, H]; weightIh [4H, in], weightHh [4H, H]. Returns [h', c']. */
 export function lstmCell(x: Tensor, h: Tensor, c: Tensor, w: LstmWeights): [Tensor, Tensor] {
   checkCell('lstmCell', 4, x, [h, c], w);
-  const gates = add(linear(x, w.weightIh, { bias: w.biasIh }), linear(h, w.weightHh, { bias: w.biasHh }));
-  return lstmUpdate(gates, c);
+  // One step of the fused layer (T = 1).
+  const step = lstmLayer(unsqueeze(x, 0), w, { h0: h, c0: c });
+  return [step.h, step.c];
 }
 
 /** One GRU step: x [B, in], h [B, H]; weightIh [3H, in], weightHh [3H, H] (gates r, z, n). Returns h'. */
@@ -175,36 +170,28 @@ abstract class RecurrentStack extends Module {
   }
 
   /**
-   * Runs every layer and direction. `step(w, projectedInput, state)` advances one time step of one
-   * layer-direction, whose state is `count` tensors [B, H] (h first); returns the output sequence and the
-   * final states, each stacked to [layers * directions, B, H].
+   * Runs every layer and direction, time-major inside (batch-first input is transposed once, and the output
+   * back). `layer(w, input, state, reverse)` runs one layer-direction over input [T, B, F] from `count` state
+   * tensors [B, H] (h first); returns its output [T, B, H] and final states, each stacked here to
+   * [layers * directions, B, H].
    */
   protected run(x: Tensor, initial: Tensor[], count: number,
-    step: (w: LstmWeights, projected: Tensor, state: Tensor[]) => Tensor[]): [Tensor, Tensor[]] {
-    const timeAxis = this.batchFirst ? 1 : 0, T = x.shape[timeAxis];
+    layer: (w: LstmWeights, input: Tensor, state: Tensor[], reverse: boolean) => [Tensor, Tensor[]]): [Tensor, Tensor[]] {
     const directions = this.bidirectional ? 2 : 1;
     const finals: Tensor[][] = Array.from({ length: count }, () => []);
-    let input = x;
+    let input = this.batchFirst ? transpose(x, 0, 1) : x;
     for (let l = 0; l < this.numLayers; l++) {
       const perDirection: Tensor[] = [];
       for (let d = 0; d < directions; d++) {
-        const row = l * directions + d, w = this.layers[row];
-        // The input projection of all steps at once: one GEMM instead of T small ones.
-        const projected = linear(input, w.weightIh, { bias: w.biasIh });
-        let state = initial.map((s) => select(s, 0, row));
-        const outputs: Tensor[] = new Array(T);
-        for (let k = 0; k < T; k++) {
-          const t = d === 0 ? k : T - 1 - k;
-          state = step(w, select(projected, timeAxis, t), state);
-          outputs[t] = state[0];
-        }
+        const row = l * directions + d;
+        const [output, state] = layer(this.layers[row], input, initial.map((s) => select(s, 0, row)), d === 1);
         state.forEach((s, i) => finals[i].push(s));
-        perDirection.push(stack(outputs, timeAxis));
+        perDirection.push(output);
       }
       input = directions === 1 ? perDirection[0] : concat(perDirection, 2);
       if (l < this.numLayers - 1) input = dropout(input, this.dropout, this.training, this.generator);
     }
-    return [input, finals.map((f) => stack(f, 0))];
+    return [this.batchFirst ? transpose(input, 0, 1) : input, finals.map((f) => stack(f, 0))];
   }
 
   protected zeroState(x: Tensor, B: number): Tensor {
@@ -221,8 +208,11 @@ export class LSTM extends RecurrentStack {
   forward(x: Tensor, state?: [Tensor, Tensor]): [Tensor, [Tensor, Tensor]] {
     const [, B] = this.checkInput('LSTM', x, state, 2);
     const initial = state ?? [this.zeroState(x, B), this.zeroState(x, B)];
-    const [out, [hN, cN]] = this.run(x, initial, 2, (w, projected, [h, c]) =>
-      lstmUpdate(add(projected, linear(h, w.weightHh, { bias: w.biasHh })), c));
+    // Each layer-direction is one fused lstmLayer (the recurrence of all T steps in one kernel).
+    const [out, [hN, cN]] = this.run(x, initial, 2, (w, input, [h0, c0], reverse) => {
+      const { output, h, c } = lstmLayer(input, w, { h0, c0, reverse });
+      return [output, [h, c]];
+    });
     return [out, [hN, cN]];
   }
 }
@@ -235,8 +225,17 @@ export class GRU extends RecurrentStack {
 
   forward(x: Tensor, h0?: Tensor): [Tensor, Tensor] {
     const [, B] = this.checkInput('GRU', x, h0 && [h0], 1);
-    const [out, [hN]] = this.run(x, [h0 ?? this.zeroState(x, B)], 1, (w, projected, [h]) =>
-      [gruUpdate(projected, linear(h, w.weightHh, { bias: w.biasHh }), h)]);
+    const [out, [hN]] = this.run(x, [h0 ?? this.zeroState(x, B)], 1, (w, input, [h], reverse) => {
+      // The input projection of all steps at once: one GEMM instead of T small ones; then one step per time.
+      const projected = linear(input, w.weightIh, { bias: w.biasIh });
+      const T = input.shape[0], outputs: Tensor[] = new Array(T);
+      for (let k = 0; k < T; k++) {
+        const t = reverse ? T - 1 - k : k;
+        h = gruUpdate(select(projected, 0, t), linear(h, w.weightHh, { bias: w.biasHh }), h);
+        outputs[t] = h;
+      }
+      return [stack(outputs, 0), [h]];
+    });
     return [out, hN];
   }
 }

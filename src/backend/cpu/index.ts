@@ -2,7 +2,7 @@
 // (native/cpu/*.cc) that use SIMD and a thread pool. The addon validates every size, stride and
 // index before touching memory and throws an Error naming the kernel.
 import type {
-  Backend, BinaryOp, Buf, ConvParams, Csr, DType, MatmulParams, PoolParams, ReduceOp, ScanOp, UnaryOp, View,
+  Backend, BinaryOp, Buf, ConvParams, Csr, DType, LstmParams, MatmulParams, PoolParams, ReduceOp, ScanOp, UnaryOp, View,
 } from '../interface.js';
 import { CODES, RECORDS, cSlots, codeOf, packSlots } from '../../schema.js';
 import { HostBuf, hostData, type HostArray } from '../hostbuf.js';
@@ -34,6 +34,11 @@ export interface CoreAddon {
   nms(boxes: HostArray, scores: HostArray, groups: HostArray, iouThreshold: number, keep: HostArray): void;
   argsort(x: HostArray, outer: number, size: number, inner: number, descending: boolean, out: HostArray): void;
   cumulative(op: ScanOp, x: HostArray, outer: number, size: number, inner: number, reverse: boolean, out: HostArray): void;
+  /** record: the tsr_lstm_params record as packSlots packs it. */
+  lstmForward(gatesIn: HostArray, weightHh: HostArray, h0: HostArray, c0: HostArray, states: HostArray, gates: HostArray,
+    record: Float64Array): void;
+  lstmBackward(weightHh: HostArray, c0: HostArray, gates: HostArray, states: HostArray, gradStates: HostArray,
+    gradGates: HostArray, gradH0: HostArray, gradC0: HostArray, record: Float64Array): void;
   info(): { simd: 'avx512' | 'avx2' | 'scalar'; threads: number; cuda: boolean; buildFlags: string };
   setSimd(level: 'avx512' | 'avx2' | 'scalar'): string;
 }
@@ -180,5 +185,14 @@ export class CpuBackend implements Backend {
 
   cumulative(op: ScanOp, x: Buf, outer: number, size: number, inner: number, reverse: boolean, out: Buf): void {
     this.addon.cumulative(op, data(x), outer, size, inner, reverse, data(out));
+  }
+
+  lstmForward(gatesIn: Buf, weightHh: Buf, h0: Buf, c0: Buf, states: Buf, gates: Buf, p: LstmParams): void {
+    this.addon.lstmForward(data(gatesIn), data(weightHh), data(h0), data(c0), data(states), data(gates), packSlots('lstm', p));
+  }
+  lstmBackward(weightHh: Buf, c0: Buf, gates: Buf, states: Buf, gradStates: Buf, gradGates: Buf, gradH0: Buf,
+    gradC0: Buf, p: LstmParams): void {
+    this.addon.lstmBackward(data(weightHh), data(c0), data(gates), data(states), data(gradStates), data(gradGates),
+      data(gradH0), data(gradC0), packSlots('lstm', p));
   }
 }

@@ -13,7 +13,7 @@
 // matmul and conv multiply in exact float32 by default; `precision` switches
 // them to tensor cores with TF32 or BF16 operands (float32 accumulation).
 import type {
-  Backend, BinaryOp, Buf, ConvParams, Csr, DType, MatmulParams, PoolParams, ReduceOp, ScanOp, UnaryOp, View,
+  Backend, BinaryOp, Buf, ConvParams, Csr, DType, LstmParams, MatmulParams, PoolParams, ReduceOp, ScanOp, UnaryOp, View,
 } from '../interface.js';
 import { loadAddon, rebuildHint } from '../cpu/addon.js';
 
@@ -65,6 +65,9 @@ export interface CudaAddon {
   cudaNms(boxes: number, scores: number, groups: number, count: number, iouThreshold: number, keep: number): void;
   cudaArgsort(x: number, outer: number, size: number, inner: number, descending: number, out: number): void;
   cudaCumulative(op: ScanOp, x: number, outer: number, size: number, inner: number, reverse: number, out: number): void;
+  cudaLstmForward(gatesIn: number, weightHh: number, h0: number, c0: number, states: number, gates: number, p: LstmParams): void;
+  cudaLstmBackward(weightHh: number, c0: number, gates: number, states: number, gradStates: number, gradGates: number,
+    gradH0: number, gradC0: number, p: LstmParams): void;
 }
 
 export interface CudaDeviceInfo {
@@ -221,4 +224,15 @@ export class CudaBackend implements Backend {
   cumulative(op: ScanOp, x: Buf, outer: number, size: number, inner: number, reverse: boolean, out: Buf): void {
     this.addon.cudaCumulative(op, handle(x, 'x'), outer, size, inner, reverse ? 1 : 0, handle(out, 'out'));
   }
+
+  lstmForward(gatesIn: Buf, weightHh: Buf, h0: Buf, c0: Buf, states: Buf, gates: Buf, p: LstmParams): void {
+    this.addon.cudaLstmForward(handle(gatesIn, 'gatesIn'), handle(weightHh, 'weightHh'), handle(h0, 'h0'), handle(c0, 'c0'),
+      handle(states, 'states'), handle(gates, 'gates'), p);
+  }
+  lstmBackward(weightHh: Buf, c0: Buf, gates: Buf, states: Buf, gradStates: Buf, gradGates: Buf, gradH0: Buf,
+    gradC0: Buf, p: LstmParams): void {
+    this.addon.cudaLstmBackward(handle(weightHh, 'weightHh'), handle(c0, 'c0'), handle(gates, 'gates'), handle(states, 'states'),
+      handle(gradStates, 'gradStates'), handle(gradGates, 'gradGates'), handle(gradH0, 'gradH0'), handle(gradC0, 'gradC0'), p);
+  }
 }
+

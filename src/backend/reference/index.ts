@@ -2,6 +2,7 @@
 // tensors are stored and computed in float64, which is what gradient checks
 // against finite differences run on. Never the fast path.
 import type {
+  LstmParams,
   Backend, Buf, Csr, ConvParams, DType, MatmulParams, PoolParams, ReduceOp, ScanOp, UnaryOp, BinaryOp, View, Activation,
 } from '../interface.js';
 import { HostBuf, HostArray, hostData } from '../hostbuf.js';
@@ -474,5 +475,70 @@ export class ReferenceBackend implements Backend {
         }
       }
     }
+  }
+
+  lstmForward(gatesIn: Buf, weightHh: Buf, h0: Buf, c0: Buf, states: Buf, gates: Buf, p: LstmParams): void {
+    const { T, B, H } = p, G = 4 * H;
+    const zIn = this.arr(gatesIn), w = this.arr(weightHh), hInit = this.arr(h0), cInit = this.arr(c0);
+    const st = this.arr(states), act = this.arr(gates);
+    const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
+    for (let k = 0; k < T; k++) {
+      const t = p.reverse ? T - 1 - k : k, prev = p.reverse ? t + 1 : t - 1;
+      // h_prev and c_prev of row b at j: h0 / c0 at the first step, else the states of time prev.
+      const hPrev = (b: number, j: number) => (k === 0 ? hInit[b * H + j] : st[(prev * B + b) * H + j]);
+      const cPrev = (b: number, j: number) => (k === 0 ? cInit[b * H + j] : st[((T + prev) * B + b) * H + j]);
+      for (let b = 0; b < B; b++) {
+        const row = (t * B + b) * G;
+        for (let r = 0; r < G; r++) {
+          let z = zIn[row + r];
+          for (let j = 0; j < H; j++) z += hPrev(b, j) * w[r * H + j];
+          act[row + r] = r >= 2 * H && r < 3 * H ? Math.tanh(z) : sigmoid(z);
+        }
+        for (let j = 0; j < H; j++) {
+          const i = act[row + j], f = act[row + H + j], g = act[row + 2 * H + j], o = act[row + 3 * H + j];
+          const c = f * cPrev(b, j) + i * g;
+          st[((T + t) * B + b) * H + j] = c;
+          st[(t * B + b) * H + j] = o * Math.tanh(c);
+        }
+      }
+    }
+  }
+
+  lstmBackward(weightHh: Buf, c0: Buf, gates: Buf, states: Buf, gradStates: Buf, gradGates: Buf, gradH0: Buf,
+    gradC0: Buf, p: LstmParams): void {
+    const { T, B, H } = p, G = 4 * H;
+    const w = this.arr(weightHh), cInit = this.arr(c0), act = this.arr(gates), st = this.arr(states);
+    const gst = this.arr(gradStates), gz = this.arr(gradGates), gh0 = this.arr(gradH0), gc0 = this.arr(gradC0);
+    // dL/dh and dL/dc flowing from the step after (in visiting order) into the state it read.
+    const dhNext = new Float64Array(B * H), dcNext = new Float64Array(B * H);
+    for (let k = T - 1; k >= 0; k--) {
+      const t = p.reverse ? T - 1 - k : k, prev = p.reverse ? t + 1 : t - 1;
+      for (let b = 0; b < B; b++) {
+        const row = (t * B + b) * G;
+        for (let j = 0; j < H; j++) {
+          const n = b * H + j;
+          const i = act[row + j], f = act[row + H + j], g = act[row + 2 * H + j], o = act[row + 3 * H + j];
+          const tc = Math.tanh(st[((T + t) * B + b) * H + j]);
+          const cPrev = k === 0 ? cInit[n] : st[((T + prev) * B + b) * H + j];
+          const dh = gst[(t * B + b) * H + j] + dhNext[n];
+          const dc = gst[((T + t) * B + b) * H + j] + dcNext[n] + dh * o * (1 - tc * tc);
+          gz[row + j] = dc * g * i * (1 - i);
+          gz[row + H + j] = dc * cPrev * f * (1 - f);
+          gz[row + 2 * H + j] = dc * i * (1 - g * g);
+          gz[row + 3 * H + j] = dh * tc * o * (1 - o);
+          dcNext[n] = dc * f;
+        }
+      }
+      // dL/dh_prev = gradGates[t] W_hh.
+      for (let b = 0; b < B; b++) {
+        for (let j = 0; j < H; j++) {
+          let acc = 0;
+          for (let r = 0; r < G; r++) acc += gz[(t * B + b) * G + r] * w[r * H + j];
+          dhNext[b * H + j] = acc;
+        }
+      }
+    }
+    gh0.set(dhNext);
+    gc0.set(dcNext);
   }
 }

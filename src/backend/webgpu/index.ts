@@ -14,7 +14,7 @@
 //  - cmdMoments supports k <= 8.
 
 import type {
-  Backend, BinaryOp, Buf, ConvParams, Csr, DType, MatmulParams, PoolParams, ReduceOp, ScanOp, UnaryOp, View,
+  Backend, BinaryOp, Buf, ConvParams, Csr, DType, LstmParams, MatmulParams, PoolParams, ReduceOp, ScanOp, UnaryOp, View,
 } from '../interface.js';
 import { codeOf, packWgsl } from '../../schema.js';
 import { matmulRecord } from '../records.js';
@@ -33,9 +33,10 @@ const CMD_MAX_ORDER = 8;
 const MAX_RANK = 8;          // strided maps (common.wgsl)
 const SPMM_MAX_LANES = 64;
 const NMS_MAX_WORDS = 4096; // nms.wgsl
+const LSTM_STEPS_PER_RUN = 64; // lstm.wgsl's per-step dispatches recorded per run (their parameters share one arena)
 
 const CONV_PASS = { forward: 0, backwardInput: 1, backwardWeight: 2 } as const; // CONV_* in conv.wgsl
-const RECORD_BINDING = { matmul: 5, conv: 5, pool: 4 } as const;                // where the families bind their record
+const RECORD_BINDING = { matmul: 5, conv: 5, pool: 4, lstm: 1 } as const;                // where the families bind their record
 
 const product = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
@@ -395,6 +396,53 @@ export class WebGpuBackend implements Backend {
     ]);
     this.gpu.release(order);
     this.gpu.release(mask);
+  }
+
+  lstmForward(gatesIn: Buf, weightHh: Buf, h0: Buf, c0: Buf, states: Buf, gates: Buf, lp: LstmParams): void {
+    const name = 'lstmForward';
+    const bindings = this.lstmBindings(name, lp, { gatesIn: [2, gatesIn], weightHh: [3, weightHh], h0: [4, h0], c0: [5, c0],
+      states: [6, states], gates: [7, gates] });
+    this.lstmSteps(name, 'lstm_forward_step', lp, bindings, Array.from({ length: lp.T }, (_, k) => k));
+  }
+
+  lstmBackward(weightHh: Buf, c0: Buf, gates: Buf, states: Buf, gradStates: Buf, gradGates: Buf, gradH0: Buf,
+    gradC0: Buf, lp: LstmParams): void {
+    const name = 'lstmBackward';
+    const bindings = this.lstmBindings(name, lp, { weightHh: [3, weightHh], c0: [5, c0], states: [6, states], gates: [7, gates],
+      gradStates: [8, gradStates], gradGates: [9, gradGates], gradH0: [10, gradH0], gradC0: [11, gradC0] });
+    if (lp.T === 0) {
+      this.fill(gradH0, 0);
+      this.fill(gradC0, 0);
+      return;
+    }
+    this.lstmSteps(name, 'lstm_backward_step', lp, bindings.filter(([n]) => n !== 10), Array.from({ length: lp.T }, (_, k) => lp.T - 1 - k));
+    this.lstmSteps(name, 'lstm_backward_h0', lp, bindings.filter(([n]) => [3, 9, 10].includes(n)), [0]);
+  }
+
+  /** The lstm buffers checked against their sizes (lstm.wgsl's bindings, named by the interface's roles). */
+  private lstmBindings(op: string, lp: LstmParams, bufs: Record<string, [number, Buf]>): [number, GPUBuffer][] {
+    const { T, B, H } = lp;
+    const sizes: Record<string, number> = {
+      gatesIn: T * B * 4 * H, gates: T * B * 4 * H, gradGates: T * B * 4 * H, weightHh: 4 * H * H,
+      h0: B * H, c0: B * H, gradH0: B * H, gradC0: B * H, states: 2 * T * B * H, gradStates: 2 * T * B * H,
+    };
+    return Object.entries(bufs).map(([role, [binding, buf]]) => {
+      const b = this.storage(buf, op);
+      this.expectSize(op, role, b, sizes[role]);
+      return [binding, b.gpu];
+    });
+  }
+
+  /** One dispatch of `entry` per step in `steps` (P[0] = the step), over the B x H cells. */
+  private lstmSteps(op: string, entry: string, lp: LstmParams, bindings: [number, GPUBuffer][], steps: number[]): void {
+    if (lp.B * lp.H === 0) return;
+    const record: [number, ArrayBuffer] = [RECORD_BINDING.lstm, packWgsl('lstm', lp)];
+    const workgroups = this.gpu.grid(Math.ceil(lp.B * lp.H / WG), op);
+    for (let s = 0; s < steps.length; s += LSTM_STEPS_PER_RUN) {
+      this.gpu.run(op, steps.slice(s, s + LSTM_STEPS_PER_RUN).map((k) => ({
+        kernel: { families: ['lstm'], prelude: '', entry }, params: new Params().u32(k), bindings, record, workgroups,
+      })));
+    }
   }
 
   argsort(x: Buf, outer: number, size: number, inner: number, descending: boolean, out: Buf): void {

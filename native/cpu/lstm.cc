@@ -1,0 +1,193 @@
+// The recurrence of one LSTM layer-direction over all T steps (src/backend/interface.ts: lstmForward,
+// lstmBackward), torch's gate order (i, f, g, o). Each step is one small GEMM through sgemm (z += h_prev
+// W_hh^T forward, dL/dh_prev = dL/dz W_hh backward) and one SIMD pass over the [B, H] cells; the steps
+// depend on each other, so the threads work inside a step (sgemm's tiles, the cell pass's rows).
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "families.h"
+#include "gemm.h"
+#include "simd.h"
+#include "threadpool.h"
+
+namespace tessera {
+namespace {
+
+/** n <= W floats from p as a vector (zeros after n). */
+template <int W>
+TESSERA_INLINE typename Vec<W>::F load_n(const float* p, int64_t n) {
+  if (n == W) return Vec<W>::load(p);
+  float lanes[W] = {};
+  std::memcpy(lanes, p, n * sizeof(float));
+  return Vec<W>::load(lanes);
+}
+
+template <int W>
+TESSERA_INLINE void store_n(float* p, typename Vec<W>::F v, int64_t n) {
+  if (n == W) return Vec<W>::store(p, v);
+  float lanes[W];
+  Vec<W>::store(lanes, v);
+  std::memcpy(p, lanes, n * sizeof(float));
+}
+
+/** Rows [b0, b1) of one step: z [B, 4H] (pre-activation in, activated i, f, g, o out), c_prev [B, H]
+ *  -> c, h [B, H]. */
+template <int W>
+struct CellForward {
+  static TESSERA_INLINE void run(int64_t b0, int64_t b1, int64_t H, float* z, const float* c_prev, float* c_out,
+                                 float* h_out) {
+    using F = typename Vec<W>::F;
+    for (int64_t b = b0; b < b1; b++) {
+      float* zr = z + b * 4 * H;
+      for (int64_t j = 0; j < H; j += W) {
+        const int64_t n = std::min<int64_t>(W, H - j), at = b * H + j;
+        const F i = vsigmoid<W>(load_n<W>(zr + j, n));
+        const F f = vsigmoid<W>(load_n<W>(zr + H + j, n));
+        const F g = vtanh<W>(load_n<W>(zr + 2 * H + j, n));
+        const F o = vsigmoid<W>(load_n<W>(zr + 3 * H + j, n));
+        const F c = f * load_n<W>(c_prev + at, n) + i * g;
+        store_n<W>(zr + j, i, n);
+        store_n<W>(zr + H + j, f, n);
+        store_n<W>(zr + 2 * H + j, g, n);
+        store_n<W>(zr + 3 * H + j, o, n);
+        store_n<W>(c_out + at, c, n);
+        store_n<W>(h_out + at, o * vtanh<W>(c), n);
+      }
+    }
+  }
+};
+
+/** Rows [b0, b1) of one step backwards: from the activated gates act [B, 4H], c and c_prev [B, H], the
+ *  step's own dL/dh and dL/dc (gh, gc) and those flowing back from the later step (dh_next, dc_next),
+ *  writes dL/dz into gz [B, 4H] and dL/dc_prev into dc_next. */
+template <int W>
+struct CellBackward {
+  static TESSERA_INLINE void run(int64_t b0, int64_t b1, int64_t H, const float* act, const float* c, const float* c_prev,
+                                 const float* gh, const float* gc, const float* dh_next, float* dc_next, float* gz) {
+    using F = typename Vec<W>::F;
+    for (int64_t b = b0; b < b1; b++) {
+      const float* ar = act + b * 4 * H;
+      float* gr = gz + b * 4 * H;
+      for (int64_t j = 0; j < H; j += W) {
+        const int64_t n = std::min<int64_t>(W, H - j), at = b * H + j;
+        const F i = load_n<W>(ar + j, n), f = load_n<W>(ar + H + j, n);
+        const F g = load_n<W>(ar + 2 * H + j, n), o = load_n<W>(ar + 3 * H + j, n);
+        const F tc = vtanh<W>(load_n<W>(c + at, n));
+        const F dh = load_n<W>(gh + at, n) + load_n<W>(dh_next + at, n);
+        const F dc = load_n<W>(gc + at, n) + load_n<W>(dc_next + at, n) + dh * o * (1.f - tc * tc);
+        store_n<W>(gr + j, dc * g * i * (1.f - i), n);
+        store_n<W>(gr + H + j, dc * load_n<W>(c_prev + at, n) * f * (1.f - f), n);
+        store_n<W>(gr + 2 * H + j, dc * i * (1.f - g * g), n);
+        store_n<W>(gr + 3 * H + j, dh * tc * o * (1.f - o), n);
+        store_n<W>(dc_next + at, dc * f, n);
+      }
+    }
+  }
+};
+
+/** Rows per thread task of a cell pass: enough cells that a task outweighs its hand-off. */
+int64_t cell_grain(int64_t H) { return std::max<int64_t>(1, 2048 / H); }
+
+tsr_lstm_params lstm_params(const Napi::CallbackInfo& info, size_t i, const char* kernel) {
+  const tsr_lstm_params p = record_arg<tsr_lstm_params>(info, i, kernel);
+  if (p.T < 0 || p.B < 0 || p.H < 1 || (p.reverse != 0 && p.reverse != 1)) {
+    fail(std::string(kernel) + ": needs T >= 0, B >= 0, H >= 1 and reverse 0 or 1, got T " + std::to_string(p.T) +
+         ", B " + std::to_string(p.B) + ", H " + std::to_string(p.H) + ", reverse " + std::to_string(p.reverse) +
+         " (cpu backend)");
+  }
+  return p;
+}
+
+// lstmForward(gatesIn [T,B,4H], weightHh [4H,H], h0 [B,H], c0 [B,H], states [2,T,B,H], gates [T,B,4H], record)
+Napi::Value LstmForward(const Napi::CallbackInfo& info) {
+  const char* kernel = "lstmForward";
+  const tsr_lstm_params p = lstm_params(info, 6, kernel);
+  const int64_t T = p.T, B = p.B, H = p.H, G = checked_product({4, H}, kernel);
+  const int64_t step_gates = checked_product({B, G}, kernel), step_states = checked_product({B, H}, kernel);
+  const Span<float> gates_in = f32_arg(info, 0, kernel, "gatesIn"), w = f32_arg(info, 1, kernel, "weightHh");
+  const Span<float> h0 = f32_arg(info, 2, kernel, "h0"), c0 = f32_arg(info, 3, kernel, "c0");
+  const Span<float> states = f32_arg(info, 4, kernel, "states"), gates = f32_arg(info, 5, kernel, "gates");
+  require_length(kernel, "gatesIn", gates_in.size, checked_product({T, step_gates}, kernel));
+  require_length(kernel, "weightHh", w.size, checked_product({G, H}, kernel));
+  require_length(kernel, "h0", h0.size, step_states);
+  require_length(kernel, "c0", c0.size, step_states);
+  require_length(kernel, "states", states.size, checked_product({2, T, step_states}, kernel));
+  require_length(kernel, "gates", gates.size, checked_product({T, step_gates}, kernel));
+  if (B == 0) return info.Env().Undefined();
+
+  float* hs = states.data;
+  float* cs = states.data + T * step_states;
+  GemmEpilogue accumulate;
+  accumulate.accumulate = true;
+  for (int64_t k = 0; k < T; k++) {
+    const int64_t t = p.reverse ? T - 1 - k : k, prev = p.reverse ? t + 1 : t - 1;
+    const float* h_prev = k == 0 ? h0.data : hs + prev * step_states;
+    const float* c_prev = k == 0 ? c0.data : cs + prev * step_states;
+    float* z = gates.data + t * step_gates;
+    std::memcpy(z, gates_in.data + t * step_gates, step_gates * sizeof(float));
+    // z [B, 4H] += h_prev [B, H] W_hh^T (W_hh^T's element (k, r) is w[r * H + k]).
+    sgemm(B, G, H, h_prev, H, 1, w.data, 1, H, z, G, accumulate);
+    float* c_out = cs + t * step_states;
+    float* h_out = hs + t * step_states;
+    parallel_for(B, cell_grain(H), [&](int64_t b0, int64_t b1) {
+      simd_dispatch<CellForward>(b0, b1, H, z, c_prev, c_out, h_out);
+    });
+  }
+  return info.Env().Undefined();
+}
+
+// lstmBackward(weightHh, c0, gates, states, gradStates [2,T,B,H], gradGates [T,B,4H], gradH0, gradC0, record)
+Napi::Value LstmBackward(const Napi::CallbackInfo& info) {
+  const char* kernel = "lstmBackward";
+  const tsr_lstm_params p = lstm_params(info, 8, kernel);
+  const int64_t T = p.T, B = p.B, H = p.H, G = checked_product({4, H}, kernel);
+  const int64_t step_gates = checked_product({B, G}, kernel), step_states = checked_product({B, H}, kernel);
+  const Span<float> w = f32_arg(info, 0, kernel, "weightHh"), c0 = f32_arg(info, 1, kernel, "c0");
+  const Span<float> gates = f32_arg(info, 2, kernel, "gates"), states = f32_arg(info, 3, kernel, "states");
+  const Span<float> grad_states = f32_arg(info, 4, kernel, "gradStates"), grad_gates = f32_arg(info, 5, kernel, "gradGates");
+  const Span<float> grad_h0 = f32_arg(info, 6, kernel, "gradH0"), grad_c0 = f32_arg(info, 7, kernel, "gradC0");
+  require_length(kernel, "weightHh", w.size, checked_product({G, H}, kernel));
+  require_length(kernel, "c0", c0.size, step_states);
+  require_length(kernel, "gates", gates.size, checked_product({T, step_gates}, kernel));
+  require_length(kernel, "states", states.size, checked_product({2, T, step_states}, kernel));
+  require_length(kernel, "gradStates", grad_states.size, checked_product({2, T, step_states}, kernel));
+  require_length(kernel, "gradGates", grad_gates.size, checked_product({T, step_gates}, kernel));
+  require_length(kernel, "gradH0", grad_h0.size, step_states);
+  require_length(kernel, "gradC0", grad_c0.size, step_states);
+  if (B == 0) return info.Env().Undefined();
+
+  // gradH0 and gradC0 carry dL/dh and dL/dc of the state each step read, from the step after it; the
+  // first step (in visiting order) read h0 and c0, so they end as their gradients.
+  float* dh_next = grad_h0.data;
+  float* dc_next = grad_c0.data;
+  std::fill(dh_next, dh_next + step_states, 0.f);
+  std::fill(dc_next, dc_next + step_states, 0.f);
+  const float* cs = states.data + T * step_states;
+  const float* gh = grad_states.data;
+  const float* gc = grad_states.data + T * step_states;
+  for (int64_t k = T - 1; k >= 0; k--) {
+    const int64_t t = p.reverse ? T - 1 - k : k, prev = p.reverse ? t + 1 : t - 1;
+    const float* c_prev = k == 0 ? c0.data : cs + prev * step_states;
+    const float* act = gates.data + t * step_gates;
+    float* gz = grad_gates.data + t * step_gates;
+    const int64_t s = t * step_states;
+    parallel_for(B, cell_grain(H), [&](int64_t b0, int64_t b1) {
+      simd_dispatch<CellBackward>(b0, b1, H, act, cs + s, c_prev, gh + s, gc + s, dh_next, dc_next, gz);
+    });
+    // dL/dh_prev [B, H] = gz [B, 4H] W_hh [4H, H].
+    sgemm(B, H, G, gz, G, 1, w.data, H, 1, dh_next, H, GemmEpilogue{});
+  }
+  return info.Env().Undefined();
+}
+
+void InitLstm(Napi::Env env, Napi::Object exports) {
+  exports.Set("lstmForward", Napi::Function::New(env, LstmForward, "lstmForward"));
+  exports.Set("lstmBackward", Napi::Function::New(env, LstmBackward, "lstmBackward"));
+}
+
+}  // namespace
+
+TESSERA_REGISTER_FAMILY(lstm, InitLstm);
+
+}  // namespace tessera
