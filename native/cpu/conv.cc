@@ -18,6 +18,7 @@
 #include <cstring>
 #include <vector>
 
+#include "conv_winograd.h"
 #include "families.h"
 #include "gemm.h"
 #include "threadpool.h"
@@ -387,6 +388,26 @@ void conv_backward_input(const ConvShape& s, const float* gy, const float* w, fl
   });
 }
 
+// -------------------------------------------------------------- Winograd
+
+/** The convolution as conv_winograd.h describes it, when its kernels take it (stride 1, dilation 1,
+ *  one group, 1 or 3 taps per axis: see winograd_applies). */
+bool winograd_shape(const ConvShape& s, WinogradConv* w) {
+  if (s.groups != 1) return false;
+  for (int a = 0; a < 3; a++)
+    if (s.stride[a] != 1 || s.dil[a] != 1) return false;
+  w->N = s.N;
+  w->C = s.C;
+  w->O = s.O;
+  for (int a = 0; a < 3; a++) {
+    w->in[a] = s.in[a];
+    w->out[a] = s.out[a];
+    w->k[a] = s.k[a];
+    w->pad[a] = s.pad[a];
+  }
+  return winograd_applies(*w);
+}
+
 // -------------------------------------------------------------- bindings
 
 /** Checks the dense buffer sizes every conv pass uses: x, w, out (or their gradients). */
@@ -406,7 +427,9 @@ Napi::Value Conv(const Napi::CallbackInfo& info) {
   const ConvShape s = conv_shape(record_arg<tsr_conv_params>(info, 4, kernel), kernel);
   require_conv_buffers(s, kernel, x, "x", w, "w", out, "out");
   if (bias.data) require_length(kernel, "bias", bias.size, s.O);
-  conv_forward(s, x.data, w.data, bias.data, out.data);
+  WinogradConv wc;
+  if (winograd_shape(s, &wc)) winograd_forward(wc, x.data, w.data, bias.data, out.data);
+  else conv_forward(s, x.data, w.data, bias.data, out.data);
   return info.Env().Undefined();
 }
 
@@ -417,7 +440,9 @@ Napi::Value ConvBackwardInput(const Napi::CallbackInfo& info) {
   Span<float> gx = f32_arg(info, 2, kernel, "gx");
   const ConvShape s = conv_shape(record_arg<tsr_conv_params>(info, 3, kernel), kernel);
   require_conv_buffers(s, kernel, gx, "gx", w, "w", gy, "gy");
-  conv_backward_input(s, gy.data, w.data, gx.data);
+  WinogradConv wc;
+  if (winograd_shape(s, &wc)) winograd_backward_input(wc, gy.data, w.data, gx.data);
+  else conv_backward_input(s, gy.data, w.data, gx.data);
   return info.Env().Undefined();
 }
 
@@ -428,11 +453,23 @@ Napi::Value ConvBackwardWeight(const Napi::CallbackInfo& info) {
   Span<float> gw = f32_arg(info, 2, kernel, "gw");
   const ConvShape s = conv_shape(record_arg<tsr_conv_params>(info, 3, kernel), kernel);
   require_conv_buffers(s, kernel, x, "x", gw, "gw", gy, "gy");
-  conv_backward_weight(s, x.data, gy.data, gw.data);
+  WinogradConv wc;
+  if (winograd_shape(s, &wc)) winograd_backward_weight(wc, x.data, gy.data, gw.data);
+  else conv_backward_weight(s, x.data, gy.data, gw.data);
   return info.Env().Undefined();
 }
 
+/** convAlgorithm(record): 'winograd' or 'gemm', the algorithm the three conv kernels use for these
+ *  parameters (lets tests check which path they exercise). */
+Napi::Value ConvAlgorithm(const Napi::CallbackInfo& info) {
+  const char* kernel = "convAlgorithm";
+  const ConvShape s = conv_shape(record_arg<tsr_conv_params>(info, 0, kernel), kernel);
+  WinogradConv wc;
+  return Napi::String::New(info.Env(), winograd_shape(s, &wc) ? "winograd" : "gemm");
+}
+
 void InitConv(Napi::Env env, Napi::Object exports) {
+  exports.Set("convAlgorithm", Napi::Function::New(env, ConvAlgorithm, "convAlgorithm"));
   exports.Set("conv", Napi::Function::New(env, Conv, "conv"));
   exports.Set("convBackwardInput", Napi::Function::New(env, ConvBackwardInput, "convBackwardInput"));
   exports.Set("convBackwardWeight", Napi::Function::New(env, ConvBackwardWeight, "convBackwardWeight"));
