@@ -347,18 +347,22 @@ void parallel(int64_t count, int64_t grain, const Body& body) {
 }
 
 /** Tiles per chunk: the transformed inputs and products of a chunk (T x (channels in + out) x
- *  tiles) about 2 MiB, a multiple of 16 tiles, at least 32 so that sgemm gets whole 32-wide panels. */
+ *  tiles) about 2 MiB, and at most a thread's share of the tiles (so that small convolutions run
+ *  their chunks in parallel, with one parallel region instead of one per stage); a multiple of 16
+ *  tiles, at least 32 so that sgemm gets whole 32-wide panels. */
 int64_t chunk_tiles(const Plan& p, int64_t channels) {
   const int64_t kFloats = int64_t{1} << 19;
-  const int64_t tb = std::clamp<int64_t>(kFloats / (p.T * channels) / 16 * 16, 32, 512);
-  return std::min(tb, lane_pad(p.tiles));
+  const int64_t share = lane_pad((p.tiles + num_threads() - 1) / num_threads());
+  return std::clamp<int64_t>(std::min(kFloats / (p.T * channels) / 16 * 16, share), 32, 512);
 }
 
-/** Runs chunk(i) for i < count: in parallel when there are enough chunks to share out (each chunk's
- *  stages then run inline), else one after another with each stage threaded. */
+/** Whether `count` chunks run in parallel (each chunk's stages then run inline); otherwise they
+ *  run one after another with each stage threaded. */
+bool parallel_chunks(int64_t count) { return num_threads() > 1 && count >= num_threads(); }
+
 template <class Chunk>
 void run_chunks(int64_t count, const Chunk& chunk) {
-  if (count >= 2 * num_threads()) parallel(count, 1, chunk);
+  if (parallel_chunks(count)) parallel(count, 1, chunk);
   else
     for (int64_t i = 0; i < count; i++) chunk(i);
 }
@@ -413,7 +417,7 @@ void forward(const Plan& p, const float* x, const WeightView& wv, const float* b
   const int64_t packed_floats = packed_a_floats(O, C);
   float* packed_storage = buffer(kPackedWeights, T * packed_floats);
   std::vector<PackedA> packed(T);
-  for (int64_t pt = 0; pt < T; pt++) packed[pt] = pack_a_once(O, C, U + pt * O * C, C, 1, packed_storage + pt * packed_floats);
+  parallel(T, 1, [&](int64_t pt) { packed[pt] = pack_a_once(O, C, U + pt * O * C, C, 1, packed_storage + pt * packed_floats); });
 
   const int64_t tb = chunk_tiles(p, C + O), chunks = (p.tiles + tb - 1) / tb;
   run_chunks(chunks, [&](int64_t chunk) {
@@ -454,7 +458,7 @@ void backward_weight(const Plan& p, const float* x, const float* gy, float* gw) 
   }
   const int64_t tb = chunk_tiles(p, C + O), chunks = (p.tiles + tb - 1) / tb;
   // One gU[pt][o][c] per slot: per thread when chunks run in parallel.
-  const int64_t slots = chunks >= 2 * num_threads() ? num_threads() : 1;
+  const int64_t slots = parallel_chunks(chunks) ? num_threads() : 1;
   float* gU = buffer(kGradSlots, slots * gu_size);
   std::fill(gU, gU + slots * gu_size, 0.f);
   auto accumulate = [&](int64_t chunk, float* gu) {
