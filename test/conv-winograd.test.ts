@@ -2,9 +2,11 @@
 // axis, chosen for stride 1, dilation 1, one group, 1 or 3 taps per axis) against the reference
 // backend on fresh random inputs: forward (with bias), backward-input and backward-weight, on
 // awkward shapes (odd sizes, extent 1 and 2 along an axis, padding 0, 1 and 2, C != O, batch > 1,
-// many channels, enough tiles for several chunks), at every SIMD level of this CPU. The native
-// convAlgorithm export says which algorithm the kernels take, so the test checks that these shapes
-// do run the Winograd path (and that the others do not).
+// many channels, enough tiles for several chunks), at every SIMD level of this CPU. Shapes whose
+// tiles would mostly overhang the output do not pay for Winograd, so the addon's setConvWinograd
+// ('always') makes every eligible shape take it here; its convAlgorithm export says which algorithm
+// each kernel takes, so the test checks that these shapes do run the Winograd path (and that the
+// others do not), and which path the automatic rule picks.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ConvParams } from '../src/backend/interface.js';
@@ -80,18 +82,42 @@ if (!loaded.addon) {
   console.log(`  (skipping cpu Winograd convolution: ${loaded.error})`);
 } else {
   const cpu = new CpuBackend();
-  // A diagnostic export beside the kernels, not part of the addon's typed kernel interface.
-  const native = cpu.addon as unknown as { convAlgorithm(record: Float64Array): string };
-  const algorithm = (p: ConvParams): string => native.convAlgorithm(packSlots('conv', { ...p, precision: 'float32' }));
+  // Diagnostic exports beside the kernels, not part of the addon's typed kernel interface.
+  type Algorithms = { forward: string; backwardInput: string; backwardWeight: string };
+  const native = cpu.addon as unknown as {
+    convAlgorithm(record: Float64Array): Algorithms;
+    setConvWinograd(mode: 'auto' | 'always' | 'never'): string;
+  };
+  const algorithm = (p: ConvParams): Algorithms => native.convAlgorithm(packSlots('conv', { ...p, precision: 'float32' }));
+  const all = (name: string): Algorithms => ({ forward: name, backwardInput: name, backwardWeight: name });
+  const withMode = (mode: 'auto' | 'always' | 'never', body: () => void): void => {
+    const previous = native.setConvWinograd(mode);
+    try { body(); } finally { native.setConvWinograd(previous as 'auto'); }
+  };
   const levels = (['avx512', 'avx2', 'scalar'] as const).filter((l) => cpu.addon.setSimd(l) === l);
   cpu.addon.setSimd(levels[0]);
 
   s('convAlgorithm: Winograd exactly for stride 1, dilation 1, one group, 1 or 3 taps per axis (some 3)', () => {
-    for (const sh of eligible) assert.is(algorithm(params(sh)), 'winograd', JSON.stringify(sh));
-    for (const sh of ineligible) assert.is(algorithm(params(sh)), 'gemm', JSON.stringify(sh));
+    withMode('always', () => {
+      for (const sh of eligible) assert.equal(algorithm(params(sh)), all('winograd'), JSON.stringify(sh));
+      for (const sh of ineligible) assert.equal(algorithm(params(sh)), all('gemm'), JSON.stringify(sh));
+    });
+    withMode('never', () => assert.equal(algorithm(params(eligible[0])), all('gemm')));
+    // The automatic rule: r3d_18's middle layer and the detector's 16x16 maps take Winograd; r3d_18's
+    // last layer (2x7x7: few tiles, which overhang the output, for 512 x 512 weights to transform)
+    // and the detector's 4x4 maps only for the weight gradient; a lone cell never.
+    assert.equal(algorithm(params({ N: 4, C: 64, O: 64, size: [8, 28, 28], k: [3, 3, 3], pad: [1, 1, 1] })), all('winograd'));
+    assert.equal(algorithm(params({ N: 16, C: 64, O: 64, size: [1, 16, 16], k: [1, 3, 3], pad: [0, 1, 1] })), all('winograd'));
+    assert.equal(algorithm(params({ N: 2, C: 512, O: 512, size: [2, 7, 7], k: [3, 3, 3], pad: [1, 1, 1] })),
+      { forward: 'gemm', backwardInput: 'gemm', backwardWeight: 'winograd' });
+    assert.equal(algorithm(params({ N: 16, C: 128, O: 128, size: [1, 4, 4], k: [1, 3, 3], pad: [0, 1, 1] })),
+      { forward: 'gemm', backwardInput: 'gemm', backwardWeight: 'winograd' });
+    assert.equal(algorithm(params(eligible[1])), all('gemm'));
+    assert.throws(() => native.setConvWinograd('sometimes' as never), /setConvWinograd: expected 'auto', 'always' or 'never'/);
   });
 
   s(`forward, backward-input and backward-weight match the reference (${levels.join(', ')})`, () => {
+    const previous = native.setConvWinograd('always');
     try {
       for (const level of levels) {
         cpu.addon.setSimd(level);
@@ -122,6 +148,7 @@ if (!loaded.addon) {
       }
     } finally {
       cpu.addon.setSimd(levels[0]);
+      native.setConvWinograd(previous as 'auto');
     }
   });
 }

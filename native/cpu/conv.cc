@@ -15,6 +15,7 @@
 // Work items run in parallel with sgemm nested (inline); with fewer items than
 // threads they run one after another and sgemm threads itself.
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <vector>
 
@@ -390,10 +391,15 @@ void conv_backward_input(const ConvShape& s, const float* gy, const float* w, fl
 
 // -------------------------------------------------------------- Winograd
 
-/** The convolution as conv_winograd.h describes it, when its kernels take it (stride 1, dilation 1,
- *  one group, 1 or 3 taps per axis: see winograd_applies). */
-bool winograd_shape(const ConvShape& s, WinogradConv* w) {
-  if (s.groups != 1) return false;
+/** Which convolutions take the Winograd kernels: 'auto' (eligible and expected to pay, the
+ *  default), 'always' (every eligible one; lets tests run awkward shapes through them) or 'never'. */
+enum class WinogradMode { automatic, always, never };
+std::atomic<WinogradMode> winograd_mode{WinogradMode::automatic};
+
+/** The convolution as conv_winograd.h describes it, when its kernels take this pass (stride 1,
+ *  dilation 1, one group, 1 or 3 taps per axis, and the mode's rule). */
+bool winograd_shape(const ConvShape& s, ConvPass pass, WinogradConv* w) {
+  if (s.groups != 1 || winograd_mode == WinogradMode::never) return false;
   for (int a = 0; a < 3; a++)
     if (s.stride[a] != 1 || s.dil[a] != 1) return false;
   w->N = s.N;
@@ -405,7 +411,7 @@ bool winograd_shape(const ConvShape& s, WinogradConv* w) {
     w->k[a] = s.k[a];
     w->pad[a] = s.pad[a];
   }
-  return winograd_applies(*w);
+  return winograd_eligible(*w) && (winograd_mode == WinogradMode::always || winograd_pays(*w, pass));
 }
 
 // -------------------------------------------------------------- bindings
@@ -428,7 +434,7 @@ Napi::Value Conv(const Napi::CallbackInfo& info) {
   require_conv_buffers(s, kernel, x, "x", w, "w", out, "out");
   if (bias.data) require_length(kernel, "bias", bias.size, s.O);
   WinogradConv wc;
-  if (winograd_shape(s, &wc)) winograd_forward(wc, x.data, w.data, bias.data, out.data);
+  if (winograd_shape(s, ConvPass::forward, &wc)) winograd_forward(wc, x.data, w.data, bias.data, out.data);
   else conv_forward(s, x.data, w.data, bias.data, out.data);
   return info.Env().Undefined();
 }
@@ -441,7 +447,7 @@ Napi::Value ConvBackwardInput(const Napi::CallbackInfo& info) {
   const ConvShape s = conv_shape(record_arg<tsr_conv_params>(info, 3, kernel), kernel);
   require_conv_buffers(s, kernel, gx, "gx", w, "w", gy, "gy");
   WinogradConv wc;
-  if (winograd_shape(s, &wc)) winograd_backward_input(wc, gy.data, w.data, gx.data);
+  if (winograd_shape(s, ConvPass::backward_input, &wc)) winograd_backward_input(wc, gy.data, w.data, gx.data);
   else conv_backward_input(s, gy.data, w.data, gx.data);
   return info.Env().Undefined();
 }
@@ -454,22 +460,43 @@ Napi::Value ConvBackwardWeight(const Napi::CallbackInfo& info) {
   const ConvShape s = conv_shape(record_arg<tsr_conv_params>(info, 3, kernel), kernel);
   require_conv_buffers(s, kernel, x, "x", gw, "gw", gy, "gy");
   WinogradConv wc;
-  if (winograd_shape(s, &wc)) winograd_backward_weight(wc, x.data, gy.data, gw.data);
+  if (winograd_shape(s, ConvPass::backward_weight, &wc)) winograd_backward_weight(wc, x.data, gy.data, gw.data);
   else conv_backward_weight(s, x.data, gy.data, gw.data);
   return info.Env().Undefined();
 }
 
-/** convAlgorithm(record): 'winograd' or 'gemm', the algorithm the three conv kernels use for these
- *  parameters (lets tests check which path they exercise). */
+/** convAlgorithm(record): {forward, backwardInput, backwardWeight}, each 'winograd' or 'gemm': the
+ *  algorithm each conv kernel takes for these parameters (lets tests check which path they run). */
 Napi::Value ConvAlgorithm(const Napi::CallbackInfo& info) {
   const char* kernel = "convAlgorithm";
   const ConvShape s = conv_shape(record_arg<tsr_conv_params>(info, 0, kernel), kernel);
-  WinogradConv wc;
-  return Napi::String::New(info.Env(), winograd_shape(s, &wc) ? "winograd" : "gemm");
+  Napi::Object result = Napi::Object::New(info.Env());
+  const std::pair<const char*, ConvPass> passes[] = {
+      {"forward", ConvPass::forward}, {"backwardInput", ConvPass::backward_input}, {"backwardWeight", ConvPass::backward_weight}};
+  for (const auto& [name, pass] : passes) {
+    WinogradConv wc;
+    result.Set(name, winograd_shape(s, pass, &wc) ? "winograd" : "gemm");
+  }
+  return result;
+}
+
+/** setConvWinograd('auto' | 'always' | 'never'): which convolutions take the Winograd kernels (for
+ *  tests and benchmarks); returns the previous mode. */
+Napi::Value SetConvWinograd(const Napi::CallbackInfo& info) {
+  const char* names[] = {"auto", "always", "never"};
+  const std::string previous = names[static_cast<int>(winograd_mode.load())];
+  const std::string wanted = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  int mode = -1;
+  for (int i = 0; i < 3; i++)
+    if (wanted == names[i]) mode = i;
+  if (mode < 0) fail("setConvWinograd: expected 'auto', 'always' or 'never' (cpu backend)");
+  winograd_mode = static_cast<WinogradMode>(mode);
+  return Napi::String::New(info.Env(), previous);
 }
 
 void InitConv(Napi::Env env, Napi::Object exports) {
   exports.Set("convAlgorithm", Napi::Function::New(env, ConvAlgorithm, "convAlgorithm"));
+  exports.Set("setConvWinograd", Napi::Function::New(env, SetConvWinograd, "setConvWinograd"));
   exports.Set("conv", Napi::Function::New(env, Conv, "conv"));
   exports.Set("convBackwardInput", Napi::Function::New(env, ConvBackwardInput, "convBackwardInput"));
   exports.Set("convBackwardWeight", Napi::Function::New(env, ConvBackwardWeight, "convBackwardWeight"));

@@ -500,7 +500,7 @@ void backward_weight(const Plan& p, const float* x, const float* gy, float* gw) 
 
 }  // namespace
 
-bool winograd_applies(const WinogradConv& s) {
+bool winograd_eligible(const WinogradConv& s) {
   bool any = false;
   for (int a = 0; a < 3; a++) {
     if (s.k[a] != 1 && s.k[a] != 3) return false;
@@ -510,13 +510,8 @@ bool winograd_applies(const WinogradConv& s) {
   return any;
 }
 
-void winograd_forward(const WinogradConv& s, const float* x, const float* w, const float* bias, float* out) {
-  const int64_t R = s.k[0] * s.k[1] * s.k[2];
-  forward(Plan(s), x, WeightView{w, s.C * R, R, false}, bias, out);
-}
-
-void winograd_backward_input(const WinogradConv& s, const float* gy, const float* w, float* gx) {
-  // gx = conv(gy, w flipped and transposed), padding taps - 1 - pad: gx's size again.
+/** The convolution that backward-input computes: gy with the flipped, transposed weights. */
+WinogradConv input_gradient_conv(const WinogradConv& s) {
   WinogradConv t = s;
   t.C = s.O;
   t.O = s.C;
@@ -525,8 +520,32 @@ void winograd_backward_input(const WinogradConv& s, const float* gy, const float
     t.out[a] = s.in[a];
     t.pad[a] = s.k[a] - 1 - s.pad[a];
   }
+  return t;
+}
+
+bool winograd_pays(const WinogradConv& s, ConvPass pass) {
+  // Per pair of channels, Winograd saves `saved` multiply-adds (direct convolution's less its GEMMs',
+  // which count the points of whole tiles, also where they overhang the output) and costs a
+  // transform of the weights (or of their gradient) of T points. Measured on this project's 2-core
+  // Zen 5 VM (noisy): forward and backward-input lose to implicit GEMM at saved / T = 50 (r3d_18's
+  // 512-channel 2x7x7 layer at batch 2) and 80 (the detector's 128-channel 4x4 maps at batch 16),
+  // win from 320 on (the 8x8 maps) and break even at 465 (r3d_18's 256-channel 4x14x14 layer);
+  // backward-weight wins wherever it saves anything (implicit GEMM's weight gradient reduces over
+  // few output positions on these small maps).
+  const Plan p(pass == ConvPass::backward_input ? input_gradient_conv(s) : s);
+  const double saved = static_cast<double>(p.s.N * p.out_plane * p.R) - static_cast<double>(p.tiles * p.T);
+  return pass == ConvPass::backward_weight ? saved > 0 : saved >= 256.0 * p.T;
+}
+
+void winograd_forward(const WinogradConv& s, const float* x, const float* w, const float* bias, float* out) {
   const int64_t R = s.k[0] * s.k[1] * s.k[2];
-  forward(Plan(t), gy, WeightView{w, R, s.C * R, true}, nullptr, gx);
+  forward(Plan(s), x, WeightView{w, s.C * R, R, false}, bias, out);
+}
+
+void winograd_backward_input(const WinogradConv& s, const float* gy, const float* w, float* gx) {
+  // gx = conv(gy, w flipped and transposed), padding taps - 1 - pad: gx's size again.
+  const int64_t R = s.k[0] * s.k[1] * s.k[2];
+  forward(Plan(input_gradient_conv(s)), gy, WeightView{w, R, s.C * R, true}, nullptr, gx);
 }
 
 void winograd_backward_weight(const WinogradConv& s, const float* x, const float* gy, float* gw) {

@@ -11,10 +11,14 @@ struct WinogradConv {
   int64_t in[3], out[3], k[3], pad[3];
 };
 
-/** Whether the Winograd kernels take this convolution: every axis has 1 or 3 taps (some axis 3),
- *  padding at most taps - 1 (so that backward-input is again such a convolution), and the
- *  channel counts pass the measured gate (see conv_winograd.cc). */
-bool winograd_applies(const WinogradConv& s);
+enum class ConvPass { forward, backward_input, backward_weight };
+
+/** Whether the Winograd kernels can compute this convolution: every axis has 1 or 3 taps (some
+ *  axis 3) and padding at most taps - 1 (so that backward-input is again such a convolution). */
+bool winograd_eligible(const WinogradConv& s);
+/** Whether they are expected to be faster than implicit GEMM for this pass (a measured rule on the
+ *  reduction in multiply-adds; see conv_winograd.cc). */
+bool winograd_pays(const WinogradConv& s, ConvPass pass);
 
 /** out[n, o] = sum_c w[o, c] (*) x[n, c] (+ bias[o]). */
 void winograd_forward(const WinogradConv& s, const float* x, const float* w, const float* bias, float* out);
