@@ -79,16 +79,13 @@ TESSERA_INLINE void combine(const float* const* src, float* const* dst, int64_t 
   }
 }
 
-/** Applies transform K along `axis` of a grid of extents e (e[axis] = K's cols) of L-float vectors,
- *  src point p at src + p * sin, into the grid with e[axis] = K's rows at dst + p * sout. */
+/** Applies transform K along one axis of a grid [outer][K's cols][inner] of L-float vectors, src
+ *  point p at src + p * sin, into the grid [outer][K's rows][inner] at dst + p * sout. */
 template <int W, int K>
-TESSERA_INLINE void apply_axis(const float* src, int64_t sin, float* dst, int64_t sout, const int e[3], int axis,
+TESSERA_INLINE void apply_axis(const float* src, int64_t sin, float* dst, int64_t sout, int outer, int inner,
                                int64_t L) {
   typedef float F __attribute__((vector_size(W * 4)));
   constexpr Transform1D t = kTransforms[K];
-  int outer = 1, inner = 1;
-  for (int a = 0; a < axis; a++) outer *= e[a];
-  for (int a = axis + 1; a < 3; a++) inner *= e[a];
   for (int o = 0; o < outer; o++)
     for (int q = 0; q < inner; q++) {
       const float* s[4];
@@ -111,7 +108,7 @@ int64_t lane_pad(int64_t L) { return (L + kLaneAlign - 1) / kLaneAlign * kLaneAl
  *  points of lane_pad(L) floats. */
 template <int W>
 struct SeparableTransform {
-  static void run(int kind, unsigned axes, const int* keep, const float* src, int64_t sin, float* dst, int64_t sout,
+  static TESSERA_INLINE void run(int kind, unsigned axes, const int* keep, const float* src, int64_t sin, float* dst, int64_t sout,
                   int64_t L, float* tmp) {
     switch (kind) {
       case kInput: return apply<kInput>(axes, keep, src, sin, dst, sout, L, tmp);
@@ -126,7 +123,7 @@ struct SeparableTransform {
                                    int64_t sout, int64_t L, float* tmp) {
     constexpr Transform1D t = kTransforms[K];
     const int64_t Lp = lane_pad(L);
-    int e[3];
+    int e[3] = {1, 1, 1};
     int active[3], count = 0;
     for (int a = 0; a < 3; a++) {
       e[a] = (axes >> a) & 1 ? t.cols : keep[a];
@@ -142,7 +139,8 @@ struct SeparableTransform {
       const bool last = i == count - 1;
       float* d = last ? dst : tmp + (i % 2) * 64 * Lp;
       const int64_t ds = last ? sout : Lp;
-      apply_axis<W, K>(s, ss, d, ds, e, active[i], L);
+      const int a = active[i];
+      apply_axis<W, K>(s, ss, d, ds, a == 0 ? 1 : a == 1 ? e[0] : e[0] * e[1], a == 2 ? 1 : a == 1 ? e[2] : e[1] * e[2], L);
       e[active[i]] = t.rows;
       s = d;
       ss = ds;
@@ -195,10 +193,48 @@ TESSERA_INLINE void points_to_rows(const float* __restrict planar, int64_t L, in
     }
 }
 
+/** dst[j * ds + i] = src[i * ss + j] for i < rows, j < cols: 8 x 8 blocks in registers (three
+ *  rounds of two-vector shuffles) under AVX2 / AVX-512, elementwise on the baseline. */
+template <int W>
+struct Transpose {
+  static TESSERA_INLINE void run(const float* src, int64_t ss, int64_t rows, int64_t cols, float* dst, int64_t ds) {
+    int64_t i0 = 0;
+    if constexpr (W == 8) {
+      typedef float F __attribute__((vector_size(32)));
+      typedef int32_t I __attribute__((vector_size(32)));
+      for (; i0 + 8 <= rows; i0 += 8) {
+        int64_t j0 = 0;
+        for (; j0 + 8 <= cols; j0 += 8) {
+          F r[8], t[8], u[8];
+          for (int i = 0; i < 8; i++) r[i] = load_as<F>(src + (i0 + i) * ss + j0);
+          for (int i = 0; i < 8; i += 2) {
+            t[i] = __builtin_shuffle(r[i], r[i + 1], I{0, 8, 1, 9, 4, 12, 5, 13});
+            t[i + 1] = __builtin_shuffle(r[i], r[i + 1], I{2, 10, 3, 11, 6, 14, 7, 15});
+          }
+          for (int i = 0; i < 8; i += 4)
+            for (int h = 0; h < 2; h++) {
+              u[i + 2 * h] = __builtin_shuffle(t[i + h], t[i + h + 2], I{0, 1, 8, 9, 4, 5, 12, 13});
+              u[i + 2 * h + 1] = __builtin_shuffle(t[i + h], t[i + h + 2], I{2, 3, 10, 11, 6, 7, 14, 15});
+            }
+          // u[0..3] hold columns 0, 1, 2, 3 (low halves) and 4, 5, 6, 7 (high halves) of rows 0-3; u[4..7] of rows 4-7.
+          for (int j = 0; j < 4; j++) {
+            store_as<F>(dst + (j0 + j) * ds + i0, __builtin_shuffle(u[j], u[j + 4], I{0, 1, 2, 3, 8, 9, 10, 11}));
+            store_as<F>(dst + (j0 + j + 4) * ds + i0, __builtin_shuffle(u[j], u[j + 4], I{4, 5, 6, 7, 12, 13, 14, 15}));
+          }
+        }
+        for (int64_t i = i0; i < i0 + 8; i++)
+          for (int64_t j = j0; j < cols; j++) dst[j * ds + i] = src[i * ss + j];
+      }
+    }
+    for (int64_t i = i0; i < rows; i++)
+      for (int64_t j = 0; j < cols; j++) dst[j * ds + i] = src[i * ss + j];
+  }
+};
+
 // ---------------------------------------------------------------- tiling
 
 /** Per-thread scratch, kept across calls (fresh memory costs a page fault per 4 KiB on first touch). */
-enum Buffer { kPatch, kTemp, kWindow, kTransformedIn, kProducts, kWeights, kPackedWeights, kGradSlots, kBufferCount };
+enum Buffer { kPatch, kTemp, kWindow, kTransposed, kTransformedIn, kProducts, kWeights, kPackedWeights, kGradSlots, kBufferCount };
 float* buffer(Buffer which, int64_t floats) {
   thread_local std::vector<float> buffers[kBufferCount];
   std::vector<float>& b = buffers[which];
@@ -275,7 +311,7 @@ struct RowSource {
 
 template <int W>
 struct GatherRows {
-  static void run(const Plan* p, const std::vector<Run>* runs, const RowSource* src, float* planar, int64_t L,
+  static TESSERA_INLINE void run(const Plan* p, const std::vector<Run>* runs, const RowSource* src, float* planar, int64_t L,
                   float* window) {
     const bool three = p->k_w() == 3;
     const int rows = three ? 4 : 1;
@@ -312,7 +348,7 @@ struct GatherRows {
  *  image 0; images are image_stride apart). */
 template <int W>
 struct ScatterRows {
-  static void run(const Plan* p, const std::vector<Run>* runs, const float* planar, int64_t L, float add, float* plane,
+  static TESSERA_INLINE void run(const Plan* p, const std::vector<Run>* runs, const float* planar, int64_t L, float add, float* plane,
                   int64_t image_stride, float* window) {
     const bool three = p->k_w() == 3;
     const int64_t oD = p->s.out[0], oH = p->s.out[1], oW = p->s.out[2];
@@ -449,6 +485,19 @@ void forward(const Plan& p, const float* x, const WeightView& wv, const float* b
 
 // ---------------------------------------------------------------- backward-weight
 
+/** A GEMM's A operand stored transposed, m[k * ld + i] = A(i, k), packed by copying rows of m. */
+struct LaneMajor {
+  const float* m;
+  int64_t ld;
+  static void pack(const void* ctx, int64_t k0, int64_t kc, int64_t i0, int count, int width, float* dst) {
+    const LaneMajor& a = *static_cast<const LaneMajor*>(ctx);
+    for (int64_t k = 0; k < kc; k++) {
+      std::memcpy(dst + k * width, a.m + (k0 + k) * a.ld + i0, count * sizeof(float));
+      std::fill(dst + k * width + count, dst + (k + 1) * width, 0.f);
+    }
+  }
+};
+
 void backward_weight(const Plan& p, const float* x, const float* gy, float* gw) {
   const WinogradConv& s = p.s;
   const int64_t C = s.C, O = s.O, T = p.T, R = p.R, gu_size = T * O * C;
@@ -469,10 +518,23 @@ void backward_weight(const Plan& p, const float* x, const float* gy, float* gw) 
     parallel(C, 1, [&](int64_t c) { transform_tiles(p, runs, input_rows(p, x, c), V + c * L, C * L, L, lanes); });
     parallel(O, 1, [&](int64_t o) { transform_tiles(p, runs, gradient_rows(p, gy, o), gM + o * L, O * L, L, lanes); });
     parallel(T, 1, [&](int64_t pt) {
+      // gU[pt] (O x C) += gM[pt] (O x lanes) @ V[pt]^T (lanes x C), a reduction over lanes: sgemm
+      // packs both operands lane by lane, so they go in transposed ([lane][o], [lane][c]), gM^T
+      // through a source whose packing is a copy per lane (a strided A would be packed elementwise).
+      float* gMt = buffer(kTransposed, lanes * (O + C));
+      float* Vt = gMt + lanes * O;
+      simd_dispatch<Transpose>(static_cast<const float*>(gM + pt * O * L), L, O, lanes, gMt, O);
+      simd_dispatch<Transpose>(static_cast<const float*>(V + pt * C * L), L, C, lanes, Vt, C);
+      const LaneMajor rows{gMt, O};
+      const GemmSource source{LaneMajor::pack, &rows};
+      GemmOperand A, B;
+      A.source = &source;
+      B.data = Vt;
+      B.rs = C;
+      B.cs = 1;
       GemmEpilogue ep;
       ep.accumulate = true;
-      // gU[pt] (O x C) += gM[pt] (O x lanes) @ V[pt]^T (lanes x C)
-      sgemm(O, C, lanes, gM + pt * O * L, L, 1, V + pt * C * L, 1, L, gu + pt * O * C, C, ep);
+      sgemm(O, C, lanes, A, B, gu + pt * O * C, C, ep);
     });
   };
   if (slots == 1) {
