@@ -70,9 +70,7 @@ void pack_b_panel(const float* B, int64_t rsB, int64_t csB, int cols, int64_t kc
 
 /** Rows [i0, i0 + rows) by depths [k0, k0 + kc) of A as an MR-tall panel. */
 void pack_a(const GemmOperand& A, int64_t i0, int64_t k0, int rows, int64_t kc, int mr, float* dst) {
-  if (A.packed && A.packed->mr == mr) {  // i0 is a multiple of mr (tiles start at multiples of MC)
-    std::memcpy(dst, A.packed->panels + (i0 / mr * A.packed->K + k0) * mr, kc * mr * sizeof(float));
-  } else if (A.source) A.source->pack(A.source->ctx, k0, kc, i0, rows, mr, dst);
+  if (A.source) A.source->pack(A.source->ctx, k0, kc, i0, rows, mr, dst);
   else pack_a_panel(A.data + i0 * A.rs + k0 * A.cs, A.rs, A.cs, rows, kc, mr, dst);
 }
 
@@ -251,17 +249,24 @@ struct TileKernel {
     alignas(64) float tile[MR * NR];
     const int64_t kc = job->kc;
     const int64_t rows_total = job->i1 - job->i0;
-    // Pack this tile's rows of A (the MC x KC block stays in L2 while the B panels stream by).
-    for (int64_t p = 0; p < rows_total; p += MR) {
-      int rows = static_cast<int>(std::min<int64_t>(MR, rows_total - p));
-      pack_a(*job->A, job->i0 + p, job->k0, rows, kc, MR, job->a_pack + p * kc);
-    }
+    // This tile's rows of A as MR-tall panels: read in place from an A packed once (its panels hold
+    // depths [k0, k0 + kc) contiguously; i0 is a multiple of MR, as tiles start at multiples of MC),
+    // else packed here (the MC x KC block stays in L2 while the B panels stream by).
+    const PackedA* packed = job->A->packed && job->A->packed->mr == MR ? job->A->packed : nullptr;
+    auto a_panel = [&](int64_t p) TESSERA_LAMBDA_INLINE {
+      return packed ? packed->panels + ((job->i0 + p) / MR * packed->K + job->k0) * MR : job->a_pack + p * kc;
+    };
+    if (!packed)
+      for (int64_t p = 0; p < rows_total; p += MR) {
+        int rows = static_cast<int>(std::min<int64_t>(MR, rows_total - p));
+        pack_a(*job->A, job->i0 + p, job->k0, rows, kc, MR, job->a_pack + p * kc);
+      }
     for (int64_t j = job->j0; j < job->j1; j += NR) {
       const float* bp = job->b_pack + (j - job->jc) * kc;
       const int cols = static_cast<int>(std::min<int64_t>(NR, job->j1 - j));
       for (int64_t p = 0; p < rows_total; p += MR) {
         const int rows = static_cast<int>(std::min<int64_t>(MR, rows_total - p));
-        Micro::run(kc, job->a_pack + p * kc, bp, tile);
+        Micro::run(kc, a_panel(p), bp, tile);
         const int64_t i = job->i0 + p;
         store_tile(tile, job->C + i * job->ldc + j, job->ldc, rows, cols, i, j, *job->ep, job->first, job->last);
       }
