@@ -365,9 +365,9 @@ export class DeepAR extends T.nn.Module {
     try {
       for (let k = 0; k < P; k++) {
         for (let r = 0; r < R; r++) {
-          const row = ((r / N) | 0) * P + k;
-          host.set(fixed.subarray(row * F, (row + 1) * F), r * F);
-          for (let j = 0; j < lags.length; j++) if (lags[j] <= k) host[r * F + j] = paths[r * P + k - lags[j]] / pathScales[r];
+          const from = (((r / N) | 0) * P + k) * F, to = r * F;
+          for (let i = 0; i < F; i++) host[to + i] = fixed[from + i];
+          for (let j = 0; j < lags.length; j++) if (lags[j] <= k) host[to + j] = paths[r * P + k - lags[j]] / pathScales[r];
         }
         const step = T.noGrad(() => T.scope(() => {
           const [raw, next] = this.forward(this.networkInput(host, R, 1, pathEmbedded), state);
