@@ -332,7 +332,7 @@ export class DeepAR extends T.nn.Module {
   }
 
   private async predictBatch(series: ForecastSeries[], items: number[], starts: number[], N: number, rng: T.Rng): Promise<SampleForecast[]> {
-    const { contextLength: C, predictionLength: P, lags } = this.config;
+    const { contextLength: C, predictionLength: P } = this.config;
     const B = items.length, F = this.hostFeatures, R = B * N;
     const scales = items.map((i) => this.scaleOf(series[i].target, starts[i], 0));
     const cats = this.catsOf(series, items);
@@ -364,11 +364,7 @@ export class DeepAR extends T.nn.Module {
     let state: [T.Tensor, T.Tensor] = [h0, c0];
     try {
       for (let k = 0; k < P; k++) {
-        for (let r = 0; r < R; r++) {
-          const from = (((r / N) | 0) * P + k) * F, to = r * F;
-          for (let i = 0; i < F; i++) host[to + i] = fixed[from + i];
-          for (let j = 0; j < lags.length; j++) if (lags[j] <= k) host[to + j] = paths[r * P + k - lags[j]] / pathScales[r];
-        }
+        this.writeSampleStep(host, fixed, paths, pathScales, k, B, N);
         const step = T.noGrad(() => T.scope(() => {
           const [raw, next] = this.forward(this.networkInput(host, R, 1, pathEmbedded), state);
           const distribution = this.output.distribution(raw.reshape([R, -1]), pathScalesT);
@@ -386,6 +382,24 @@ export class DeepAR extends T.nn.Module {
       for (const t of [...state, pathScalesT, pathEmbedded]) t?.dispose();
     }
     return items.map((item, b) => new SampleForecast(paths.slice(b * N * P, (b + 1) * N * P), N, P, starts[item]));
+  }
+
+  /**
+   * The input of forecast step k for all B * N paths: each item's fixed row (covariates and context lags) copied
+   * to its N paths by doubling copies, then the lags that reach into the paths' sampled values.
+   */
+  private writeSampleStep(host: Float32Array, fixed: Float32Array, paths: Float32Array, pathScales: Float32Array, k: number, B: number, N: number): void {
+    const { predictionLength: P, lags } = this.config, F = this.hostFeatures;
+    for (let b = 0; b < B; b++) {
+      const first = b * N * F, row = (b * P + k) * F;
+      host.set(fixed.subarray(row, row + F), first);
+      for (let filled = 1; filled < N; filled *= 2) host.copyWithin(first + filled * F, first, first + Math.min(filled, N - filled) * F);
+    }
+    const sampled = lags.flatMap((lag, j) => (lag <= k ? [j] : []));
+    for (let r = 0; r < B * N; r++) {
+      const to = r * F, at = r * P + k, scale = pathScales[r];
+      for (const j of sampled) host[to + j] = paths[at - lags[j]] / scale;
+    }
   }
 
   /** The configuration as JSON (saved beside the weights). */
