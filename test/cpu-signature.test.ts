@@ -162,6 +162,27 @@ function simdCases(level: SimdLevel, cpu: CpuBackend): void {
     }
   });
 
+  s(`lstm forward and backward, H across vector widths and tails [${level}]`, () => {
+    cpu.addon.setSimd(level);
+    for (const [T, B, H, reverse] of [[1, 1, 1, 0], [3, 2, 3, 1], [4, 3, 8, 0], [2, 5, 9, 1], [5, 4, 17, 0], [3, 70, 40, 1]]) {
+      const p = { T, B, H, reverse }, what = `lstm T ${T} B ${B} H ${H} reverse ${reverse}`;
+      const gatesIn = randn(T * B * 4 * H), w = randn(4 * H * H, 1 / Math.sqrt(H)), h0 = randn(B * H), c0 = randn(B * H);
+      const states = randn(2 * T * B * H), gates = randn(T * B * 4 * H);  // outputs start as garbage
+      cpu.lstmForward(gatesIn.cpu, w.cpu, h0.cpu, c0.cpu, states.cpu, gates.cpu, p);
+      ref.lstmForward(gatesIn.ref, w.ref, h0.ref, c0.ref, states.ref, gates.ref, p);
+      close(states, `${what}: states`);
+      close(gates, `${what}: gates`);
+      const gradStates = randn(2 * T * B * H), gradGates = randn(T * B * 4 * H), gradH0 = randn(B * H), gradC0 = randn(B * H);
+      cpu.lstmBackward(w.cpu, c0.cpu, gates.cpu, states.cpu, gradStates.cpu, gradGates.cpu, gradH0.cpu, gradC0.cpu, p);
+      // The oracle differentiates at the same (float32) forward results the cpu produced.
+      ref.lstmBackward(w.ref, c0.ref, pair(gates.cpu.data as Float32Array).ref, pair(states.cpu.data as Float32Array).ref,
+        gradStates.ref, gradGates.ref, gradH0.ref, gradC0.ref, p);
+      close(gradGates, `${what}: gradGates`, 1e-4, 1e-5);
+      close(gradH0, `${what}: gradH0`, 1e-4, 1e-5);
+      close(gradC0, `${what}: gradC0`, 1e-4, 1e-5);
+    }
+  });
+
   s(`conv forward, backward-input, backward-weight [${level}]`, () => {
     cpu.addon.setSimd(level);
     for (const { name, p, bias } of convCases) {
@@ -234,6 +255,11 @@ s('native argument checks name the op and do not touch memory', () => {
     /cmdMoments: x must be a Float32Array/);
   assert.throws(() => cpu.avgPool(big, small, poolParams(1, 1, [4, 4, 4], [2, 2, 2], [2, 2, 2], [0, 0, 0])),
     /avgPool: out has 5 elements, needs 8/);
+  const cells = zeros(6).cpu, gateBuf = zeros(24).cpu;
+  assert.throws(() => cpu.lstmForward(gateBuf, zeros(36).cpu, cells, cells, zeros(11).cpu, gateBuf, { T: 1, B: 2, H: 3, reverse: 0 }),
+    /lstmForward: states has 11 elements, needs 12/);
+  assert.throws(() => cpu.lstmBackward(zeros(36).cpu, cells, gateBuf, zeros(12).cpu, zeros(12).cpu, gateBuf, cells, cells, { T: 1, B: 2, H: 0, reverse: 0 }),
+    /lstmBackward: needs T >= 0, B >= 0, H >= 1 and reverse 0 or 1, got T 1, B 2, H 0/);
 });
 
 if (typeof cpu === 'string') {
