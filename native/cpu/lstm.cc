@@ -86,8 +86,9 @@ struct CellBackward {
   }
 };
 
-/** Rows per thread task of a cell pass: enough cells that a task outweighs its hand-off. */
-int64_t cell_grain(int64_t H) { return std::max<int64_t>(1, 2048 / H); }
+/** Rows per thread task of a cell pass: enough cells (each a handful of exp) that a task outweighs its
+ *  hand-off to another thread; a sampling step of a few hundred paths of H = 40 stays on one thread. */
+int64_t cell_grain(int64_t H) { return std::max<int64_t>(1, 16384 / H); }
 
 tsr_lstm_params lstm_params(const Napi::CallbackInfo& info, size_t i, const char* kernel) {
   const tsr_lstm_params p = record_arg<tsr_lstm_params>(info, i, kernel);
