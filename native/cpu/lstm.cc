@@ -1,7 +1,7 @@
 // The recurrence of one LSTM layer-direction over all T steps (src/backend/interface.ts: lstmForward,
 // lstmBackward), torch's gate order (i, f, g, o). Each step is one small GEMM through sgemm (z += h_prev
 // W_hh^T forward, dL/dh_prev = dL/dz W_hh backward) and one SIMD pass over the [B, H] cells; the steps
-// depend on each other, so the threads work inside a step (sgemm's tiles, the cell pass's rows).
+// depend on each other but batch rows never meet, so each thread runs all T steps of a block of rows.
 #include <algorithm>
 #include <cstring>
 #include <string>
@@ -86,9 +86,11 @@ struct CellBackward {
   }
 };
 
-/** Rows per thread task of a cell pass: enough cells (each a handful of exp) that a task outweighs its
- *  hand-off to another thread; a sampling step of a few hundred paths of H = 40 stays on one thread. */
-int64_t cell_grain(int64_t H) { return std::max<int64_t>(1, 16384 / H); }
+/** Batch rows per thread task: rows never meet in the recurrence, so a task runs all T steps of its rows
+ *  (no hand-off per step). At least 16 rows, so each step's GEMM is not all packing, and about 2M
+ *  multiply-adds, so a task outweighs its hand-off (DeepAR's sampling step of a few hundred paths of H = 40
+ *  stays on one thread; its training batch of 32 x 60 steps splits in two). */
+int64_t row_grain(int64_t T, int64_t H) { return std::max<int64_t>(16, (int64_t(1) << 21) / std::max<int64_t>(1, T * 4 * H * H)); }
 
 tsr_lstm_params lstm_params(const Napi::CallbackInfo& info, size_t i, const char* kernel) {
   const tsr_lstm_params p = record_arg<tsr_lstm_params>(info, i, kernel);
@@ -119,22 +121,21 @@ Napi::Value LstmForward(const Napi::CallbackInfo& info) {
 
   float* hs = states.data;
   float* cs = states.data + T * step_states;
-  GemmEpilogue accumulate;
-  accumulate.accumulate = true;
-  for (int64_t k = 0; k < T; k++) {
-    const int64_t t = p.reverse ? T - 1 - k : k, prev = p.reverse ? t + 1 : t - 1;
-    const float* h_prev = k == 0 ? h0.data : hs + prev * step_states;
-    const float* c_prev = k == 0 ? c0.data : cs + prev * step_states;
-    float* z = gates.data + t * step_gates;
-    std::memcpy(z, gates_in.data + t * step_gates, step_gates * sizeof(float));
-    // z [B, 4H] += h_prev [B, H] W_hh^T (W_hh^T's element (k, r) is w[r * H + k]).
-    sgemm(B, G, H, h_prev, H, 1, w.data, 1, H, z, G, accumulate);
-    float* c_out = cs + t * step_states;
-    float* h_out = hs + t * step_states;
-    parallel_for(B, cell_grain(H), [&](int64_t b0, int64_t b1) {
-      simd_dispatch<CellForward>(b0, b1, H, z, c_prev, c_out, h_out);
-    });
-  }
+  parallel_for(B, row_grain(T, H), [&](int64_t b0, int64_t b1) {
+    GemmEpilogue accumulate;
+    accumulate.accumulate = true;
+    for (int64_t k = 0; k < T; k++) {
+      const int64_t t = p.reverse ? T - 1 - k : k, prev = p.reverse ? t + 1 : t - 1;
+      const float* h_prev = k == 0 ? h0.data : hs + prev * step_states;
+      const float* c_prev = k == 0 ? c0.data : cs + prev * step_states;
+      float* z = gates.data + t * step_gates;
+      std::memcpy(z + b0 * G, gates_in.data + t * step_gates + b0 * G, (b1 - b0) * G * sizeof(float));
+      // z [rows, 4H] += h_prev [rows, H] W_hh^T (W_hh^T's element (k, r) is w[r * H + k]); nested in
+      // parallel_for, sgemm runs on this thread.
+      sgemm(b1 - b0, G, H, h_prev + b0 * H, H, 1, w.data, 1, H, z + b0 * G, G, accumulate);
+      simd_dispatch<CellForward>(b0, b1, H, z, c_prev, cs + t * step_states, hs + t * step_states);
+    }
+  });
   return info.Env().Undefined();
 }
 
@@ -162,23 +163,22 @@ Napi::Value LstmBackward(const Napi::CallbackInfo& info) {
   // first step (in visiting order) read h0 and c0, so they end as their gradients.
   float* dh_next = grad_h0.data;
   float* dc_next = grad_c0.data;
-  std::fill(dh_next, dh_next + step_states, 0.f);
-  std::fill(dc_next, dc_next + step_states, 0.f);
   const float* cs = states.data + T * step_states;
   const float* gh = grad_states.data;
   const float* gc = grad_states.data + T * step_states;
-  for (int64_t k = T - 1; k >= 0; k--) {
-    const int64_t t = p.reverse ? T - 1 - k : k, prev = p.reverse ? t + 1 : t - 1;
-    const float* c_prev = k == 0 ? c0.data : cs + prev * step_states;
-    const float* act = gates.data + t * step_gates;
-    float* gz = grad_gates.data + t * step_gates;
-    const int64_t s = t * step_states;
-    parallel_for(B, cell_grain(H), [&](int64_t b0, int64_t b1) {
-      simd_dispatch<CellBackward>(b0, b1, H, act, cs + s, c_prev, gh + s, gc + s, dh_next, dc_next, gz);
-    });
-    // dL/dh_prev [B, H] = gz [B, 4H] W_hh [4H, H].
-    sgemm(B, H, G, gz, G, 1, w.data, H, 1, dh_next, H, GemmEpilogue{});
-  }
+  parallel_for(B, row_grain(T, H), [&](int64_t b0, int64_t b1) {
+    std::fill(dh_next + b0 * H, dh_next + b1 * H, 0.f);
+    std::fill(dc_next + b0 * H, dc_next + b1 * H, 0.f);
+    for (int64_t k = T - 1; k >= 0; k--) {
+      const int64_t t = p.reverse ? T - 1 - k : k, prev = p.reverse ? t + 1 : t - 1;
+      const float* c_prev = k == 0 ? c0.data : cs + prev * step_states;
+      float* gz = grad_gates.data + t * step_gates;
+      const int64_t s = t * step_states;
+      simd_dispatch<CellBackward>(b0, b1, H, gates.data + t * step_gates, cs + s, c_prev, gh + s, gc + s, dh_next, dc_next, gz);
+      // dL/dh_prev [rows, H] = gz [rows, 4H] W_hh [4H, H].
+      sgemm(b1 - b0, H, G, gz + b0 * G, G, 1, w.data, H, 1, dh_next + b0 * H, H, GemmEpilogue{});
+    }
+  });
   return info.Env().Undefined();
 }
 
