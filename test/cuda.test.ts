@@ -397,6 +397,25 @@ if (!cuda) {
     }
   });
 
+  s('lstm forward and backward (T = 1, reverse, H over the block size)', async () => {
+    for (const [T, B, H, reverse] of [[1, 3, 5, 0], [20, 32, 40, 0], [7, 9, 40, 1], [3, 2, 130, 1]]) {
+      const p = { T, B, H, reverse }, what = `lstm T ${T} B ${B} H ${H} reverse ${reverse}`;
+      const gatesIn = pair(T * B * 4 * H), w = pair(4 * H * H, 'float32', () => rng.normal() / Math.sqrt(H));
+      const h0 = pair(B * H), c0 = pair(B * H), states = outputs(2 * T * B * H), gates = outputs(T * B * 4 * H);
+      gpu.lstmForward(gatesIn.c, w.c, h0.c, c0.c, states.c, gates.c, p);
+      ref.lstmForward(gatesIn.r, w.r, h0.r, c0.r, states.r, gates.r, p);
+      await expectClose(states, `${what}: states`);
+      await expectClose(gates, `${what}: gates`);
+      const gradStates = pair(2 * T * B * H), gradGates = outputs(T * B * 4 * H), gradH0 = outputs(B * H), gradC0 = outputs(B * H);
+      gpu.lstmBackward(w.c, c0.c, gates.c, states.c, gradStates.c, gradGates.c, gradH0.c, gradC0.c, p);
+      ref.lstmBackward(w.r, c0.r, gates.r, states.r, gradStates.r, gradGates.r, gradH0.r, gradC0.r, p);
+      await expectClose(gradGates, `${what}: gradGates`, 1e-4, 1e-6);
+      await expectClose(gradH0, `${what}: gradH0`, 1e-4, 1e-6);
+      await expectClose(gradC0, `${what}: gradC0`, 1e-4, 1e-6);
+      freeAll(gatesIn, w, h0, c0, states, gates, gradStates, gradGates, gradH0, gradC0);
+    }
+  });
+
   s('argument errors name the op instead of touching memory', () => {
     const small = gpu.alloc(4, 'float32');
     assert.throws(() => gpu.copy({ buf: small, shape: [5], strides: [1], offset: 0 }, small),
