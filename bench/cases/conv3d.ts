@@ -1,4 +1,5 @@
-// 3D convolution on the cpu backend (implicit GEMM) vs torch.nn.functional.conv3d:
+// 3D convolution on the cpu backend (Winograd on the middle layer, implicit GEMM on the strided stem; the
+// addon picks per pass, native/cpu/conv.cc) vs torch.nn.functional.conv3d:
 // forward, and forward + backward for the input and the weight (no bias), on a
 // mid-network layer and an R3D-style stem; the forward cases also against TensorFlow.js and onnxruntime-node. Run alone: node dist/bench/cases/conv3d.js
 import { pathToFileURL } from 'node:url';
