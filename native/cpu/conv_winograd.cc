@@ -234,7 +234,7 @@ struct Transpose {
 // ---------------------------------------------------------------- tiling
 
 /** Per-thread scratch, kept across calls (fresh memory costs a page fault per 4 KiB on first touch). */
-enum Buffer { kPatch, kTemp, kWindow, kTransposed, kTransformedIn, kProducts, kWeights, kPackedWeights, kGradSlots, kBufferCount };
+enum Buffer { kPatch, kTemp, kWindow, kTransformedIn, kProducts, kWeights, kPackedWeights, kGradSlots, kBufferCount };
 float* buffer(Buffer which, int64_t floats) {
   thread_local std::vector<float> buffers[kBufferCount];
   std::vector<float>& b = buffers[which];
@@ -485,16 +485,17 @@ void forward(const Plan& p, const float* x, const WeightView& wv, const float* b
 
 // ---------------------------------------------------------------- backward-weight
 
-/** A GEMM's A operand stored transposed, m[k * ld + i] = A(i, k), packed by copying rows of m. */
-struct LaneMajor {
+/** A GEMM operand whose depth runs along rows of m (rows L floats apart): op(k, i) = m[i * L + k], as
+ *  the weight gradient's gM[pt] and V[pt] are (the depth is the lanes). sgemm packs depth by depth,
+ *  so packing is a transpose, done in 8 x 8 register blocks. */
+struct LaneRows {
   const float* m;
-  int64_t ld;
+  int64_t L;
   static void pack(const void* ctx, int64_t k0, int64_t kc, int64_t i0, int count, int width, float* dst) {
-    const LaneMajor& a = *static_cast<const LaneMajor*>(ctx);
-    for (int64_t k = 0; k < kc; k++) {
-      std::memcpy(dst + k * width, a.m + (k0 + k) * a.ld + i0, count * sizeof(float));
-      std::fill(dst + k * width + count, dst + (k + 1) * width, 0.f);
-    }
+    const LaneRows& a = *static_cast<const LaneRows*>(ctx);
+    if (count < width)
+      for (int64_t k = 0; k < kc; k++) std::fill(dst + k * width + count, dst + (k + 1) * width, 0.f);
+    simd_dispatch<Transpose>(a.m + i0 * a.L + k0, a.L, static_cast<int64_t>(count), kc, dst, static_cast<int64_t>(width));
   }
 };
 
@@ -518,20 +519,12 @@ void backward_weight(const Plan& p, const float* x, const float* gy, float* gw) 
     parallel(C, 1, [&](int64_t c) { transform_tiles(p, runs, input_rows(p, x, c), V + c * L, C * L, L, lanes); });
     parallel(O, 1, [&](int64_t o) { transform_tiles(p, runs, gradient_rows(p, gy, o), gM + o * L, O * L, L, lanes); });
     parallel(T, 1, [&](int64_t pt) {
-      // gU[pt] (O x C) += gM[pt] (O x lanes) @ V[pt]^T (lanes x C), a reduction over lanes: sgemm
-      // packs both operands lane by lane, so they go in transposed ([lane][o], [lane][c]), gM^T
-      // through a source whose packing is a copy per lane (a strided A would be packed elementwise).
-      float* gMt = buffer(kTransposed, lanes * (O + C));
-      float* Vt = gMt + lanes * O;
-      simd_dispatch<Transpose>(static_cast<const float*>(gM + pt * O * L), L, O, lanes, gMt, O);
-      simd_dispatch<Transpose>(static_cast<const float*>(V + pt * C * L), L, C, lanes, Vt, C);
-      const LaneMajor rows{gMt, O};
-      const GemmSource source{LaneMajor::pack, &rows};
+      // gU[pt] (O x C) += gM[pt] (O x lanes) @ V[pt]^T (lanes x C), a reduction over lanes.
+      const LaneRows a{gM + pt * O * L, L}, b{V + pt * C * L, L};
+      const GemmSource a_source{LaneRows::pack, &a}, b_source{LaneRows::pack, &b};
       GemmOperand A, B;
-      A.source = &source;
-      B.data = Vt;
-      B.rs = C;
-      B.cs = 1;
+      A.source = &a_source;
+      B.source = &b_source;
       GemmEpilogue ep;
       ep.accumulate = true;
       sgemm(O, C, lanes, A, B, gu + pt * O * C, C, ep);
