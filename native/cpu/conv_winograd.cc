@@ -383,11 +383,13 @@ void parallel(int64_t count, int64_t grain, const Body& body) {
 }
 
 /** Tiles per chunk: the transformed inputs and products of a chunk (T x (channels in + out) x
- *  tiles) about 2 MiB, and at most a thread's share of the tiles (so that small convolutions run
+ *  tiles) about 4 MiB (of 1, 2, 4, 8 and 16 MiB on the 3x3x3 64-channel layer of
+ *  bench/cases/conv3d.ts, 4 and more took the least CPU time; smaller chunks give the weight
+ *  gradient's GEMMs a short reduction), and at most a thread's share of the tiles (so that small convolutions run
  *  their chunks in parallel, with one parallel region instead of one per stage); a multiple of 16
  *  tiles, at least 32 so that sgemm gets whole 32-wide panels. */
 int64_t chunk_tiles(const Plan& p, int64_t channels) {
-  const int64_t kFloats = int64_t{1} << 19;
+  const int64_t kFloats = int64_t{1} << 20;
   const int64_t share = lane_pad((p.tiles + num_threads() - 1) / num_threads());
   return std::clamp<int64_t>(std::min(kFloats / (p.T * channels) / 16 * 16, share), 32, 512);
 }
