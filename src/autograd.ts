@@ -2,7 +2,7 @@
 // topological order, taking each primitive's gradient from src/gradients.ts and each fused kernel's from its
 // node. Gradients are computed with ops, so they run on the backend the forward ran on.
 import { noGrad, type Primitive } from './tape.js';
-import { Tensor } from './tensor.js';
+import { Tensor, scope } from './tensor.js';
 import { gradients, type GradientRule } from './gradients.js';
 import { add, clone, contiguous } from './ops/elementwise.js';
 import { onesLike } from './ops/creation.js';
@@ -75,7 +75,9 @@ export function backward(root: Tensor, seedOrOptions?: Tensor | BackwardOptions)
       const node = t.node!;
       let gs: (Tensor | null)[];
       try {
-        gs = inputGradients(t, g);
+        // A rule's temporaries (masks, broadcast products before their sum) are freed as soon as it returns:
+        // under the caller's scope they would all stay alive until the step ends.
+        gs = scope(() => inputGradients(t, g));
       } catch (e) {
         throw new Error(`backward of ${node.op}: ${(e as Error).message}`);
       }

@@ -64,6 +64,36 @@ for (const b of backends) {
       x.dispose(); bad.dispose(); badSel.dispose(); src.dispose();
     });
   }
+  s(`backward() inside a scope leaves only the leaves' gradients alive, not its rules' temporaries (${b})`, () => {
+    const w = T.randn([8, 16], { ...o, generator: new T.Rng(3) }).keep();
+    w.requiresGrad = true;
+    const x = T.randn([4, 8, 16], { ...o, generator: new T.Rng(4) }).keep();
+    T.scope(() => {
+      // relu's rule makes a mask, mul's a full-size product before summing it to w's shape, square's x * 2.
+      const loss = T.sum(T.square(T.relu(T.mul(x, w))));
+      const before = T.memory()[b];
+      loss.backward();
+      const after = T.memory()[b];
+      assert.equal({ tensors: after.tensors - before.tensors, buffers: after.buffers - before.buffers }, { tensors: 1, buffers: 1 },
+        'only w.grad is new');
+    });
+    w.grad?.dispose(); w.dispose(); x.dispose();
+  });
+  s(`batchNorm while training keeps its output and per-channel statistics, not full-size intermediates (${b})`, () => {
+    const C = 3;
+    const x = T.randn([2, C, 4, 5], { ...o, generator: new T.Rng(5) }).keep();
+    x.requiresGrad = true;
+    const bn = new T.nn.BatchNorm2d(C, o);
+    T.scope(() => {
+      const before = T.memory()[b];
+      const y = bn.forward(x);
+      const after = T.memory()[b];
+      assert.equal(after.bytes - before.bytes, (y.size + 2 * C) * 4, 'y, the batch mean and 1/std');
+      T.sum(y).backward();
+    });
+    assert.ok(bn.weight!.grad && x.grad, 'gradients reached the input and the weight');
+    x.grad!.dispose(); x.dispose(); bn.dispose();
+  });
 }
 
 s.run();

@@ -136,4 +136,8 @@ export const signatureCases: OpCase[] = [
   { name: 'batchNorm eval', inputs: [n([2, 3, 4]), n([3], { noGrad: true }), n([3], { kind: 'positive', noGrad: true }), n([3]), n([3])],
     fn: (x, rm, rv, w, b) => batchNorm(x, { runningMean: rm, runningVar: rv, weight: w, bias: b, training: false }) },
   { name: 'batchNorm eval without running stats', inputs: [n([4, 2, 3])], fn: (x) => batchNorm(x, { training: false }) },
+  { name: 'batchNorm train 3d affine', inputs: [n([2, 3, 2, 2, 3]), n([3]), n([3])], fn: trainBatchNorm },
+  { name: 'batchNorm train bias only', inputs: [n([3, 2, 4]), n([2])], fn: (x, b) => trainBatchNorm(x, undefined, b) },
+  { name: 'batchNorm eval without running stats, affine', inputs: [n([4, 2, 3]), n([2]), n([2])],
+    fn: (x, w, b) => batchNorm(x, { weight: w, bias: b, training: false }) },
 ];

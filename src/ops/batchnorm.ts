@@ -1,14 +1,17 @@
 // Functional batch normalization over channel axis 1 of any [N, C, ...] input
-// (what BatchNorm1d/2d/3d run), composed from reductions and elementwise ops
-// so that autograd needs nothing new. Follows torch: training normalizes with
-// the biased batch variance and moves the running variance toward the
-// unbiased one; eval uses the running statistics.
-import { noGrad } from '../tape.js';
-import { Tensor } from '../tensor.js';
+// (what BatchNorm1d/2d/3d run), computed with reductions and elementwise ops.
+// With batch statistics it is one node on the tape with its own backward (as
+// torch's): it keeps x and the per-channel mean and 1/std only, where the op
+// by op composition kept four full-size intermediates per call, and its
+// backward is the closed form (a few passes, not the chain of every op's rule).
+// Follows torch: training normalizes with the biased batch variance and moves
+// the running variance toward the unbiased one; eval uses the running statistics.
+import { noGrad, recordBackward } from '../tape.js';
+import { Tensor, scope } from '../tensor.js';
 import { numel } from '../shape.js';
 import { checkOptions, commonBackend, opError, requireFinite, requireFloat } from './util.js';
 import { add, mul, rsqrt, square, sub } from './elementwise.js';
-import { mean } from './reduce.js';
+import { sum } from './reduce.js';
 import { reshape } from './view.js';
 
 export interface BatchNormOptions {
@@ -50,25 +53,59 @@ export function batchNorm(x: Tensor, opts: BatchNormOptions = {}): Tensor {
   const perChannel = x.shape.map((s, i) => (i === 1 ? s : 1));
   const count = numel(axes.map((a) => x.shape[a]));
   const asChannels = (t: Tensor) => reshape(t, perChannel);
-  let y: Tensor;
   if (training || !runningMean) {
     if (count < 2 && training) {
       throw opError('batchNorm', `expected more than 1 value per channel when training (${count} per channel)`, [x]);
     }
-    const mu = mean(x, axes, true);
-    const centered = sub(x, mu);
-    const biasedVar = mean(square(centered), axes, true);
-    y = mul(centered, rsqrt(add(biasedVar, eps)));
-    if (training && runningMean && runningVar) {
-      noGrad(() => {
-        runningMean.assign(add(mul(runningMean, 1 - momentum), mul(reshape(mu, [C]), momentum)));
-        runningVar.assign(add(mul(runningVar, 1 - momentum), mul(reshape(biasedVar, [C]), (momentum * count) / (count - 1))));
-      });
-    }
-  } else {
-    y = mul(sub(x, asChannels(runningMean)), rsqrt(add(asChannels(runningVar!), eps)));
+    return batchStatistics(x, count, eps, weight, bias, training ? { runningMean, runningVar, momentum } : undefined);
   }
+  let y = mul(sub(x, asChannels(runningMean)), rsqrt(add(asChannels(runningVar!), eps)));
   if (weight) y = mul(y, asChannels(weight));
   if (bias) y = add(y, asChannels(bias));
   return y;
+}
+
+/** t [N, C, ...] summed to [1, C, 1, ...]: over the trailing axes first (a dense run, no transposed copy), then N. */
+function channelSum(t: Tensor): Tensor {
+  const trailing = t.shape.map((_, i) => i).slice(2);
+  return sum(trailing.length ? sum(t, trailing, true) : t, [0], true);
+}
+
+/** Normalizes x with its own batch statistics (moving the running ones when given): one tape node. */
+function batchStatistics(x: Tensor, count: number, eps: number, weight: Tensor | undefined, bias: Tensor | undefined,
+  running: { runningMean?: Tensor; runningVar?: Tensor; momentum: number } | undefined): Tensor {
+  const C = x.shape[1];
+  const perChannel = x.shape.map((s, i) => (i === 1 ? s : 1));
+  const asChannels = (t: Tensor) => reshape(t, perChannel);
+  const { y, mu, invStd } = noGrad(() => scope(() => {
+    const mu = mul(channelSum(x), 1 / count);
+    const centered = sub(x, mu);
+    const biasedVar = mul(channelSum(square(centered)), 1 / count);
+    const invStd = rsqrt(add(biasedVar, eps));
+    const normalized = mul(centered, weight ? mul(invStd, asChannels(weight)) : invStd);
+    const { runningMean, runningVar, momentum } = running ?? {};
+    if (runningMean && runningVar) {
+      runningMean.assign(add(mul(runningMean, 1 - momentum!), mul(reshape(mu, [C]), momentum!)));
+      runningVar.assign(add(mul(runningVar, 1 - momentum!), mul(reshape(biasedVar, [C]), (momentum! * count) / (count - 1))));
+    }
+    return { y: bias ? add(normalized, asChannels(bias)) : normalized, mu, invStd };
+  }));
+  const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
+  const out = recordBackward(y, 'batchNorm', inputs, (g) => {
+    // With xhat = (x - mu) * invStd: d bias = sum g, d weight = sum g * xhat, and
+    // dx = weight * invStd * (g - mean(g) - xhat * mean(g * xhat)), sums and means per channel.
+    const centered = sub(x, mu);
+    const gSum = channelSum(g);
+    const gCenteredSum = channelSum(mul(g, centered));
+    const scale = weight ? mul(invStd, asChannels(weight)) : invStd;
+    const gx = x.requiresGrad
+      ? mul(sub(sub(g, mul(centered, mul(square(invStd), mul(gCenteredSum, 1 / count)))), mul(gSum, 1 / count)), scale)
+      : null;
+    const grads: (Tensor | null)[] = [gx];
+    if (weight) grads.push(weight.requiresGrad ? reshape(mul(gCenteredSum, invStd), [C]) : null);
+    if (bias) grads.push(bias.requiresGrad ? reshape(gSum, [C]) : null);
+    return grads;
+  });
+  if (!out.requiresGrad) { mu.dispose(); invStd.dispose(); }
+  return out;
 }
