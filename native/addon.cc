@@ -59,6 +59,16 @@ Napi::Value AdjustExternalMemory(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), double(Napi::MemoryManagement::AdjustExternalMemory(info.Env(), delta)));
 }
 
+// releaseArray(typedArray): detaches the typed array's ArrayBuffer, which frees its memory now instead of at the
+// next garbage collection (no other ArrayBuffer shares a backend's storage); the array reads as empty after.
+// The cpu backend calls it on freed storage that its pool does not keep.
+Napi::Value ReleaseArray(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsTypedArray()) fail("releaseArray: expected a typed array");
+  Napi::ArrayBuffer buffer = info[0].As<Napi::TypedArray>().ArrayBuffer();
+  if (!buffer.IsDetached()) buffer.Detach();
+  return info.Env().Undefined();
+}
+
 // captureStderr() sends file descriptor 2 into an anonymous temporary file until releaseStderr(), which
 // puts it back and returns what was written meanwhile. The webgpu backend's start-up runs inside it:
 // Dawn prints notices (limits it lowers) straight to fd 2, where no JavaScript stream can catch them.
@@ -120,6 +130,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("setSimd", Napi::Function::New(env, SetSimd, "setSimd"));
   exports.Set("adjustExternalMemory", Napi::Function::New(env, AdjustExternalMemory, "adjustExternalMemory"));
+  exports.Set("releaseArray", Napi::Function::New(env, ReleaseArray, "releaseArray"));
   exports.Set("captureStderr", Napi::Function::New(env, CaptureStderr, "captureStderr"));
   exports.Set("releaseStderr", Napi::Function::New(env, ReleaseStderr, "releaseStderr"));
   exports.Set("schema", Schema(env));

@@ -469,6 +469,19 @@ if (!loaded.addon) {
     assert.throws(() => cpu.gather(makeView([3, 3], 'dense'), 0, makeView([2, 4], 'dense', 'int32', () => 0), out, [2, 4]),
       /gather: out shape \[2, 4\] exceeds x shape \[3, 3\]/);
   });
+  s('storage: the pool keeps freed arrays up to its limit and releases the others at once', () => {
+    const pooled = new CpuBackend();
+    pooled.poolLimitBytes = 2 * 2 ** 20;
+    const size = 2 ** 18; // 1 MiB of float32
+    const bufs = Array.from({ length: 3 }, () => pooled.alloc(size, 'float32') as HostBuf);
+    const arrays = bufs.map((b) => b.data);
+    for (const b of bufs) pooled.free(b);
+    assert.is(pooled.pooledBytes, 2 * 2 ** 20, 'two arrays kept');
+    assert.equal(arrays.map((a) => a.length), [size, size, 0], 'the third is detached, its memory freed, not left to the collector');
+    const again = pooled.alloc(size, 'float32') as HostBuf;
+    assert.ok(again.data === arrays[1], 'a kept array is reused');
+    pooled.free(again);
+  });
 }
 
 s.run();

@@ -89,7 +89,9 @@ for (const b of backends) {
       const y = bn.forward(x);
       const after = T.memory()[b];
       assert.equal(after.bytes - before.bytes, (y.size + 2 * C) * 4, 'y, the batch mean and 1/std');
-      T.sum(y).backward();
+      const fused = bn.forward(x, { addend: y, activation: 'relu' });
+      assert.equal(T.memory()[b].bytes - after.bytes, (fused.size + 2 * C) * 4, 'relu(batchNorm(x) + addend) keeps as much');
+      T.sum(fused).backward();
     });
     assert.ok(bn.weight!.grad && x.grad, 'gradients reached the input and the weight');
     x.grad!.dispose(); x.dispose(); bn.dispose();

@@ -10,7 +10,7 @@ import { mean, variance } from '../ops/reduce.js';
 import { reshape } from '../ops/view.js';
 import { ones, zeros } from '../ops/creation.js';
 import { opError } from '../ops/util.js';
-import { batchNorm } from '../ops/batchnorm.js';
+import { batchNorm, type BatchNormOptions } from '../ops/batchnorm.js';
 import { fmtShape } from '../shape.js';
 import { MODULE_KEYS, moduleOptions, probabilitySetting, sizeSetting } from './validate.js';
 
@@ -178,14 +178,15 @@ abstract class BatchNormNd extends Module {
     this.runningVar = track ? this.buffer('running_var', ones([numFeatures], on)) : null;
   }
 
-  forward(x: Tensor): Tensor {
+  /** Normalizes x; `fused` adds a residual and/or applies ReLU within the same batchNorm node (see batchNorm). */
+  forward(x: Tensor, fused: Pick<BatchNormOptions, 'addend' | 'activation'> = {}): Tensor {
     if (!this.ranks.includes(x.ndim) || x.shape[1] !== this.numFeatures) {
       throw new Error(`${this.constructor.name}(${this.numFeatures}): expected input ${this.layout} with C = ${this.numFeatures}, got ${x.describe()}`);
     }
     return batchNorm(x, {
       runningMean: this.runningMean ?? undefined, runningVar: this.runningVar ?? undefined,
       weight: this.weight ?? undefined, bias: this.bias ?? undefined,
-      training: this.training, momentum: this.momentum, eps: this.eps,
+      training: this.training, momentum: this.momentum, eps: this.eps, ...fused,
     });
   }
 }

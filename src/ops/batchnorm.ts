@@ -10,7 +10,7 @@ import { noGrad, recordBackward } from '../tape.js';
 import { Tensor, scope } from '../tensor.js';
 import { numel } from '../shape.js';
 import { checkOptions, commonBackend, opError, requireFinite, requireFloat } from './util.js';
-import { add, mul, rsqrt, square, sub } from './elementwise.js';
+import { add, gt, mul, relu, rsqrt, square, sub } from './elementwise.js';
 import { sum } from './reduce.js';
 import { reshape } from './view.js';
 
@@ -28,19 +28,29 @@ export interface BatchNormOptions {
   /** Weight of the new batch in the running statistics (torch's default 0.1). */
   momentum?: number;
   eps?: number;
+  /** Added to the normalized result before the activation (a residual connection), shaped as x. */
+  addend?: Tensor;
+  /** Applied last, in the same tape node: then the backward needs no copy of the pre-activation values. */
+  activation?: 'relu';
 }
 
 /**
- * y = (x - mean) / sqrt(var + eps) * weight + bias per channel of x [N, C, ...].
- * Without running statistics the batch statistics are used in eval too (torch's track_running_stats=False).
+ * y = (x - mean) / sqrt(var + eps) * weight + bias per channel of x [N, C, ...], then `+ addend` and the
+ * activation when given (relu(batchNorm(x) + residual), a ResNet block's end, as one node that keeps no
+ * intermediate). Without running statistics the batch statistics are used in eval too (torch's
+ * track_running_stats=False).
  */
 export function batchNorm(x: Tensor, opts: BatchNormOptions = {}): Tensor {
-  checkOptions('batchNorm', opts, ['runningMean', 'runningVar', 'weight', 'bias', 'training', 'momentum', 'eps']);
-  const { runningMean, runningVar, weight, bias } = opts;
+  checkOptions('batchNorm', opts, ['runningMean', 'runningVar', 'weight', 'bias', 'training', 'momentum', 'eps', 'addend', 'activation']);
+  const { runningMean, runningVar, weight, bias, addend, activation } = opts;
   const training = opts.training ?? true, momentum = opts.momentum ?? 0.1, eps = opts.eps ?? 1e-5;
   const params = [runningMean, runningVar, weight, bias].filter((t): t is Tensor => t !== undefined);
-  commonBackend('batchNorm', [x, ...params]);
-  requireFloat('batchNorm', [x, ...params]);
+  commonBackend('batchNorm', [x, ...params, ...(addend ? [addend] : [])]);
+  requireFloat('batchNorm', [x, ...params, ...(addend ? [addend] : [])]);
+  if (activation !== undefined && activation !== 'relu') throw new Error(`batchNorm: activation must be 'relu' (or absent), got '${activation}'`);
+  if (addend && (addend.ndim !== x.ndim || addend.shape.some((s, i) => s !== x.shape[i]))) {
+    throw opError('batchNorm', 'addend must have the shape of x', [x, addend]);
+  }
   requireFinite('batchNorm', 'eps', eps);
   if (!(momentum >= 0 && momentum <= 1)) throw new Error(`batchNorm: momentum must be in [0, 1], got ${momentum}`);
   if (x.ndim < 2) throw opError('batchNorm', 'expects x [N, C, ...] (channels on axis 1)', [x]);
@@ -57,12 +67,13 @@ export function batchNorm(x: Tensor, opts: BatchNormOptions = {}): Tensor {
     if (count < 2 && training) {
       throw opError('batchNorm', `expected more than 1 value per channel when training (${count} per channel)`, [x]);
     }
-    return batchStatistics(x, count, eps, weight, bias, training ? { runningMean, runningVar, momentum } : undefined);
+    return batchStatistics(x, count, eps, { weight, bias, addend, activation }, training ? { runningMean, runningVar, momentum } : undefined);
   }
   let y = mul(sub(x, asChannels(runningMean)), rsqrt(add(asChannels(runningVar!), eps)));
   if (weight) y = mul(y, asChannels(weight));
   if (bias) y = add(y, asChannels(bias));
-  return y;
+  if (addend) y = add(y, addend);
+  return activation === 'relu' ? relu(y) : y;
 }
 
 /** t [N, C, ...] summed to [1, C, 1, ...]: over the trailing axes first (a dense run, no transposed copy), then N. */
@@ -72,7 +83,8 @@ function channelSum(t: Tensor): Tensor {
 }
 
 /** Normalizes x with its own batch statistics (moving the running ones when given): one tape node. */
-function batchStatistics(x: Tensor, count: number, eps: number, weight: Tensor | undefined, bias: Tensor | undefined,
+function batchStatistics(x: Tensor, count: number, eps: number,
+  { weight, bias, addend, activation }: Pick<BatchNormOptions, 'weight' | 'bias' | 'addend' | 'activation'>,
   running: { runningMean?: Tensor; runningVar?: Tensor; momentum: number } | undefined): Tensor {
   const C = x.shape[1];
   const perChannel = x.shape.map((s, i) => (i === 1 ? s : 1));
@@ -88,10 +100,14 @@ function batchStatistics(x: Tensor, count: number, eps: number, weight: Tensor |
       runningMean.assign(add(mul(runningMean, 1 - momentum!), mul(reshape(mu, [C]), momentum!)));
       runningVar.assign(add(mul(runningVar, 1 - momentum!), mul(reshape(biasedVar, [C]), (momentum! * count) / (count - 1))));
     }
-    return { y: bias ? add(normalized, asChannels(bias)) : normalized, mu, invStd };
+    let y = bias ? add(normalized, asChannels(bias)) : normalized;
+    if (addend) y = add(y, addend);
+    return { y: activation === 'relu' ? relu(y) : y, mu, invStd };
   }));
-  const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
-  const out = recordBackward(y, 'batchNorm', inputs, (g) => {
+  const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : []), ...(addend ? [addend] : [])];
+  const out = recordBackward(y, 'batchNorm', inputs, (gOut) => {
+    // relu passes g where its output is positive (where its input was, without keeping the input).
+    const g = activation === 'relu' ? mul(gOut, gt(y, 0)) : gOut;
     // With xhat = (x - mu) * invStd: d bias = sum g, d weight = sum g * xhat, and
     // dx = weight * invStd * (g - mean(g) - xhat * mean(g * xhat)), sums and means per channel.
     const centered = sub(x, mu);
@@ -104,6 +120,7 @@ function batchStatistics(x: Tensor, count: number, eps: number, weight: Tensor |
     const grads: (Tensor | null)[] = [gx];
     if (weight) grads.push(weight.requiresGrad ? reshape(mul(gCenteredSum, invStd), [C]) : null);
     if (bias) grads.push(bias.requiresGrad ? reshape(gSum, [C]) : null);
+    if (addend) grads.push(addend.requiresGrad ? g : null);
     return grads;
   });
   if (!out.requiresGrad) { mu.dispose(); invStd.dispose(); }

@@ -198,7 +198,8 @@ export class SGD extends Optimizer {
     const momentum = g.momentum as number, dampening = g.dampening as number;
     let d = wd !== 0 ? add(grad, mul(p, wd)) : grad;
     if (momentum !== 0) {
-      const buf = st.momentum instanceof Tensor ? add(mul(st.momentum, momentum), mul(d, 1 - dampening)) : d.clone();
+      // Without dampening (the default) d is added as it is: a multiplication by 1 would be a full pass for nothing.
+      const buf = st.momentum instanceof Tensor ? add(mul(st.momentum, momentum), dampening ? mul(d, 1 - dampening) : d) : d.clone();
       this.setState(st, 'momentum', buf);
       d = g.nesterov ? add(d, mul(buf, momentum)) : buf;
     }

@@ -41,6 +41,8 @@ export interface CoreAddon {
     gradGates: HostArray, gradH0: HostArray, gradC0: HostArray, record: Float64Array): void;
   info(): { simd: 'avx512' | 'avx2' | 'scalar'; threads: number; cuda: boolean; buildFlags: string };
   setSimd(level: 'avx512' | 'avx2' | 'scalar'): string;
+  /** Detaches the array's ArrayBuffer, freeing its memory now rather than at a garbage collection. */
+  releaseArray(array: HostArray): void;
 }
 
 export type CpuAddon = CoreAddon & sig.SignatureAddon;
@@ -81,14 +83,21 @@ export class CpuBackend implements Backend {
   // Freed arrays are kept for reuse by size: a fresh ArrayBuffer costs a page fault per 4 KiB on first
   // touch and V8 returns memory only after a GC, so allocating every op's output anew dominated small
   // and medium ops. Outputs are fully overwritten by every kernel, so reused arrays need no clearing.
+  // An array the pool turns away is released at once (the addon detaches it): left to the collector, the
+  // arrays of one training step were still resident while the next step allocated its own (r3d_18's step
+  // held about 600 MiB of such garbage at its peak).
   private readonly pool = new Map<string, (Float32Array | Int32Array)[]>();
-  private pooledBytes = 0;
-  static readonly POOL_LIMIT_BYTES = 256 * 2 ** 20;
+  private pooled = 0;
+  /** The most bytes of freed arrays the pool holds (settable for tests). */
+  poolLimitBytes = 256 * 2 ** 20;
   static readonly POOL_MIN_ELEMENTS = 256;
+
+  /** Bytes of freed arrays held for reuse. */
+  get pooledBytes(): number { return this.pooled; }
 
   alloc(size: number, dtype: DType): Buf {
     const reused = size >= CpuBackend.POOL_MIN_ELEMENTS ? this.pool.get(`${dtype}:${size}`)?.pop() : undefined;
-    if (reused) { this.pooledBytes -= reused.byteLength; return new HostBuf(reused, dtype); }
+    if (reused) { this.pooled -= reused.byteLength; return new HostBuf(reused, dtype); }
     return new HostBuf(dtype === 'int32' ? new Int32Array(size) : new Float32Array(size), dtype);
   }
   free(buf: Buf): void {
@@ -96,12 +105,12 @@ export class CpuBackend implements Backend {
     const arr = host.data;
     host.data = buf.dtype === 'int32' ? new Int32Array(0) : new Float32Array(0);
     if (arr instanceof Float64Array || arr.length < CpuBackend.POOL_MIN_ELEMENTS) return;
-    if (this.pooledBytes + arr.byteLength > CpuBackend.POOL_LIMIT_BYTES) return;
+    if (this.pooled + arr.byteLength > this.poolLimitBytes) { this.addon.releaseArray(arr); return; }
     const key = `${buf.dtype}:${arr.length}`;
     let list = this.pool.get(key);
     if (!list) { list = []; this.pool.set(key, list); }
     list.push(arr);
-    this.pooledBytes += arr.byteLength;
+    this.pooled += arr.byteLength;
   }
   /** Collecting a HostBuf frees its typed array; V8 counts typed arrays towards its collection triggers. */
   reclaimer(): undefined { return undefined; }

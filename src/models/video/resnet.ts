@@ -50,6 +50,27 @@ interface Build { backend?: string; generator?: T.Rng }
 const bn = (planes: number, b: Build) => new T.nn.BatchNorm3d(planes, { backend: b.backend });
 
 /**
+ * Sequential(conv, BatchNorm3d[, ReLU]), torchvision's layout and parameter names, whose batch norm, ReLU
+ * and (at a block's end) residual add run as one batchNorm call: the tape then keeps one tensor per unit
+ * where BN, add and ReLU as separate ops kept three.
+ */
+class ConvBn extends T.nn.Sequential {
+  constructor(conv: T.nn.Module, norm: T.nn.BatchNorm3d, readonly withRelu: boolean) {
+    super(conv, norm, ...(withRelu ? [new T.nn.ReLU()] : []));
+  }
+  override forward(x: Tensor): Tensor {
+    return this.norm().forward(this.conv(x), this.withRelu ? { activation: 'relu' } : {});
+  }
+  /** relu(BN(conv(x)) + residual): the end of a residual block. */
+  forwardResidual(x: Tensor, residual: Tensor): Tensor {
+    return this.norm().forward(this.conv(x), { addend: residual, activation: 'relu' });
+  }
+  // Read from `layers`: a module held in a property of its own would register a second time under that name.
+  private norm(): T.nn.BatchNorm3d { return this.layers[1] as T.nn.BatchNorm3d; }
+  private conv(x: Tensor): Tensor { return (this.layers[0] as unknown as { forward(t: Tensor): Tensor }).forward(x); }
+}
+
+/**
  * One 3x3x3-class convolution of a block, as torchvision's conv builders: Conv3DSimple (a Conv3d),
  * Conv3DNoTemporal (a (1,3,3) Conv3d) or Conv2Plus1D (a Sequential conv (1,3,3) - BN - ReLU - conv (3,1,1)).
  */
@@ -81,41 +102,43 @@ abstract class ResidualBlock extends T.nn.Module {
     super();
     this.downsample = downsample ? this.child('downsample', downsample) : null;
   }
-  protected abstract branch(x: Tensor): Tensor;
+  /** relu(residual branch(x) + residual), the branch's last batch norm doing the add and the ReLU. */
+  protected abstract branch(x: Tensor, residual: Tensor): Tensor;
   forward(x: Tensor): Tensor {
-    const residual = this.downsample ? this.downsample.forward(x) : x;
-    return T.relu(T.add(this.branch(x), residual));
+    return this.branch(x, this.downsample ? this.downsample.forward(x) : x);
   }
 }
 
 export class BasicBlock extends ResidualBlock {
   static readonly expansion = 1;
-  readonly conv1: T.nn.Sequential;
-  readonly conv2: T.nn.Sequential;
+  readonly conv1: ConvBn;
+  readonly conv2: ConvBn;
   constructor(inPlanes: number, planes: number, conv: ConvKind, stride: number, downsample: T.nn.Sequential | null, b: Build) {
     super(downsample);
     const mid = midPlanes(inPlanes, planes);
-    this.conv1 = this.child('conv1', new T.nn.Sequential(convBuilder(conv, inPlanes, planes, mid, stride, b), bn(planes, b), new T.nn.ReLU()));
-    this.conv2 = this.child('conv2', new T.nn.Sequential(convBuilder(conv, planes, planes, mid, 1, b), bn(planes, b)));
+    this.conv1 = this.child('conv1', new ConvBn(convBuilder(conv, inPlanes, planes, mid, stride, b), bn(planes, b), true));
+    this.conv2 = this.child('conv2', new ConvBn(convBuilder(conv, planes, planes, mid, 1, b), bn(planes, b), false));
   }
-  protected branch(x: Tensor): Tensor { return this.conv2.forward(this.conv1.forward(x)); }
+  protected branch(x: Tensor, residual: Tensor): Tensor { return this.conv2.forwardResidual(this.conv1.forward(x), residual); }
 }
 
 export class Bottleneck extends ResidualBlock {
   static readonly expansion = 4;
-  readonly conv1: T.nn.Sequential;
-  readonly conv2: T.nn.Sequential;
-  readonly conv3: T.nn.Sequential;
+  readonly conv1: ConvBn;
+  readonly conv2: ConvBn;
+  readonly conv3: ConvBn;
   constructor(inPlanes: number, planes: number, conv: ConvKind, stride: number, downsample: T.nn.Sequential | null, b: Build) {
     super(downsample);
     // As torchvision: the mid planes come from inPlanes although the convolution maps planes -> planes.
     const mid = midPlanes(inPlanes, planes);
     const pointwise = (i: number, o: number) => new VideoConv3d(i, o, [1, 1, 1], [1, 1, 1], [0, 0, 0], b);
-    this.conv1 = this.child('conv1', new T.nn.Sequential(pointwise(inPlanes, planes), bn(planes, b), new T.nn.ReLU()));
-    this.conv2 = this.child('conv2', new T.nn.Sequential(convBuilder(conv, planes, planes, mid, stride, b), bn(planes, b), new T.nn.ReLU()));
-    this.conv3 = this.child('conv3', new T.nn.Sequential(pointwise(planes, planes * Bottleneck.expansion), bn(planes * Bottleneck.expansion, b)));
+    this.conv1 = this.child('conv1', new ConvBn(pointwise(inPlanes, planes), bn(planes, b), true));
+    this.conv2 = this.child('conv2', new ConvBn(convBuilder(conv, planes, planes, mid, stride, b), bn(planes, b), true));
+    this.conv3 = this.child('conv3', new ConvBn(pointwise(planes, planes * Bottleneck.expansion), bn(planes * Bottleneck.expansion, b), false));
   }
-  protected branch(x: Tensor): Tensor { return this.conv3.forward(this.conv2.forward(this.conv1.forward(x))); }
+  protected branch(x: Tensor, residual: Tensor): Tensor {
+    return this.conv3.forwardResidual(this.conv2.forward(this.conv1.forward(x)), residual);
+  }
 }
 
 export interface VideoResNetSpec {
@@ -177,8 +200,7 @@ export class VideoResNet extends T.nn.Module {
     const b: Build = { backend: opts.backend, generator: opts.generator };
     const w0 = this.widths[0];
     if (spec.stem === 'basic') {
-      this.stem = this.child('stem', new T.nn.Sequential(
-        new VideoConv3d(inChannels, w0, [3, 7, 7], [1, 2, 2], [1, 3, 3], b), bn(w0, b), new T.nn.ReLU()));
+      this.stem = this.child('stem', new ConvBn(new VideoConv3d(inChannels, w0, [3, 7, 7], [1, 2, 2], [1, 3, 3], b), bn(w0, b), true));
     } else {
       const mid = opts.stemMidPlanes ?? Math.max(1, Math.round((45 * w0) / 64));
       this.stem = this.child('stem', new T.nn.Sequential(
