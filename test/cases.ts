@@ -66,7 +66,7 @@ export const cases: OpCase[] = [
   { name: 'maskedFill', inputs: [n([3, 4]), n([4])], fn: (x, m) => T.maskedFill(x, T.gt(m, 0), -2) },
   { name: 'concat', inputs: [n([2, 3]), n([2, 1]), n([2, 2])], fn: (a, b, c) => T.concat([a, b, c], 1) },
   { name: 'stack', inputs: [n([2, 3]), n([2, 3])], fn: (a, b) => T.stack([a, b], 1) },
-  // Five pieces, joined in halves: gradients through a deeper join (its values are checked in mathjs.test.ts).
+  // Five pieces: gradients through a longer join (its values are checked in mathjs.test.ts and concat.test.ts).
   { name: 'concat (5 pieces)', inputs: [n([1, 2]), n([2, 2]), n([1, 2]), n([3, 2]), n([1, 2])], fn: (a, b, c, d, e) => T.concat([a, b, c, d, e], 0) },
   { name: 'split/chunk', inputs: [n([5, 4])], fn: (x) => { const [a, b] = T.split(x, [2, 3], 0); const [c] = T.chunk(b, 2, 1); return T.add(T.sum(a), T.sum(c)); } },
   { name: 'pad', inputs: [n([2, 3])], fn: (x) => T.pad(x, [1, 2, 0, 1], 0.5) },
@@ -155,7 +155,13 @@ export const cases: OpCase[] = [
   { name: 'lstmLayer one step, no biases, strided x', inputs: [n([1, 3, 3], { layout: 'T' }), n([16, 3]), n([16, 4]), n([3, 4]), n([3, 4])],
     fn: (x, wIh, wHh, h0, c0) => lstmFlat(T.lstmLayer(x, { weightIh: wIh, weightHh: wHh }, { h0, c0 })) },
   { name: 'lstmLayer H = 9 (vector tails), reverse', inputs: [n([4, 5, 3]), n([36, 3]), n([36, 9]), n([36]), n([5, 9]), n([5, 9])],
-    fn: (x, wIh, wHh, bIh, h0, c0) => lstmFlat(T.lstmLayer(x, { weightIh: wIh, weightHh: wHh, biasIh: bIh }, { h0, c0, reverse: true })) },
+    fn: (x, wIh, wHh, bIh, h0, c0) => lstmFlat(T.lstmLayer(x, { weightIh: wIh, weightHh: wHh, biasIh: bIh }, { h0, c0, reverse: true })) },  // concat copies each piece into its slab: strided pieces, an empty one, a middle axis, int32 (no gradient).
+  { name: 'concat strided pieces, axis 1 of 3', inputs: [n([2, 3, 4], { layout: 'T' }), n([2, 0, 4]), n([2, 2, 4], { layout: 'step' }), n([2, 1, 4])],
+    fn: (a, b, c, d) => T.concat([a, b, c, d], -2) },
+  { name: 'concat one piece', inputs: [n([3, 2], { layout: 'T' })], fn: (a) => T.concat([a], 0) },
+  { name: 'stack strided, last axis', inputs: [n([3, 2], { layout: 'T' }), n([3, 2], { layout: 'step' }), n([3, 2])], fn: (a, b, c) => T.stack([a, b, c], 2) },
+  { name: 'concat int32', inputs: [n([2, 3], { kind: 'int', high: 1000, layout: 'T' }), n([1, 3], { kind: 'int', high: 1000 })],
+    fn: (a, b) => T.cast(T.concat([a, b], 0), 'float32'), grad: false },
 ];
 
 function lstmFlat(r: T.LstmLayerResult): T.Tensor {

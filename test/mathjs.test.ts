@@ -24,8 +24,8 @@ for (const b of backends) {
     assertClose(await T.transpose(a).data(), (math.transpose(A) as number[][]).flat(), `transpose on ${b}`);
   });
 
-  // concat and stack are composed in TS (the reference runs the same composition), so their values need an
-  // independent oracle: several pieces of unequal sizes, one of them empty, along each axis.
+  // concat and stack place their pieces by offsets computed in TS (the reference runs the same placement), so
+  // their values need an independent oracle: several pieces of unequal sizes, one of them empty, along each axis.
   s(`concat and stack of several pieces vs mathjs (${b})`, async () => {
     const widths = [1, 3, 0, 2, 1, 4];
     const cols = widths.map((w) => randMat(2, w));

@@ -62,7 +62,7 @@ SIGNATURES = {
     'fill': [PTR, I64, I64, F64, PTR],
     'unary': [I64, PTR, I64, VP, PTR, I64, F64, PTR],
     'binary': [I64, PTR, I64, VP, PTR, I64, VP, PTR, I64, PTR],
-    'copy': [PTR, I64, VP, PTR, I64, PTR],
+    'copy': [PTR, I64, VP, PTR, I64, VP, PTR],
     'where': [PTR, I64, VP, PTR, I64, VP, PTR, I64, VP, PTR, I64, PTR],
     'check_indices': [PTR, VP, VP, I64, P_I64, P_I64, PTR],
     'gather': [PTR, I64, VP, I64, PTR, VP, PTR, I64, PTR],

@@ -301,8 +301,11 @@ def run_where(c, a, b, out):
               dtype_code(b), ctypes.byref(view(b)), ptr(out), dtype_code(out), stream())
 
 
-def run_copy(x, out):
-    lib.copy(base(x), dtype_code(x), ctypes.byref(view(x)), ptr(out), dtype_code(out), stream())
+def run_copy(x, out, region=None):
+    """x into dense out, or into `region` (a view of out with x's shape) when given."""
+    place = ctypes.byref(view(region)) if region is not None else None
+    lib.copy(base(x), dtype_code(x), ctypes.byref(view(x)), base(out) if region is not None else ptr(out),
+             dtype_code(out), place, stream())
 
 
 def run_gather(x, axis, idx, out):
@@ -414,6 +417,13 @@ def check_copy():
     out = poisoned(xi.shape)
     run_copy(xi, out)
     ck.expect('copy transposed int32->float32', out, xi, 0)
+    # Into a region of out (concat's pieces): a transposed x into the middle slab along axis 1; the rest stays.
+    whole = poisoned((37, 70, 29))
+    region = whole[:, 20:65, :]
+    run_copy(x.permute(1, 0, 2).contiguous().permute(1, 0, 2), whole, region)
+    ck.expect('copy into a region', region, x, 0)
+    rest = torch.cat((whole[:, :20, :], whole[:, 65:, :]), 1)
+    ck.expect('copy into a region keeps the rest', rest.isnan().float(), torch.ones_like(rest), 0)
 
 
 @check('elementwise')

@@ -108,9 +108,11 @@ int tsr_cuda_binary(int64_t op, const void* a, int64_t a_dtype, const tsr_view* 
                     int64_t b_dtype, const tsr_view* bv, void* out, int64_t out_dtype, void* stream);
 
 /* ---- index (kernels/cuda/index.cu) ---- */
-/* Strided gather of x into dense out, casting when the dtypes differ. */
+/* Strided gather of x into dense out, casting when the dtypes differ; with outv
+ * (NULL for dense), into the region of out it places: outv has x's shape, its
+ * offset and strides name distinct elements of out, the rest of out is kept. */
 int tsr_cuda_copy(const void* x, int64_t x_dtype, const tsr_view* xv, void* out, int64_t out_dtype,
-                  void* stream);
+                  const tsr_view* outv, void* stream);
 /* out = cond != 0 ? a : b; a, b and out share one dtype. */
 int tsr_cuda_where(const void* cond, int64_t cond_dtype, const tsr_view* cv, const void* a, int64_t a_dtype,
                    const tsr_view* av, const void* b, int64_t b_dtype, const tsr_view* bv, void* out,

@@ -78,11 +78,35 @@ cudaError_t launch_indexed(int64_t numel, bool wide, cudaStream_t s, Launch laun
 }
 
 
-cudaError_t copy(const void* x, int x_dtype, const tsr_view& xv, void* out, int out_dtype, cudaStream_t s) {
+// Operands of `it`: 0 = x, 1 = the region of out it goes to.
+template <class Lin, class Off>
+__global__ void __launch_bounds__(kIndexThreads)
+    copy_into_kernel(const uint32_t* x, StridedOffsets<2> it, uint32_t* out, CastFn cast) {
+  for (int64_t i = int64_t(blockIdx.x) * kIndexThreads + threadIdx.x; i < it.numel;
+       i += int64_t(gridDim.x) * kIndexThreads) {
+    Off off[2];
+    it.template offsets<Lin, Off>(static_cast<Lin>(i), off);
+    out[off[1]] = cast(x[off[0]]);
+  }
+}
+
+cudaError_t copy(const void* x, int x_dtype, const tsr_view& xv, void* out, int out_dtype, const tsr_view* outv,
+                 cudaStream_t s) {
+  const CastFn cast{x_dtype == TSR_INT32, out_dtype == TSR_INT32};
+  if (outv) {
+    const int64_t* strides[2] = {xv.strides, outv->strides};
+    const auto it = make_offsets<2>(xv.shape, static_cast<int>(xv.rank), strides);
+    const uint32_t* in = words_at(x, xv);
+    uint32_t* dst = static_cast<uint32_t*>(out) + outv->offset;
+    return launch_indexed(it.numel, it.wide, s, [&](unsigned blocks, cudaStream_t st, auto* lin, auto* off) {
+      using Lin = std::remove_pointer_t<decltype(lin)>;
+      using Off = std::remove_pointer_t<decltype(off)>;
+      copy_into_kernel<Lin, Off><<<blocks, kIndexThreads, 0, st>>>(in, it, dst, cast);
+    });
+  }
   const tsr_view* views[1] = {&xv};
   const uint32_t* in[1] = {words_at(x, xv)};
-  return launch_map<1>(view_offsets<1>(views, xv), in, static_cast<uint32_t*>(out),
-                       CastFn{x_dtype == TSR_INT32, out_dtype == TSR_INT32}, s);
+  return launch_map<1>(view_offsets<1>(views, xv), in, static_cast<uint32_t*>(out), cast, s);
 }
 
 cudaError_t where(const void* cond, int cond_dtype, const tsr_view& cv, const void* a, const tsr_view& av,
@@ -226,14 +250,22 @@ using namespace tessera::cuda;
 
 extern "C" {
 
-int tsr_cuda_copy(const void* x, int64_t x_dtype, const tsr_view* xv, void* out, int64_t out_dtype, void* stream) {
+int tsr_cuda_copy(const void* x, int64_t x_dtype, const tsr_view* xv, void* out, int64_t out_dtype,
+                  const tsr_view* outv, void* stream) {
   return guarded("copy", [&]() -> int {
     if (!valid_dtype(x_dtype) || !valid_dtype(out_dtype)) return invalid("copy", "unknown dtype");
     const std::string why = view_problem(xv);
     if (!why.empty()) return invalid("copy", "x: " + why);
+    if (outv) {
+      const std::string out_why = view_problem(outv);
+      if (!out_why.empty()) return invalid("copy", "out: " + out_why);
+      bool same_shape = outv->rank == xv->rank;
+      for (int64_t d = 0; same_shape && d < xv->rank; ++d) same_shape = outv->shape[d] == xv->shape[d];
+      if (!same_shape) return invalid("copy", "out region " + view_string(*outv) + " differs in shape from x " + view_string(*xv));
+    }
     if (view_elements(*xv) > 0 && (!x || !out)) return invalid("copy", "null pointer");
     return check("copy", std::string(dtype_name(x_dtype)) + " " + view_string(*xv) + " to " + dtype_name(out_dtype),
-                 copy(x, int(x_dtype), *xv, out, int(out_dtype), as_stream(stream)));
+                 copy(x, int(x_dtype), *xv, out, int(out_dtype), outv, as_stream(stream)));
   });
 }
 

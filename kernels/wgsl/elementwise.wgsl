@@ -23,6 +23,16 @@ fn copy(t: Thread) {
   OUT[i] = TO(XA[strided_offsets(i).x]);
 }
 
+// copy into a region of OUT: the second operand block of the strided layout
+// holds the region's offset and strides (x's element i goes there).
+@compute @workgroup_size(WG)
+fn copy_into(t: Thread) {
+  let i = thread_index(t);
+  if (i >= P[0]) { return; }
+  let at = strided_offsets(i);
+  OUT[at.y] = TO(XA[at.x]);
+}
+
 // P[STRIDED_EXTRA]: alpha of leakyRelu/elu.
 @compute @workgroup_size(WG)
 fn unary_float(t: Thread) {

@@ -336,6 +336,13 @@ void for_dense_tiles(const StridedLoop<N>& loop, const std::array<const T*, N>& 
   }
 }
 
+/** n elements from src (step `stride`) to dst (step `dst_stride`): memcpy when both are unit-stride. */
+template <class T>
+void copy_run(const T* src, int64_t stride, int64_t n, T* dst, int64_t dst_stride) {
+  if (dst_stride == 1) gather_run(src, stride, n, dst);
+  else for (int64_t i = 0; i < n; i++) dst[i * dst_stride] = src[i * stride];
+}
+
 int op_arg(const Napi::CallbackInfo& info, size_t i, const char* kernel, int count) {
   int64_t op = int_arg(info, i, kernel, "op code");
   if (op < 0 || op >= count) fail(std::string(kernel) + ": unknown op code " + std::to_string(op) + " (cpu backend)");
@@ -344,7 +351,8 @@ int op_arg(const Napi::CallbackInfo& info, size_t i, const char* kernel, int cou
 
 // ---- bindings ----
 
-// copy(x, shape, strides, offset, out): strided gather into dense out, casting to out's dtype.
+// copy(x, shape, strides, offset, out[, outStrides, outOffset]): strided gather into dense out, or into the
+// region of out that outStrides and outOffset place (concat writes its pieces so), casting to out's dtype.
 void Copy(const Napi::CallbackInfo& info) {
   const char* k = "copy";
   AnyArray x = any_array_arg(info, 0, k, "x");
@@ -353,22 +361,23 @@ void Copy(const Napi::CallbackInfo& info) {
   int64_t offset = int_arg(info, 3, k, "offset");
   AnyArray out = any_array_arg(info, 4, k, "out");
   check_view(k, "x", x.size, shape, strides, offset);
-  StridedLoop<1> loop(shape, {&strides}, {offset});
-  require_length(k, "out", out.size, loop.numel());
+  const bool placed = info.Length() > 5;
+  std::vector<int64_t> out_strides = placed ? int_list_arg(info, 5, k, "out strides") : dense_strides(shape);
+  int64_t out_offset = placed ? int_arg(info, 6, k, "out offset") : 0;
+  if (placed) check_view(k, "out", out.size, shape, out_strides, out_offset);
+  StridedLoop<2> loop(shape, {&strides, &out_strides}, {offset, out_offset});
+  if (!placed) require_length(k, "out", out.size, loop.numel());
   parallel_for(loop.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
-    loop.runs(begin, end, [&](const std::array<int64_t, 1>& off, int64_t pos, int64_t len) {
-      int64_t s = loop.inner_stride(0);
-      if (x.dtype == out.dtype) {
-        size_t bytes = 4;  // both dtypes are 4 bytes wide
-        const char* src = static_cast<const char*>(x.data) + off[0] * bytes;
-        char* dst = static_cast<char*>(out.data) + pos * bytes;
-        if (s == 1) std::memcpy(dst, src, len * bytes);
-        else if (x.dtype == DType::f32) gather_run(reinterpret_cast<const float*>(src), s, len, reinterpret_cast<float*>(dst));
-        else gather_run(reinterpret_cast<const int32_t*>(src), s, len, reinterpret_cast<int32_t*>(dst));
+    loop.runs(begin, end, [&](const std::array<int64_t, 2>& off, int64_t, int64_t len) {
+      int64_t s = loop.inner_stride(0), d = loop.inner_stride(1);
+      if (x.dtype == out.dtype && x.dtype == DType::f32) {
+        copy_run(x.f32() + off[0], s, len, out.f32() + off[1], d);
+      } else if (x.dtype == out.dtype) {
+        copy_run(x.i32() + off[0], s, len, out.i32() + off[1], d);
       } else if (x.dtype == DType::f32) {
-        for (int64_t i = 0; i < len; i++) out.i32()[pos + i] = js_to_int32(x.f32()[off[0] + i * s]);
+        for (int64_t i = 0; i < len; i++) out.i32()[off[1] + i * d] = js_to_int32(x.f32()[off[0] + i * s]);
       } else {
-        for (int64_t i = 0; i < len; i++) out.f32()[pos + i] = static_cast<float>(x.i32()[off[0] + i * s]);
+        for (int64_t i = 0; i < len; i++) out.f32()[off[1] + i * d] = static_cast<float>(x.i32()[off[0] + i * s]);
       }
     });
   });

@@ -131,8 +131,16 @@ const Entry kKernels[] = {
      }},
     {"copy", [](Args& a) {
        const View x = a.view(0, "x");
-       Buffer& o = a.out(1, "out", x.elements);
-       return a.call(tsr_cuda_copy, x.buf->ptr, x.buf->dtype, &x.v, o.ptr, o.dtype);
+       if (!a.has(2)) {
+         Buffer& o = a.out(1, "out", x.elements);
+         return a.call(tsr_cuda_copy, x.buf->ptr, x.buf->dtype, &x.v, o.ptr, o.dtype, nullptr);
+       }
+       // into {buf: out, strides, offset}: the region of out that x goes to (checked to lie inside it).
+       const View region =
+           a.strided(a.object(2, "into"), "into", std::vector<int64_t>(x.v.shape, x.v.shape + x.v.rank));
+       Buffer& o = a.out(1, "out", 0);
+       if (region.buf != &o) a.fail("into.buf must be out");
+       return a.call(tsr_cuda_copy, x.buf->ptr, x.buf->dtype, &x.v, o.ptr, o.dtype, &region.v);
      }},
     {"unary", [](Args& a) {
        const View x = a.view(1, "x");

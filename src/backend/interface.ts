@@ -5,7 +5,8 @@
 //  - An input is a `View` (buffer + shape + strides + offset): kernels read
 //    strided data, so views (permute, slice, expand with stride 0) need no copy.
 //  - An output is always a fresh, dense, row-major buffer of the stated size,
-//    except `scatterAdd`, which accumulates into an existing buffer.
+//    except `scatterAdd`, which accumulates into an existing buffer, and `copy`
+//    given a `Placement`, which writes a strided region of one.
 //  - float32 is computed in float32 (accumulation may be wider); int32 holds
 //    indices. Comparisons produce float32 0/1.
 //  - A backend that lacks a kernel throws; there is no silent fallback.
@@ -25,6 +26,14 @@ export interface View {
   shape: readonly number[];
   strides: readonly number[];
   offset: number;
+}
+
+/** Where a kernel writes inside an existing buffer: element i (row-major over the source's shape, at index
+ *  (i_0, ..., i_{r-1})) goes to offset + sum_d i_d * strides[d]. The positions must be distinct and inside
+ *  the buffer; the rest of the buffer keeps its contents. */
+export interface Placement {
+  offset: number;
+  strides: readonly number[];
 }
 
 // Op codes and parameter records come from the schema (src/schema.ts), which every backend shares.
@@ -79,8 +88,9 @@ export interface Backend {
 
   // ---- core kernels ----
   fill(out: Buf, value: number): void;
-  /** Strided gather of x into dense out; casts when out.dtype differs. */
-  copy(x: View, out: Buf): void;
+  /** Strided gather of x into dense out; casts when out.dtype differs. With `into`, x goes to that region of
+   *  out instead (concat writes each piece into its slab of one output this way). */
+  copy(x: View, out: Buf, into?: Placement): void;
   unary(op: UnaryOp, x: View, out: Buf, alpha: number): void;
   /** a and b already have out's shape (broadcast through 0 strides). */
   binary(op: BinaryOp, a: View, b: View, out: Buf): void;

@@ -1,9 +1,10 @@
 // Joining and cutting tensors: concat, stack, split, chunk, pad (constant, reflect, replicate, circular).
-// Joining places pieces into a zero tensor with scatterAdd, so every backend
-// needs no extra kernel; cutting is slicing (views).
-import { Tensor } from '../tensor.js';
-import { fmtShape, normAxis } from '../shape.js';
-import { checkOptions, commonBackend, opError } from './util.js';
+// concat allocates its output once and copies each piece into its slab (the backends' copy with a
+// Placement); its gradient is slices of the upstream gradient. Cutting is slicing (views).
+import { Tensor, emptyTensor } from '../tensor.js';
+import { denseStrides, fmtShape, normAxis } from '../shape.js';
+import { recordBackward } from '../tape.js';
+import { checkOptions, commonBackend, opError, runKernel } from './util.js';
 import { arange, zeros, full, onesLike, fromArray } from './creation.js';
 import { indexSelect, scatterAdd } from './indexing.js';
 import { expand, reshape, slice, unsqueeze } from './view.js';
@@ -26,27 +27,19 @@ export function concat(ts: Tensor[], axis = 0): Tensor {
       throw opError('concat', `all tensors must share dtype and shape except on axis ${d}`, ts);
     }
   }
+  const starts: number[] = [];
+  let length = 0;
+  for (const t of ts) { starts.push(length); length += t.shape[d]; }
   const shape = [...ref.shape];
-  shape[d] = ts.reduce((a, t) => a + t.shape[d], 0);
-  const pieces = ts.filter((t) => t.size > 0);
-  if (pieces.length >= 2) return joinHalves(pieces, d);
-  const out = zeros(shape, { backend: backend.name, dtype: ref.dtype });
-  return pieces.length === 0 ? out : placeAlong(out, pieces[0], d, 0);
-}
-
-/**
- * Non-empty pieces joined along axis by joining each half and then the two results. Every scatterAdd
- * copies its whole target, so placing n pieces one by one into the full output copied it n times
- * (an LSTM's T outputs cost O(T^2)); halving copies each element O(log n) times.
- */
-function joinHalves(pieces: Tensor[], axis: number): Tensor {
-  if (pieces.length === 1) return pieces[0];
-  const mid = pieces.length >> 1;
-  const left = joinHalves(pieces.slice(0, mid), axis), right = joinHalves(pieces.slice(mid), axis);
-  const shape = [...left.shape];
-  shape[axis] += right.shape[axis];
-  const out = placeAlong(zeros(shape, { backend: left.backend.name, dtype: left.dtype }), left, axis, 0);
-  return placeAlong(out, right, axis, left.shape[axis]);
+  shape[d] = length;
+  const out = emptyTensor(backend, shape, ref.dtype);
+  if (out.size > 0) {
+    const strides = denseStrides(shape), buf = out.storage.buf!;
+    runKernel('concat', ts, () => ts.forEach((t, i) => {
+      if (t.size > 0) backend.copy(t.view(), buf, { offset: starts[i] * strides[d], strides });
+    }), [out]);
+  }
+  return recordBackward(out, 'concat', ts, (g) => ts.map((t, i) => slice(g, d, starts[i], starts[i] + t.shape[d])));
 }
 
 export function stack(ts: Tensor[], axis = 0): Tensor {

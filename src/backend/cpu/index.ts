@@ -2,7 +2,8 @@
 // (native/cpu/*.cc) that use SIMD and a thread pool. The addon validates every size, stride and
 // index before touching memory and throws an Error naming the kernel.
 import type {
-  Backend, BinaryOp, Buf, ConvParams, Csr, DType, LstmParams, MatmulParams, PoolParams, ReduceOp, ScanOp, UnaryOp, View,
+  Backend, BinaryOp, Buf, ConvParams, Csr, DType, LstmParams, MatmulParams, Placement, PoolParams, ReduceOp, ScanOp, UnaryOp,
+  View,
 } from '../interface.js';
 import { CODES, RECORDS, cSlots, codeOf, packSlots } from '../../schema.js';
 import { HostBuf, hostData, type HostArray } from '../hostbuf.js';
@@ -14,7 +15,9 @@ import * as sig from './signature.js';
 export interface CoreAddon {
   /** The schema the addon was built with (kernels/schema.h): code lists and record slot layouts. */
   schema: { codes: Record<string, string[]>; records: Record<string, string> };
-  copy(x: HostArray, shape: readonly number[], strides: readonly number[], offset: number, out: HostArray): void;
+  /** outStrides and outOffset place x in a region of out (dense from 0 without them). */
+  copy(x: HostArray, shape: readonly number[], strides: readonly number[], offset: number, out: HostArray,
+    outStrides?: readonly number[], outOffset?: number): void;
   unary(op: number, x: HostArray, shape: readonly number[], strides: readonly number[], offset: number,
     out: HostArray, alpha: number): void;
   binary(op: number, shape: readonly number[], a: HostArray, aStrides: readonly number[], aOffset: number,
@@ -126,8 +129,9 @@ export class CpuBackend implements Backend {
   // ---- core kernels ----
   fill(out: Buf, value: number): void { data(out).fill(value); }
 
-  copy(x: View, out: Buf): void {
-    this.addon.copy(data(x.buf), x.shape, x.strides, x.offset, data(out));
+  copy(x: View, out: Buf, into?: Placement): void {
+    if (into) this.addon.copy(data(x.buf), x.shape, x.strides, x.offset, data(out), into.strides, into.offset);
+    else this.addon.copy(data(x.buf), x.shape, x.strides, x.offset, data(out));
   }
 
   unary(op: UnaryOp, x: View, out: Buf, alpha: number): void {

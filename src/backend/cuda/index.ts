@@ -13,7 +13,8 @@
 // matmul and conv multiply in exact float32 by default; `precision` switches
 // them to tensor cores with TF32 or BF16 operands (float32 accumulation).
 import type {
-  Backend, BinaryOp, Buf, ConvParams, Csr, DType, LstmParams, MatmulParams, PoolParams, ReduceOp, ScanOp, UnaryOp, View,
+  Backend, BinaryOp, Buf, ConvParams, Csr, DType, LstmParams, MatmulParams, Placement, PoolParams, ReduceOp, ScanOp, UnaryOp,
+  View,
 } from '../interface.js';
 import { loadAddon, rebuildHint } from '../cpu/addon.js';
 
@@ -39,7 +40,8 @@ export interface CudaAddon {
   cudaMemory(): CudaMemory;
   cudaEmptyCache(): void;
   cudaFill(out: number, value: number): void;
-  cudaCopy(x: NativeView, out: number): void;
+  /** into places x in a region of out (its buf is out's handle again). */
+  cudaCopy(x: NativeView, out: number, into?: NativeOperand): void;
   cudaUnary(op: UnaryOp, x: NativeView, out: number, alpha: number): void;
   cudaBinary(op: BinaryOp, a: NativeView, b: NativeView, out: number): void;
   cudaWhere(cond: NativeView, a: NativeView, b: NativeView, out: number): void;
@@ -150,7 +152,11 @@ export class CudaBackend implements Backend {
 
   // ---- core kernels ----
   fill(out: Buf, value: number): void { this.addon.cudaFill(handle(out, 'out'), value); }
-  copy(x: View, out: Buf): void { this.addon.cudaCopy(nativeView(x, 'x'), handle(out, 'out')); }
+  copy(x: View, out: Buf, into?: Placement): void {
+    const o = handle(out, 'out');
+    if (into) this.addon.cudaCopy(nativeView(x, 'x'), o, { buf: o, strides: into.strides, offset: into.offset });
+    else this.addon.cudaCopy(nativeView(x, 'x'), o);
+  }
   unary(op: UnaryOp, x: View, out: Buf, alpha: number): void {
     this.addon.cudaUnary(op, nativeView(x, 'x'), handle(out, 'out'), alpha);
   }

@@ -4,6 +4,7 @@
 import type {
   LstmParams,
   Backend, Buf, Csr, ConvParams, DType, MatmulParams, PoolParams, ReduceOp, ScanOp, UnaryOp, BinaryOp, View, Activation,
+  Placement,
 } from '../interface.js';
 import { HostBuf, HostArray, hostData } from '../hostbuf.js';
 import { erf } from './erf.js';
@@ -146,11 +147,12 @@ export class ReferenceBackend implements Backend {
 
   fill(out: Buf, value: number): void { this.arr(out).fill(value); }
 
-  copy(x: View, out: Buf): void {
+  copy(x: View, out: Buf, into?: Placement): void {
     const src = this.arr(x.buf), dst = this.arr(out);
     const offs = viewOffsets(x);
+    const at = into ? viewOffsets({ buf: out, shape: x.shape, ...into }) : undefined;
     const toInt = out.dtype === 'int32' && x.buf.dtype !== 'int32';
-    for (let i = 0; i < offs.length; i++) dst[i] = toInt ? Math.trunc(src[offs[i]]) : src[offs[i]];
+    for (let i = 0; i < offs.length; i++) dst[at ? at[i] : i] = toInt ? Math.trunc(src[offs[i]]) : src[offs[i]];
   }
 
   unary(op: UnaryOp, x: View, out: Buf, alpha: number): void {

@@ -14,7 +14,8 @@
 //  - cmdMoments supports k <= 8.
 
 import type {
-  Backend, BinaryOp, Buf, ConvParams, Csr, DType, LstmParams, MatmulParams, PoolParams, ReduceOp, ScanOp, UnaryOp, View,
+  Backend, BinaryOp, Buf, ConvParams, Csr, DType, LstmParams, MatmulParams, Placement, PoolParams, ReduceOp, ScanOp, UnaryOp,
+  View,
 } from '../interface.js';
 import { codeOf, packWgsl } from '../../schema.js';
 import { matmulRecord } from '../records.js';
@@ -157,8 +158,23 @@ export class WebGpuBackend implements Backend {
     this.launch1d('fill', o.size, this.elementwise('fill', o.dtype), p, [[1, o.gpu]]);
   }
 
-  copy(x: View, out: Buf): void {
-    this.strided('copy', 'copy', out, [x], { XA: x.buf.dtype });
+  copy(x: View, out: Buf, into?: Placement): void {
+    if (!into) {
+      this.strided('copy', 'copy', out, [x], { XA: x.buf.dtype });
+      return;
+    }
+    const o = this.storage(out, 'copy');
+    const count = product(x.shape);
+    if (count === 0) return;
+    let lo = into.offset, hi = into.offset;
+    x.shape.forEach((n, d) => { if (into.strides[d] < 0) lo += (n - 1) * into.strides[d]; else hi += (n - 1) * into.strides[d]; });
+    if (into.strides.length !== x.shape.length || lo < 0 || hi >= o.size) {
+      throw new Error(`webgpu copy: placing [${x.shape.join(', ')}] at offset ${into.offset} with strides ` +
+        `[${into.strides.join(', ')}] leaves the ${o.size}-element out`);
+    }
+    // The placement rides in the second operand slot of the strided layout; out binds only as the output.
+    this.launch1d('copy', count, this.elementwise('copy_into', o.dtype, { XA: x.buf.dtype }),
+      stridedParams('copy', x.shape, [x, into]), [[1, o.gpu], [2, this.storage(x.buf, 'copy').gpu]]);
   }
 
   unary(op: UnaryOp, x: View, out: Buf, alpha: number): void {
