@@ -137,7 +137,7 @@ class MockLib:
                     if dtype is not None and args[j] != dtype:
                         self.problems.append(f'tsr_cuda_{name} argument {j}: dtype {args[j]}, tensor has {dtype}')
                     j += 1
-                if j < len(args) and argtypes[j] is VP:
+                if j < len(args) and argtypes[j] is VP and args[j]:  # a null view is an optional one left out
                     v = args[j].contents
                     shape, strides = v.shape[:v.rank], v.strides[:v.rank]
                     if all(n > 0 for n in shape):
