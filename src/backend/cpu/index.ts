@@ -2,8 +2,8 @@
 // (native/cpu/*.cc) that use SIMD and a thread pool. The addon validates every size, stride and
 // index before touching memory and throws an Error naming the kernel.
 import type {
-  Backend, BinaryOp, Buf, ConvParams, Csr, DType, LstmParams, MatmulParams, Placement, PoolParams, ReduceOp, ScanOp, UnaryOp,
-  View,
+  Backend, BinaryOp, Buf, ConvParams, Csr, DType, LstmParams, MatmulParams, Placement, PoolParams, ReduceOp, ScanOp,
+  UnaryOp, View,
 } from '../interface.js';
 import { CODES, RECORDS, cSlots, codeOf, packSlots } from '../../schema.js';
 import { HostBuf, hostData, type HostArray } from '../hostbuf.js';

@@ -13,8 +13,8 @@
 // matmul and conv multiply in exact float32 by default; `precision` switches
 // them to tensor cores with TF32 or BF16 operands (float32 accumulation).
 import type {
-  Backend, BinaryOp, Buf, ConvParams, Csr, DType, LstmParams, MatmulParams, Placement, PoolParams, ReduceOp, ScanOp, UnaryOp,
-  View,
+  Backend, BinaryOp, Buf, ConvParams, Csr, DType, LstmParams, MatmulParams, Placement, PoolParams, ReduceOp, ScanOp,
+  UnaryOp, View,
 } from '../interface.js';
 import { loadAddon, rebuildHint } from '../cpu/addon.js';
 

@@ -14,8 +14,8 @@
 //  - cmdMoments supports k <= 8.
 
 import type {
-  Backend, BinaryOp, Buf, ConvParams, Csr, DType, LstmParams, MatmulParams, Placement, PoolParams, ReduceOp, ScanOp, UnaryOp,
-  View,
+  Backend, BinaryOp, Buf, ConvParams, Csr, DType, LstmParams, MatmulParams, Placement, PoolParams, ReduceOp, ScanOp,
+  UnaryOp, View,
 } from '../interface.js';
 import { codeOf, packWgsl } from '../../schema.js';
 import { matmulRecord } from '../records.js';
@@ -167,7 +167,10 @@ export class WebGpuBackend implements Backend {
     const count = product(x.shape);
     if (count === 0) return;
     let lo = into.offset, hi = into.offset;
-    x.shape.forEach((n, d) => { if (into.strides[d] < 0) lo += (n - 1) * into.strides[d]; else hi += (n - 1) * into.strides[d]; });
+    for (let d = 0; d < x.shape.length; d++) {
+      const reach = (x.shape[d] - 1) * into.strides[d];
+      if (reach < 0) lo += reach; else hi += reach;
+    }
     if (into.strides.length !== x.shape.length || lo < 0 || hi >= o.size) {
       throw new Error(`webgpu copy: placing [${x.shape.join(', ')}] at offset ${into.offset} with strides ` +
         `[${into.strides.join(', ')}] leaves the ${o.size}-element out`);
