@@ -32,6 +32,19 @@ fn lstm_c_prev(k: i32, prev: i32, b: i32, m: i32) -> f32 {
 fn lstm_sigmoid(x: f32) -> f32 { return unary_f32(UNARY_SIGMOID, x, 0.0); }
 fn lstm_tanh(x: f32) -> f32 { return unary_f32(UNARY_TANH, x, 0.0); }
 
+// The cell (b, j) an invocation owns at step P[0] = k: the time t that step visits, the time prev before it, the
+// first of its four gates in [T, B, 4H] and its place in [T, B, H].
+struct LstmCell { index: i32, b: i32, j: i32, k: i32, t: i32, prev: i32, gate: i32, state: i32 }
+fn lstm_cell(th: Thread) -> LstmCell {
+  let index = i32(thread_index(th));
+  let b = index / LSTM.H;
+  let j = index % LSTM.H;
+  let k = param_i32(0u);
+  let t = lstm_time(k);
+  return LstmCell(index, b, j, k, t, select(t - 1, t + 1, LSTM.reverse == 1), (t * LSTM.B + b) * 4 * LSTM.H + j,
+    (t * LSTM.B + b) * LSTM.H + j);
+}
+
 // dL/dh_prev of cell (b, j) from the gate gradients of time t: sum over r of dL/dz[t, b, r] W_hh[r, j].
 fn lstm_grad_h_prev(t: i32, b: i32, j: i32) -> f32 {
   let H = LSTM.H;
@@ -44,34 +57,25 @@ fn lstm_grad_h_prev(t: i32, b: i32, j: i32) -> f32 {
 // Step P[0] forward: z = gatesIn[t] + h_prev W_hh^T for cell (b, j)'s four gates, then c and h.
 @compute @workgroup_size(WG)
 fn lstm_forward_step(th: Thread) {
-  let cell = i32(thread_index(th));
-  let B = LSTM.B;
   let H = LSTM.H;
-  if (cell >= B * H) { return; }
-  let b = cell / H;
-  let j = cell % H;
-  let k = param_i32(0u);
-  let t = lstm_time(k);
-  let prev = select(t - 1, t + 1, LSTM.reverse == 1);
+  let at = lstm_cell(th);
+  if (at.index >= LSTM.B * H) { return; }
   var z = vec4<f32>(0.0);
   for (var m = 0; m < H; m++) {
-    let h_prev = lstm_h_prev(k, prev, b, m);
-    z += h_prev * vec4<f32>(LSTM_W_HH[j * H + m], LSTM_W_HH[(H + j) * H + m], LSTM_W_HH[(2 * H + j) * H + m],
-      LSTM_W_HH[(3 * H + j) * H + m]);
+    z += lstm_h_prev(at.k, at.prev, at.b, m) * vec4<f32>(LSTM_W_HH[at.j * H + m], LSTM_W_HH[(H + at.j) * H + m],
+      LSTM_W_HH[(2 * H + at.j) * H + m], LSTM_W_HH[(3 * H + at.j) * H + m]);
   }
-  let row = (t * B + b) * 4 * H;
-  let i = lstm_sigmoid(LSTM_GATES_IN[row + j] + z.x);
-  let f = lstm_sigmoid(LSTM_GATES_IN[row + H + j] + z.y);
-  let g = lstm_tanh(LSTM_GATES_IN[row + 2 * H + j] + z.z);
-  let o = lstm_sigmoid(LSTM_GATES_IN[row + 3 * H + j] + z.w);
-  let c_prev = lstm_c_prev(k, prev, b, j);
-  let c = f * c_prev + i * g;
-  LSTM_GATES[row + j] = i;
-  LSTM_GATES[row + H + j] = f;
-  LSTM_GATES[row + 2 * H + j] = g;
-  LSTM_GATES[row + 3 * H + j] = o;
-  LSTM_STATES[((LSTM.T + t) * B + b) * H + j] = c;
-  LSTM_STATES[(t * B + b) * H + j] = o * lstm_tanh(c);
+  let i = lstm_sigmoid(LSTM_GATES_IN[at.gate] + z.x);
+  let f = lstm_sigmoid(LSTM_GATES_IN[at.gate + H] + z.y);
+  let g = lstm_tanh(LSTM_GATES_IN[at.gate + 2 * H] + z.z);
+  let o = lstm_sigmoid(LSTM_GATES_IN[at.gate + 3 * H] + z.w);
+  let c = f * lstm_c_prev(at.k, at.prev, at.b, at.j) + i * g;
+  LSTM_GATES[at.gate] = i;
+  LSTM_GATES[at.gate + H] = f;
+  LSTM_GATES[at.gate + 2 * H] = g;
+  LSTM_GATES[at.gate + 3 * H] = o;
+  LSTM_STATES[LSTM.T * LSTM.B * H + at.state] = c;
+  LSTM_STATES[at.state] = o * lstm_tanh(c);
 }
 
 // Step P[0] backward (k from T - 1 down to 0): dL/dh adds what flows from the step after (its gate gradients
@@ -79,36 +83,27 @@ fn lstm_forward_step(th: Thread) {
 // ends as dL/dc0).
 @compute @workgroup_size(WG)
 fn lstm_backward_step(th: Thread) {
-  let cell = i32(thread_index(th));
-  let B = LSTM.B;
   let H = LSTM.H;
-  if (cell >= B * H) { return; }
-  let b = cell / H;
-  let j = cell % H;
-  let k = param_i32(0u);
-  let t = lstm_time(k);
-  let prev = select(t - 1, t + 1, LSTM.reverse == 1);
-  let last = k == LSTM.T - 1;
-  let row = (t * B + b) * 4 * H;
-  let i = LSTM_GATES[row + j];
-  let f = LSTM_GATES[row + H + j];
-  let g = LSTM_GATES[row + 2 * H + j];
-  let o = LSTM_GATES[row + 3 * H + j];
-  let s = (t * B + b) * H + j;
-  let tc = lstm_tanh(LSTM_STATES[(LSTM.T * B) * H + s]);
-  var dh = LSTM_GRAD_STATES[s];
-  var dc = LSTM_GRAD_STATES[(LSTM.T * B) * H + s];
-  if (!last) {
-    dh += lstm_grad_h_prev(lstm_time(k + 1), b, j);
-    dc += LSTM_GRAD_C0[cell];
+  let at = lstm_cell(th);
+  if (at.index >= LSTM.B * H) { return; }
+  let i = LSTM_GATES[at.gate];
+  let f = LSTM_GATES[at.gate + H];
+  let g = LSTM_GATES[at.gate + 2 * H];
+  let o = LSTM_GATES[at.gate + 3 * H];
+  let c_offset = LSTM.T * LSTM.B * H;
+  let tc = lstm_tanh(LSTM_STATES[c_offset + at.state]);
+  var dh = LSTM_GRAD_STATES[at.state];
+  var dc = LSTM_GRAD_STATES[c_offset + at.state];
+  if (at.k != LSTM.T - 1) {
+    dh += lstm_grad_h_prev(lstm_time(at.k + 1), at.b, at.j);
+    dc += LSTM_GRAD_C0[at.index];
   }
   dc += dh * o * (1.0 - tc * tc);
-  let c_prev = lstm_c_prev(k, prev, b, j);
-  LSTM_GRAD_GATES[row + j] = dc * g * i * (1.0 - i);
-  LSTM_GRAD_GATES[row + H + j] = dc * c_prev * f * (1.0 - f);
-  LSTM_GRAD_GATES[row + 2 * H + j] = dc * i * (1.0 - g * g);
-  LSTM_GRAD_GATES[row + 3 * H + j] = dh * tc * o * (1.0 - o);
-  LSTM_GRAD_C0[cell] = dc * f;
+  LSTM_GRAD_GATES[at.gate] = dc * g * i * (1.0 - i);
+  LSTM_GRAD_GATES[at.gate + H] = dc * lstm_c_prev(at.k, at.prev, at.b, at.j) * f * (1.0 - f);
+  LSTM_GRAD_GATES[at.gate + 2 * H] = dc * i * (1.0 - g * g);
+  LSTM_GRAD_GATES[at.gate + 3 * H] = dh * tc * o * (1.0 - o);
+  LSTM_GRAD_C0[at.index] = dc * f;
 }
 
 // After the last backward step (P[0] = 0, the first step visited): dL/dh0 from that step's gate gradients.
