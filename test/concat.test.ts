@@ -1,7 +1,7 @@
 // concat and stack write each piece into its slab of one output (the backends' copy with a Placement). Their
 // values are checked here against a plain row-major formula on fresh random inputs on every backend: several
 // ranks, axes, piece counts, empty pieces, non-contiguous pieces (axes reversed, every other element) and
-// int32. Gradients are checked against finite differences through test/cases.ts.
+// int32; constant pad, which copies into the fill's interior the same way. Gradients are checked against finite differences through test/cases.ts.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { T, backendsUnderTest, rng, seed } from './helpers.js';
@@ -105,6 +105,19 @@ for (const b of backends) {
     assert.equal(Array.from(await a.grad!.data()), [0, 1, 2, 4, 5, 6].map((i) => wv[i]));
     assert.equal(Array.from(await c.grad!.data()), [3, 7].map((i) => wv[i]));
     assert.equal(e.grad?.shape ?? [2, 0], [2, 0]);
+  });
+}
+
+for (const b of backends) {
+  s(`constant pad copies x into the fill's interior, int32 and strided x too (${b})`, async () => {
+    // [[1, 2, 3], [4, 5, 6]] stored with its axes reversed; pads: last axis (1, 0), first axis (0, 2).
+    for (const dtype of ['float32', 'int32'] as const) {
+      const x = piece([1, 2, 3, 4, 5, 6], [2, 3], dtype, 'reversed', b);
+      const out = T.pad(x, [1, 0, 0, 2], 9);
+      assert.equal(out.shape, [4, 4]);
+      assert.is(out.dtype, dtype);
+      assert.equal(Array.from(await out.data()), [9, 1, 2, 3, 9, 4, 5, 6, 9, 9, 9, 9, 9, 9, 9, 9], `${dtype} on ${b}`);
+    }
   });
 }
 

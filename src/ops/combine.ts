@@ -1,21 +1,13 @@
 // Joining and cutting tensors: concat, stack, split, chunk, pad (constant, reflect, replicate, circular).
-// concat allocates its output once and copies each piece into its slab (the backends' copy with a
-// Placement); its gradient is slices of the upstream gradient. Cutting is slicing (views).
+// concat and constant pad allocate their output once and copy each input into its region (the backends' copy
+// with a Placement); their gradients are slices of the upstream gradient. Cutting is slicing (views).
 import { Tensor, emptyTensor } from '../tensor.js';
-import { denseStrides, fmtShape, normAxis } from '../shape.js';
+import { denseStrides, normAxis } from '../shape.js';
 import { recordBackward } from '../tape.js';
 import { checkOptions, commonBackend, opError, runKernel } from './util.js';
-import { arange, zeros, full, onesLike, fromArray } from './creation.js';
-import { indexSelect, scatterAdd } from './indexing.js';
-import { expand, reshape, slice, unsqueeze } from './view.js';
-import { where } from './elementwise.js';
-
-/** x placed at positions [start, start + len) along axis of `into`. */
-function placeAlong(into: Tensor, x: Tensor, axis: number, start: number): Tensor {
-  const idx = arange(start, start + x.shape[axis], 1, { backend: x.backend.name, dtype: 'int32' });
-  const idxShape = x.shape.map((_, i) => (i === axis ? x.shape[axis] : 1));
-  return scatterAdd(into, axis, expand(reshape(idx, idxShape), x.shape), x);
-}
+import { full, fromArray } from './creation.js';
+import { indexSelect } from './indexing.js';
+import { slice, unsqueeze } from './view.js';
 
 export function concat(ts: Tensor[], axis = 0): Tensor {
   if (!Array.isArray(ts) || ts.length === 0) throw new Error('concat: needs at least one tensor');
@@ -114,10 +106,20 @@ export function pad(x: Tensor, pads: number[], valueOrOptions: number | PadOptio
     starts[axis] = pads[2 * i];
     shape[axis] += pads[2 * i] + pads[2 * i + 1];
   }
-  const padded = embed(x, shape, starts);
-  if (value === 0) return padded;
-  const inside = embed(onesLike(x), shape, starts);
-  return where(inside, padded, full(shape, value, { backend: x.backend.name }));
+  // The output is the fill value with x copied into its interior region (the backends' copy with a Placement);
+  // the gradient is that region of the upstream gradient.
+  const out = full(shape, value, { backend: x.backend.name, dtype: x.dtype });
+  if (x.size > 0) {
+    const strides = denseStrides(shape), offset = starts.reduce((a, st, axis) => a + st * strides[axis], 0);
+    runKernel('pad', [x], () => x.backend.copy(x.view(), out.storage.buf!, { offset, strides }), [out]);
+  }
+  return recordBackward(out, 'pad', [x], (g) => {
+    let inside = g;
+    for (let axis = 0; axis < x.ndim; axis++) {
+      if (shape[axis] !== x.shape[axis]) inside = slice(inside, axis, starts[axis], starts[axis] + x.shape[axis]);
+    }
+    return [inside];
+  });
 }
 
 /** reflect / replicate / circular: every output position along an axis reads one input position
@@ -141,18 +143,5 @@ function padByIndex(x: Tensor, pads: number[], mode: Exclude<PadMode, 'constant'
     }
     cur = indexSelect(cur, axis, fromArray(index, [index.length], { backend: x.backend.name }));
   }
-  return cur;
-}
-
-/** x placed at offset `starts` inside a zero tensor of `shape`. */
-function embed(x: Tensor, shape: number[], starts: number[]): Tensor {
-  let cur = x;
-  for (let axis = 0; axis < x.ndim; axis++) {
-    if (shape[axis] === cur.shape[axis]) continue;
-    const target = [...cur.shape];
-    target[axis] = shape[axis];
-    cur = placeAlong(zeros(target, { backend: x.backend.name }), cur, axis, starts[axis]);
-  }
-  if (cur.shape.some((s, i) => s !== shape[i])) throw new Error(`pad: internal shape mismatch ${fmtShape(cur.shape)}`);
   return cur;
 }
