@@ -5,11 +5,11 @@
 import { Tensor } from '../tensor.js';
 import { add, div, exp, log, log1p, mul, neg, softplus, square, sub } from '../ops/elementwise.js';
 import { expand } from '../ops/view.js';
-import { fromArray, randn } from '../ops/creation.js';
+import { fromArray } from '../ops/creation.js';
 import { broadcastShapes, fmtShape } from '../shape.js';
 import { globalRng, type Rng } from '../rng.js';
 import { lgamma } from './special.js';
-import { gammaHost, poissonHost } from './samplers.js';
+import { gammaHost, poissonHost, studentTHost } from './samplers.js';
 
 export interface SampleOptions {
   /** The generator to draw from (default: the global one that manualSeed sets). */
@@ -25,6 +25,9 @@ export interface Distribution {
   logProb(value: Tensor): Tensor;
   /** One draw per batch element (no gradient). */
   sample(opts?: SampleOptions): Promise<Tensor>;
+  /** The same draws as sample() on the host, row-major over the batch shape (sample() uploads them): a caller
+   *  that wants the values saves the upload and the read back. */
+  sampleValues(opts?: SampleOptions): Promise<Float32Array>;
   mean(): Tensor;
 }
 
@@ -41,9 +44,17 @@ function batchShapeOf(name: string, params: Record<string, Tensor>): number[] {
   return shape;
 }
 
-/** Reads parameters broadcast to the batch shape onto the host. */
+/** Reads parameters broadcast to the batch shape onto the host (a parameter of the batch shape as it is). */
 async function hostValues(shape: readonly number[], params: Tensor[]): Promise<Float32Array[]> {
-  return Promise.all(params.map(async (p) => Float32Array.from(await expand(p, shape).contiguous().data())));
+  return Promise.all(params.map(async (p) => {
+    const values = await (p.shape.length === shape.length && p.shape.every((n, i) => n === shape[i]) ? p : expand(p, shape)).data();
+    return values instanceof Float32Array ? values : Float32Array.from(values);
+  }));
+}
+
+/** A host draw as a tensor of the batch shape on the parameters' backend. */
+async function upload(d: Distribution, values: Promise<Float32Array>): Promise<Tensor> {
+  return fromArray(await values, d.batchShape, { backend: Object.values(d.params)[0].backend.name });
 }
 
 export class Normal implements Distribution {
@@ -57,9 +68,13 @@ export class Normal implements Distribution {
     const z = div(sub(value, this.loc), this.scale);
     return neg(add(add(mul(square(z), 0.5), log(this.scale)), HALF_LOG_TWO_PI));
   }
-  async sample(opts: SampleOptions = {}): Promise<Tensor> {
-    const noise = randn(this.batchShape, { backend: this.loc.backend.name, generator: opts.generator });
-    return add(this.loc, mul(this.scale, noise)).detach();
+  async sample(opts: SampleOptions = {}): Promise<Tensor> { return upload(this, this.sampleValues(opts)); }
+  async sampleValues(opts: SampleOptions = {}): Promise<Float32Array> {
+    const rng = opts.generator ?? globalRng;
+    const [loc, scale] = await hostValues(this.batchShape, [this.loc, this.scale]);
+    const out = new Float32Array(loc.length);
+    for (let i = 0; i < out.length; i++) out[i] = loc[i] + scale[i] * rng.normal();
+    return out;
   }
   mean(): Tensor { return expand(this.loc, this.batchShape).contiguous(); }
 }
@@ -78,16 +93,14 @@ export class StudentT implements Distribution {
     const normalizer = sub(sub(lgamma(halfDfPlusHalf), lgamma(mul(this.df, 0.5))), add(mul(log(this.df), 0.5), add(log(this.scale), 0.5 * Math.log(Math.PI))));
     return sub(normalizer, mul(halfDfPlusHalf, log1p(div(square(z), this.df))));
   }
-  /** loc + scale * N(0,1) / sqrt(Chi2(df) / df), with Chi2(df) = 2 Gamma(df/2). */
-  async sample(opts: SampleOptions = {}): Promise<Tensor> {
+  async sample(opts: SampleOptions = {}): Promise<Tensor> { return upload(this, this.sampleValues(opts)); }
+  /** loc + scale * t(df), t(df) by Bailey's polar method. */
+  async sampleValues(opts: SampleOptions = {}): Promise<Float32Array> {
     const rng = opts.generator ?? globalRng;
     const [df, loc, scale] = await hostValues(this.batchShape, [this.df, this.loc, this.scale]);
     const out = new Float32Array(df.length);
-    for (let i = 0; i < out.length; i++) {
-      const chi2 = 2 * gammaHost(df[i] / 2, rng);
-      out[i] = loc[i] + scale[i] * rng.normal() / Math.sqrt(chi2 / df[i]);
-    }
-    return fromArray(out, this.batchShape, { backend: this.loc.backend.name });
+    for (let i = 0; i < out.length; i++) out[i] = loc[i] + scale[i] * studentTHost(df[i], rng);
+    return out;
   }
   /** The location (the mean exists for df > 1, which GluonTS's parameter map keeps: df > 2). */
   mean(): Tensor { return expand(this.loc, this.batchShape).contiguous(); }
@@ -105,12 +118,13 @@ export class Gamma implements Distribution {
     const a = this.concentration;
     return sub(add(mul(a, log(this.rate)), mul(sub(a, 1), log(value))), add(mul(this.rate, value), lgamma(a)));
   }
-  async sample(opts: SampleOptions = {}): Promise<Tensor> {
+  async sample(opts: SampleOptions = {}): Promise<Tensor> { return upload(this, this.sampleValues(opts)); }
+  async sampleValues(opts: SampleOptions = {}): Promise<Float32Array> {
     const rng = opts.generator ?? globalRng;
     const [a, b] = await hostValues(this.batchShape, [this.concentration, this.rate]);
     const out = new Float32Array(a.length);
     for (let i = 0; i < out.length; i++) out[i] = gammaHost(a[i], rng) / b[i];
-    return fromArray(out, this.batchShape, { backend: this.rate.backend.name });
+    return out;
   }
   mean(): Tensor { return div(this.concentration, this.rate); }
 }
@@ -133,12 +147,13 @@ export class NegativeBinomial implements Distribution {
     return add(logUnnormalized, logBinomial);
   }
   /** Gamma-Poisson mixture: rate ~ Gamma(totalCount) exp(logits), count ~ Poisson(rate) (as torch). */
-  async sample(opts: SampleOptions = {}): Promise<Tensor> {
+  async sample(opts: SampleOptions = {}): Promise<Tensor> { return upload(this, this.sampleValues(opts)); }
+  async sampleValues(opts: SampleOptions = {}): Promise<Float32Array> {
     const rng = opts.generator ?? globalRng;
     const [count, logits] = await hostValues(this.batchShape, [this.totalCount, this.logits]);
     const out = new Float32Array(count.length);
     for (let i = 0; i < out.length; i++) out[i] = poissonHost(gammaHost(count[i], rng) * Math.exp(logits[i]), rng);
-    return fromArray(out, this.batchShape, { backend: this.logits.backend.name });
+    return out;
   }
   mean(): Tensor { return mul(this.totalCount, exp(this.logits)); }
 }

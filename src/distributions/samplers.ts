@@ -24,6 +24,22 @@ export function gammaHost(shape: number, rng: Rng): number {
   }
 }
 
+/**
+ * Student's t with df degrees of freedom by Bailey's polar method (Math. Comp. 62, 1994): (U, V) uniform in the
+ * unit disc, W = U^2 + V^2, then U sqrt(df (W^(-2/df) - 1) / W) is t(df)-distributed; exact for every df > 0,
+ * two uniforms (times 4/pi for the rejections), a log, an exp and a square root, against a normal, a gamma and
+ * a square root for N(0,1) / sqrt(Chi2(df) / df). expm1 keeps W^(-2/df) - 1 accurate at large df, where the
+ * method becomes Marsaglia's polar method for the normal.
+ */
+export function studentTHost(df: number, rng: Rng): number {
+  if (!(df > 0)) return NaN;
+  for (;;) {
+    const u = 2 * rng.uniform() - 1, v = 2 * rng.uniform() - 1;
+    const w = u * u + v * v;
+    if (w > 0 && w < 1) return u * Math.sqrt(df * Math.expm1(-2 * Math.log(w) / df) / w);
+  }
+}
+
 /** Poisson(rate): multiplication method below rate 10, Hormann's PTRS transformed rejection above (as numpy). */
 export function poissonHost(rate: number, rng: Rng): number {
   if (!(rate >= 0)) return NaN;

@@ -336,68 +336,89 @@ export class DeepAR extends T.nn.Module {
     const B = items.length, F = this.hostFeatures, R = B * N;
     const scales = items.map((i) => this.scaleOf(series[i].target, starts[i], 0));
     const cats = this.catsOf(series, items);
-    const pathCats = new Int32Array(R * this.embeddings.length);
-    for (let r = 0; r < R; r++) for (let j = 0; j < this.embeddings.length; j++) pathCats[r * this.embeddings.length + j] = cats[Math.floor(r / N) * this.embeddings.length + j];
     const pathScales = Float32Array.from({ length: R }, (_, r) => scales[Math.floor(r / N)]);
-    // Per batch, not per step: the paths' static embeddings and scales, and the context's state repeated to every path.
-    const [pathEmbedded, pathScalesT, h0, c0] = T.noGrad(() => T.scope(() => {
+    // Per batch, not per step: the context's state repeated to every path (per layer), the items' static
+    // embeddings (read to the host, where they join each step's input row), and the layers' summed biases.
+    const { h0, c0, embedded, layers, pathScalesT } = T.noGrad(() => T.scope(() => {
       const host = new Float32Array(B * C * F);
       items.forEach((item, b) => {
         const s = series[item], start = starts[item];
         for (let k = 0; k < C; k++) this.writeStep(host, (b * C + k) * F, s, start - C + k, scales[b], (t) => visibleValue(s.target, t, 0, start));
       });
+      const itemEmbedded = this.staticEmbedding(cats, B);
       // Context: teacher-forced over the C steps before the forecast start, giving the state to sample from.
-      const [, [h, c]] = this.rnn.forward(this.networkInput(host, B, C, this.staticEmbedding(cats, B)));
+      const [, [h, c]] = this.rnn.forward(this.networkInput(host, B, C, itemEmbedded));
       const repeat = T.fromArray(Int32Array.from({ length: R }, (_, r) => Math.floor(r / N)), [R], { dtype: 'int32' });
-      return [this.staticEmbedding(pathCats, R), T.fromArray(pathScales, [R]), T.indexSelect(h, 1, repeat), T.indexSelect(c, 1, repeat)] as const;
+      const [hPaths, cPaths] = [h, c].map((s) => T.indexSelect(s, 1, repeat));
+      return {
+        h0: this.rnn.layers.map((_, l) => hPaths.select(0, l)), c0: this.rnn.layers.map((_, l) => cPaths.select(0, l)),
+        embedded: itemEmbedded,
+        layers: this.rnn.layers.map(({ weightIh, weightHh, biasIh, biasHh }) => ({ weightIh, weightHh, biasIh: biasIh && biasHh ? T.add(biasIh, biasHh) : biasIh ?? biasHh })),
+        pathScalesT: T.fromArray(pathScales, [R]),
+      };
     }));
-    // A step's input is the same for all N paths of an item except for the lags that reach into the sampled
-    // values: the covariates and the lags of observed context are written once per item and step (with the
-    // path's float32 scale, as the paths' lags), the sampled lags per path and step.
-    const fixed = new Float32Array(B * P * F);
+    const perBatch = [...h0, ...c0, ...(embedded ? [embedded] : []), ...layers.flatMap((w) => (w.biasIh ? [w.biasIh] : [])), pathScalesT];
+    // A step's input row is the same for all N paths of an item except for the lags that reach into the
+    // sampled values: the covariates, the lags of observed context and the static embedding are written once
+    // per item and step (the lags with the path's float32 scale, as the paths' lags), the sampled lags per
+    // path and step.
+    const E = embedded?.shape[1] ?? 0, width = F + E;
+    const embeddedHost = embedded ? await embedded.data() : new Float32Array(0);
+    const fixed = new Float32Array(B * P * width);
     items.forEach((item, b) => {
       const s = series[item], start = starts[item];
-      for (let k = 0; k < P; k++) this.writeStep(fixed, (b * P + k) * F, s, start + k, pathScales[b * N], (t) => (t >= start ? 0 : visibleValue(s.target, t, 0, start)));
+      for (let k = 0; k < P; k++) {
+        const row = (b * P + k) * width;
+        this.writeStep(fixed, row, s, start + k, pathScales[b * N], (t) => (t >= start ? 0 : visibleValue(s.target, t, 0, start)));
+        fixed.set(embeddedHost.subarray(b * E, (b + 1) * E), row + F);
+      }
     });
     const paths = new Float32Array(R * P);
-    const host = new Float32Array(R * F);
-    let state: [T.Tensor, T.Tensor] = [h0, c0];
+    const host = new Float32Array(R * width);
+    let state = { h: h0, c: c0 };
     try {
       for (let k = 0; k < P; k++) {
-        this.writeSampleStep(host, fixed, paths, pathScales, k, B, N);
+        this.writeSampleStep(host, fixed, paths, pathScales, k, B, N, width);
+        // One step of the stacked LSTM (eval: no dropout between layers), each layer's fused lstmLayer fed its own
+        // state: nn.LSTM.forward would slice the states out of and stack them back into [layers, R, H] every step.
         const step = T.noGrad(() => T.scope(() => {
-          const [raw, next] = this.forward(this.networkInput(host, R, 1, pathEmbedded), state);
-          const distribution = this.output.distribution(raw.reshape([R, -1]), pathScalesT);
-          return { next, params: distribution.params, distribution };
+          let input = T.fromArray(host, [1, R, width]);
+          const h: T.Tensor[] = [], c: T.Tensor[] = [];
+          layers.forEach((w, l) => {
+            const out = T.lstmLayer(input, w, { h0: state.h[l], c0: state.c[l] });
+            input = out.output; h.push(out.h); c.push(out.c);
+          });
+          const distribution = this.output.distribution(this.head.forward(h[h.length - 1]), pathScalesT);
+          return { h, c, params: distribution.params, distribution };
         }));
-        const draw = await step.distribution.sample({ generator: rng });
-        const values = await draw.data();
+        const values = await step.distribution.sampleValues({ generator: rng });
         for (let r = 0; r < R; r++) paths[r * P + k] = values[r];
-        draw.dispose();
         for (const t of Object.values(step.params)) t.dispose();
-        for (const t of state) t.dispose();
-        state = step.next;
+        if (k > 0) for (const t of [...state.h, ...state.c]) t.dispose();
+        state = step;
       }
     } finally {
-      for (const t of [...state, pathScalesT, pathEmbedded]) t?.dispose();
+      if (state.h !== h0) for (const t of [...state.h, ...state.c]) t.dispose();
+      for (const t of perBatch) t.dispose();
     }
     return items.map((item, b) => new SampleForecast(paths.slice(b * N * P, (b + 1) * N * P), N, P, starts[item]));
   }
 
   /**
-   * The input of forecast step k for all B * N paths: each item's fixed row (covariates and context lags) copied
-   * to its N paths by doubling copies, then the lags that reach into the paths' sampled values.
+   * The input of forecast step k for all B * N paths (rows of `width` values): each item's fixed row (covariates,
+   * context lags, static embedding) copied to its N paths by doubling copies, then the lags that reach into the
+   * paths' sampled values.
    */
-  private writeSampleStep(host: Float32Array, fixed: Float32Array, paths: Float32Array, pathScales: Float32Array, k: number, B: number, N: number): void {
-    const { predictionLength: P, lags } = this.config, F = this.hostFeatures;
+  private writeSampleStep(host: Float32Array, fixed: Float32Array, paths: Float32Array, pathScales: Float32Array, k: number, B: number, N: number, width: number): void {
+    const { predictionLength: P, lags } = this.config;
     for (let b = 0; b < B; b++) {
-      const first = b * N * F, row = (b * P + k) * F;
-      host.set(fixed.subarray(row, row + F), first);
-      for (let filled = 1; filled < N; filled *= 2) host.copyWithin(first + filled * F, first, first + Math.min(filled, N - filled) * F);
+      const first = b * N * width, row = (b * P + k) * width;
+      host.set(fixed.subarray(row, row + width), first);
+      for (let filled = 1; filled < N; filled *= 2) host.copyWithin(first + filled * width, first, first + Math.min(filled, N - filled) * width);
     }
     const sampled = lags.flatMap((lag, j) => (lag <= k ? [j] : []));
     for (let r = 0; r < B * N; r++) {
-      const to = r * F, at = r * P + k, scale = pathScales[r];
+      const to = r * width, at = r * P + k, scale = pathScales[r];
       for (const j of sampled) host[to + j] = paths[at - lags[j]] / scale;
     }
   }
