@@ -133,6 +133,39 @@ typedef struct {
 #define TSR_LSTM_PARAMS_SLOTS "iiii"
 typedef char tsr_lstm_params_slots_match[sizeof(tsr_lstm_params) == 8 * (sizeof(TSR_LSTM_PARAMS_SLOTS) - 1) ? 1 : -1];
 
+/* One Adam / AdamW step (torch.optim.Adam, AdamW) in place over n elements: param, expAvg and
+ * expAvgSq are read and rewritten, grad is read; all dense. The host folds the step count into
+ * step_size and bias_correction2_sqrt. */
+typedef struct {
+  int64_t n; /* the WGSL kernel reads its count from P[0] */
+  double lr;
+  double beta1;
+  double beta2;
+  double eps;
+  double weight_decay;
+  int64_t decoupled; /* 1: AdamW (param *= 1 - lr weight_decay first); 0: Adam (grad += weight_decay param) */
+  double step_size; /* lr / (1 - beta1^t) at step t */
+  double bias_correction2_sqrt; /* sqrt(1 - beta2^t) at step t */
+} tsr_adam_params;
+/* One character per 8-byte slot of tsr_adam_params: 'i' int64_t, 'f' double, 'p' pointer. */
+#define TSR_ADAM_PARAMS_SLOTS "ifffffiff"
+typedef char tsr_adam_params_slots_match[sizeof(tsr_adam_params) == 8 * (sizeof(TSR_ADAM_PARAMS_SLOTS) - 1) ? 1 : -1];
+
+/* One SGD step with momentum (torch.optim.SGD) in place over n elements: param and the momentum
+ * buffer are read and rewritten, grad is read; all dense. */
+typedef struct {
+  int64_t n; /* the WGSL kernel reads its count from P[0] */
+  double lr;
+  double weight_decay;
+  double momentum;
+  double dampening;
+  int64_t nesterov; /* 1: the step is d + momentum buf instead of buf */
+  int64_t first; /* 1: the buffer holds nothing yet and becomes d (torch's first step), undamped */
+} tsr_sgd_params;
+/* One character per 8-byte slot of tsr_sgd_params: 'i' int64_t, 'f' double, 'p' pointer. */
+#define TSR_SGD_PARAMS_SLOTS "iffffii"
+typedef char tsr_sgd_params_slots_match[sizeof(tsr_sgd_params) == 8 * (sizeof(TSR_SGD_PARAMS_SLOTS) - 1) ? 1 : -1];
+
 /* X-macros over every code list (key, name table) and record (key, struct, slots). */
 #define TSR_CODE_LISTS(X) \
   X(dtype, tsr_dtype_names) \
@@ -145,7 +178,9 @@ typedef char tsr_lstm_params_slots_match[sizeof(tsr_lstm_params) == 8 * (sizeof(
   X(matmul, tsr_matmul_params, TSR_MATMUL_PARAMS_SLOTS) \
   X(conv, tsr_conv_params, TSR_CONV_PARAMS_SLOTS) \
   X(pool, tsr_pool_params, TSR_POOL_PARAMS_SLOTS) \
-  X(lstm, tsr_lstm_params, TSR_LSTM_PARAMS_SLOTS)
+  X(lstm, tsr_lstm_params, TSR_LSTM_PARAMS_SLOTS) \
+  X(adam, tsr_adam_params, TSR_ADAM_PARAMS_SLOTS) \
+  X(sgd, tsr_sgd_params, TSR_SGD_PARAMS_SLOTS)
 
 #ifdef __cplusplus
 }

@@ -59,3 +59,5 @@ export { flip, roll, repeat, tile, tril, triu, diag, outer } from './ops/arrange
 export { einsum } from './ops/einsum.js';
 export { lstmLayer } from './ops/lstm.js';
 export type { LstmLayerOptions, LstmLayerResult, LstmLayerWeights } from './ops/lstm.js';
+export { adamUpdate, sgdUpdate } from './ops/optim.js';
+export type { AdamUpdateOptions, SgdUpdateOptions } from './ops/optim.js';

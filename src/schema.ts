@@ -145,6 +145,35 @@ export const RECORDS = {
       { name: 'reverse', type: 'int', doc: '1: step k visits time T - 1 - k (the reverse direction of a bidirectional layer)' },
     ],
   },
+  adam: {
+    doc: 'One Adam / AdamW step (torch.optim.Adam, AdamW) in place over n elements: param, expAvg and expAvgSq ' +
+      'are read and rewritten, grad is read; all dense. The host folds the step count into step_size and ' +
+      'bias_correction2_sqrt',
+    fields: [
+      { name: 'n', type: 'int', gpu: false, doc: 'the WGSL kernel reads its count from P[0]' },
+      { name: 'lr', type: 'float' },
+      { name: 'beta1', type: 'float' },
+      { name: 'beta2', type: 'float' },
+      { name: 'eps', type: 'float' },
+      { name: 'weight_decay', type: 'float' },
+      { name: 'decoupled', type: 'int', doc: '1: AdamW (param *= 1 - lr weight_decay first); 0: Adam (grad += weight_decay param)' },
+      { name: 'step_size', type: 'float', doc: 'lr / (1 - beta1^t) at step t' },
+      { name: 'bias_correction2_sqrt', type: 'float', doc: 'sqrt(1 - beta2^t) at step t' },
+    ],
+  },
+  sgd: {
+    doc: 'One SGD step with momentum (torch.optim.SGD) in place over n elements: param and the momentum ' +
+      'buffer are read and rewritten, grad is read; all dense',
+    fields: [
+      { name: 'n', type: 'int', gpu: false, doc: 'the WGSL kernel reads its count from P[0]' },
+      { name: 'lr', type: 'float' },
+      { name: 'weight_decay', type: 'float' },
+      { name: 'momentum', type: 'float' },
+      { name: 'dampening', type: 'float' },
+      { name: 'nesterov', type: 'int', doc: '1: the step is d + momentum buf instead of buf' },
+      { name: 'first', type: 'int', doc: '1: the buffer holds nothing yet and becomes d (torch\'s first step), undamped' },
+    ],
+  },
 } as const satisfies Record<string, RecordDef>;
 
 export type RecordName = keyof typeof RECORDS;
@@ -226,16 +255,15 @@ const WGSL_SIZE = { 'i32': 4, 'u32': 4, 'f32': 4, 'vec3<i32>': 12 } as const;
 export function wgslLayout(def: RecordDef): { members: WgslMember[]; size: number } {
   const members: WgslMember[] = [];
   let end = 0;
-  let align = 4;
   for (const field of def.fields) {
     if (field.gpu === false) continue;
     const type = field.type === 'int3' ? 'vec3<i32>' : field.type === 'int' ? 'i32' : field.type === 'float' ? 'f32' : 'u32';
     const offset = Math.ceil(end / WGSL_ALIGN[type]) * WGSL_ALIGN[type];
     members.push({ field, name: field.type === 'buffer' ? `has_${field.name}` : field.name, type, offset });
     end = offset + WGSL_SIZE[type];
-    align = Math.max(align, WGSL_ALIGN[type]);
   }
-  return { members, size: Math.ceil(end / align) * align };
+  // Uniform structs take whole 16-byte slots (a record of scalars only, such as sgd's 6 words, would end mid-slot).
+  return { members, size: Math.ceil(end / 16) * 16 };
 }
 
 const wgslLayouts = new Map<RecordName, ReturnType<typeof wgslLayout>>();

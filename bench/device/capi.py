@@ -15,7 +15,7 @@ I64, F64, PTR, INT, SIZE = ctypes.c_int64, ctypes.c_double, ctypes.c_void_p, cty
 
 # The op codes and parameter records, generated from src/schema.ts.
 from schema import ACTIVATION, BINARY, DTYPE, FLOAT32, INT32, PRECISION, REDUCE, UNARY  # noqa: F401
-from schema import ConvParams, LstmParams, MatmulParams, PoolParams
+from schema import AdamParams, ConvParams, LstmParams, MatmulParams, PoolParams, SgdParams
 
 # The C enum that each imported list mirrors.
 ENUMS = {'tsr_dtype': DTYPE, 'tsr_unary_op': UNARY, 'tsr_binary_op': BINARY, 'tsr_reduce_op': REDUCE,
@@ -34,9 +34,10 @@ class Csr(ctypes.Structure):
 
 
 STRUCTS = {'tsr_matmul_params': MatmulParams, 'tsr_conv_params': ConvParams, 'tsr_pool_params': PoolParams,
-           'tsr_lstm_params': LstmParams, 'tsr_view': View, 'tsr_csr': Csr}  # C name -> mirror
-VP, CP, MP, KP, PP, LP = (ctypes.POINTER(t) for t in (View, Csr, MatmulParams, ConvParams,
-                                                      PoolParams, LstmParams))
+           'tsr_lstm_params': LstmParams, 'tsr_adam_params': AdamParams, 'tsr_sgd_params': SgdParams,
+           'tsr_view': View, 'tsr_csr': Csr}  # C name -> mirror
+VP, CP, MP, KP, PP, LP, AP, SP = (ctypes.POINTER(t) for t in (View, Csr, MatmulParams, ConvParams,
+                                                              PoolParams, LstmParams, AdamParams, SgdParams))
 P_I64, P_INT, P_SIZE, P_PTR = (ctypes.POINTER(t) for t in (I64, INT, SIZE, PTR))
 
 # Argument types of every function of capi.h (all return int, except tsr_cuda_last_error).
@@ -87,6 +88,8 @@ SIGNATURES = {
     'cumulative': [I64, PTR, I64, I64, I64, I64, I64, PTR, PTR],
     'lstm_forward': [PTR, PTR, PTR, PTR, PTR, PTR, LP, PTR],
     'lstm_backward': [PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, LP, PTR],
+    'adam_update': [PTR, PTR, PTR, PTR, AP, PTR],
+    'sgd_update': [PTR, PTR, PTR, SP, PTR],
 }
 
 HEADER = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'kernels', 'cuda', 'capi.h')

@@ -37,8 +37,8 @@ import torch
 import torch.nn.functional as F
 
 from capi import (ACTIVATION, BINARY, FLOAT32, INT32, I64, INT, PRECISION, PTR, REDUCE, SIGNATURES,
-                  UNARY, header_problems, kernel_functions, ConvParams, Csr, MatmulParams,
-                  LstmParams, PoolParams, View, VP)
+                  UNARY, header_problems, kernel_functions, AdamParams, ConvParams, Csr, MatmulParams,
+                  LstmParams, PoolParams, SgdParams, View, VP)
 
 TOLERANCE = {'float32': 1e-5, 'tf32': 5e-3, 'bf16': 1e-2}
 
@@ -770,6 +770,55 @@ def check_lstm():
         ck.expect(f'lstm_backward gradC0 {name}', grad_c0, want_gc0, TOLERANCE['float32'])
 
 
+def adam_params(n, lr, beta1, beta2, eps, weight_decay, decoupled, step):
+    p = AdamParams()
+    p.n, p.lr, p.beta1, p.beta2, p.eps, p.weight_decay, p.decoupled = n, lr, beta1, beta2, eps, weight_decay, int(decoupled)
+    p.step_size, p.bias_correction2_sqrt = lr / (1 - beta1 ** step), math.sqrt(1 - beta2 ** step)
+    return p
+
+
+def sgd_params(n, lr, weight_decay, momentum, dampening, nesterov, first):
+    p = SgdParams()
+    p.n, p.lr, p.weight_decay, p.momentum, p.dampening, p.nesterov, p.first = (n, lr, weight_decay, momentum, dampening,
+                                                                              int(nesterov), int(first))
+    return p
+
+
+@check('optim')
+def check_optim():
+    # Three steps of each update in place against torch.optim's own Adam, AdamW and SGD stepping float64 copies
+    # fed the same gradients; 1031 elements end in a partial block.
+    for n in (1, 1031, size(1 << 20, 4096)):
+        for name, make, h in (
+                ('Adam', torch.optim.Adam, dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1)),
+                ('AdamW', torch.optim.AdamW, dict(lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.5)),
+                ('SGD', torch.optim.SGD, dict(lr=0.05, momentum=0.9, dampening=0.2, weight_decay=0.01)),
+                ('SGD nesterov', torch.optim.SGD, dict(lr=0.05, momentum=0.8, nesterov=True, weight_decay=0.05))):
+            param = torch.randn(n, device=DEVICE)
+            state = [torch.zeros(n, device=DEVICE) for _ in range(2 if name.startswith('Adam') else 1)]
+            ref = param.double().clone().requires_grad_()
+            opt = make([ref], **h)
+            for step in range(1, 4):
+                grad = torch.randn(n, device=DEVICE)
+                if name.startswith('Adam'):
+                    (b1, b2), wd = h['betas'], h['weight_decay']
+                    p = adam_params(n, h['lr'], b1, b2, h['eps'], wd, name == 'AdamW', step)
+                    lib.adam_update(ptr(param), ptr(grad), ptr(state[0]), ptr(state[1]), ctypes.byref(p), stream())
+                else:
+                    p = sgd_params(n, h['lr'], h['weight_decay'], h['momentum'], h.get('dampening', 0),
+                                   h.get('nesterov', False), step == 1)
+                    lib.sgd_update(ptr(param), ptr(grad), ptr(state[0]), ctypes.byref(p), stream())
+                ref.grad = grad.double()
+                opt.step()
+                ck.expect(f'{name} update n={n} step {step}', param, ref.detach(), TOLERANCE['float32'])
+                if DRY:
+                    break
+    p = adam_params(4, 0.1, 0.9, 0.999, 1e-8, 0, False, 1)
+    x = torch.zeros(8, device=DEVICE)
+    ck.expect_error('adam_update rejects overlapping operands',
+                    lambda: lib.adam_update(ptr(x), ptr(x[4:]), ptr(x[2:]), ptr(x[4:]), ctypes.byref(p), stream()), 'overlap')
+
+
 # ---------------------------------------------------------------------------
 # Benchmarks.
 
@@ -1096,6 +1145,40 @@ def bench_nms():
     except ImportError:
         print('  (torchvision not installed: nms timed alone)')
         timings.add('nms', ours, float('nan'), 1.0, 'torchvision batched_nms (absent)')
+    free_memory()
+
+
+@bench('optim')
+def bench_optim():
+    # AdamW and SGD momentum steps at the detector's scale (one 4M-element tensor, and 100 tensors of 40K): one
+    # kernel per tensor against torch's AdamW (fused=True where this torch has it, else foreach) and SGD (foreach).
+    for count, n in ((1, size(1 << 22, 1024)), (size(100, 4), size(40_000, 256))):
+        params = [torch.randn(n, device=DEVICE) for _ in range(count)]
+        grads = [torch.randn(n, device=DEVICE) for _ in range(count)]
+        ms, vs = [torch.zeros(n, device=DEVICE) for _ in range(count)], [torch.zeros(n, device=DEVICE) for _ in range(count)]
+        p = adam_params(n, 1e-3, 0.9, 0.999, 1e-8, 0.01, True, 10)
+
+        def ours():
+            for x, g, m, v in zip(params, grads, ms, vs):
+                lib.adam_update(ptr(x), ptr(g), ptr(m), ptr(v), ctypes.byref(p), stream())
+
+        leaves = [x.clone().requires_grad_() for x in params]
+        for leaf, g in zip(leaves, grads):
+            leaf.grad = g.clone()
+        try:
+            opt, kind = torch.optim.AdamW(leaves, lr=1e-3, fused=True), 'fused'
+        except (TypeError, RuntimeError):
+            opt, kind = torch.optim.AdamW(leaves, lr=1e-3, foreach=True), 'foreach'
+        timings.add(f'adamw step {count} x {n}', timed(ours, 20), timed(opt.step, 20), 1.0, f'torch.optim.AdamW ({kind})')
+        sp = sgd_params(n, 1e-3, 0.0, 0.9, 0.0, False, False)
+
+        def ours_sgd():
+            for x, g, m in zip(params, grads, ms):
+                lib.sgd_update(ptr(x), ptr(g), ptr(m), ctypes.byref(sp), stream())
+
+        sgd = torch.optim.SGD(leaves, lr=1e-3, momentum=0.9, foreach=True)
+        timings.add(f'sgd momentum step {count} x {n}', timed(ours_sgd, 20), timed(sgd.step, 20), 1.0,
+                    'torch.optim.SGD (foreach)')
     free_memory()
 
 

@@ -111,3 +111,34 @@ class LstmParams(ctypes.Structure):
         ('H', ctypes.c_int64),
         ('reverse', ctypes.c_int64),  # 1: step k visits time T - 1 - k (the reverse direction of a bidirectional layer)
     ]
+
+
+class AdamParams(ctypes.Structure):
+    """tsr_adam_params: One Adam / AdamW step (torch.optim.Adam, AdamW) in place over n elements:
+    param, expAvg and expAvgSq are read and rewritten, grad is read; all dense. The host folds
+    the step count into step_size and bias_correction2_sqrt."""
+    _fields_ = [
+        ('n', ctypes.c_int64),  # the WGSL kernel reads its count from P[0]
+        ('lr', ctypes.c_double),
+        ('beta1', ctypes.c_double),
+        ('beta2', ctypes.c_double),
+        ('eps', ctypes.c_double),
+        ('weight_decay', ctypes.c_double),
+        ('decoupled', ctypes.c_int64),  # 1: AdamW (param *= 1 - lr weight_decay first); 0: Adam (grad += weight_decay param)
+        ('step_size', ctypes.c_double),  # lr / (1 - beta1^t) at step t
+        ('bias_correction2_sqrt', ctypes.c_double),  # sqrt(1 - beta2^t) at step t
+    ]
+
+
+class SgdParams(ctypes.Structure):
+    """tsr_sgd_params: One SGD step with momentum (torch.optim.SGD) in place over n elements: param
+    and the momentum buffer are read and rewritten, grad is read; all dense."""
+    _fields_ = [
+        ('n', ctypes.c_int64),  # the WGSL kernel reads its count from P[0]
+        ('lr', ctypes.c_double),
+        ('weight_decay', ctypes.c_double),
+        ('momentum', ctypes.c_double),
+        ('dampening', ctypes.c_double),
+        ('nesterov', ctypes.c_int64),  # 1: the step is d + momentum buf instead of buf
+        ('first', ctypes.c_int64),  # 1: the buffer holds nothing yet and becomes d (torch's first step), undamped
+    ]

@@ -205,6 +205,13 @@ int tsr_cuda_lstm_backward(const float* weight_hh, const float* c0, const float*
                            const float* grad_states, float* grad_gates, float* grad_h0, float* grad_c0,
                            const tsr_lstm_params* p, void* stream);
 
+/* ---- optimizer updates (kernels/cuda/optim.cu), in place over p->n elements, all dense float32 and distinct
+ * (src/backend/interface.ts: adamUpdate, sgdUpdate): param, exp_avg, exp_avg_sq (Adam) or momentum_buffer (SGD)
+ * are read and rewritten from grad ---- */
+int tsr_cuda_adam_update(float* param, const float* grad, float* exp_avg, float* exp_avg_sq, const tsr_adam_params* p,
+                         void* stream);
+int tsr_cuda_sgd_update(float* param, const float* grad, float* momentum_buffer, const tsr_sgd_params* p, void* stream);
+
 #ifdef __cplusplus
 }
 #endif

@@ -124,3 +124,28 @@ struct LstmParams {
   H: i32, // @8
   reverse: i32, // @12 1: step k visits time T - 1 - k (the reverse direction of a bidirectional layer)
 }
+
+// One Adam / AdamW step (torch.optim.Adam, AdamW) in place over n elements: param, expAvg and
+// expAvgSq are read and rewritten, grad is read; all dense. The host folds the step count into
+// step_size and bias_correction2_sqrt. 32 bytes.
+struct AdamParams {
+  lr: f32, // @0
+  beta1: f32, // @4
+  beta2: f32, // @8
+  eps: f32, // @12
+  weight_decay: f32, // @16
+  decoupled: i32, // @20 1: AdamW (param *= 1 - lr weight_decay first); 0: Adam (grad += weight_decay param)
+  step_size: f32, // @24 lr / (1 - beta1^t) at step t
+  bias_correction2_sqrt: f32, // @28 sqrt(1 - beta2^t) at step t
+}
+
+// One SGD step with momentum (torch.optim.SGD) in place over n elements: param and the momentum
+// buffer are read and rewritten, grad is read; all dense. 32 bytes.
+struct SgdParams {
+  lr: f32, // @0
+  weight_decay: f32, // @4
+  momentum: f32, // @8
+  dampening: f32, // @12
+  nesterov: i32, // @16 1: the step is d + momentum buf instead of buf
+  first: i32, // @20 1: the buffer holds nothing yet and becomes d (torch's first step), undamped
+}

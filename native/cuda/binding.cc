@@ -104,6 +104,31 @@ int64_t lstm_states(Args& a, const tsr_lstm_params& p) { return a.count({2, p.T,
 int64_t lstm_cells(Args& a, const tsr_lstm_params& p) { return a.count({p.B, p.H}, "h0"); }
 int64_t lstm_weight(Args& a, const tsr_lstm_params& p) { return a.count({4, p.H, p.H}, "weightHh"); }
 
+// The optimizer records: the integer fields through record(), the hyperparameters as numbers.
+tsr_adam_params adam(Args& a, size_t i) {
+  using P = tsr_adam_params;
+  P p = record<P>(a, i, {TSR_FIELD(P, n), TSR_FIELD(P, decoupled)});
+  const Napi::Object o = a.object(i, "params");
+  p.lr = a.number(o.Get("lr"), "lr");
+  p.beta1 = a.number(o.Get("beta1"), "beta1");
+  p.beta2 = a.number(o.Get("beta2"), "beta2");
+  p.eps = a.number(o.Get("eps"), "eps");
+  p.weight_decay = a.number(o.Get("weight_decay"), "weight_decay");
+  p.step_size = a.number(o.Get("step_size"), "step_size");
+  p.bias_correction2_sqrt = a.number(o.Get("bias_correction2_sqrt"), "bias_correction2_sqrt");
+  return p;
+}
+tsr_sgd_params sgd(Args& a, size_t i) {
+  using P = tsr_sgd_params;
+  P p = record<P>(a, i, {TSR_FIELD(P, n), TSR_FIELD(P, nesterov), TSR_FIELD(P, first)});
+  const Napi::Object o = a.object(i, "params");
+  p.lr = a.number(o.Get("lr"), "lr");
+  p.weight_decay = a.number(o.Get("weight_decay"), "weight_decay");
+  p.momentum = a.number(o.Get("momentum"), "momentum");
+  p.dampening = a.number(o.Get("dampening"), "dampening");
+  return p;
+}
+
 // matmul(a, b, out, {batch, M, N, K, alpha, act, bias?}, precision): a and b
 // are {buf, strides, offset} over [batch, M, K] and [batch, K, N].
 Napi::Value matmul(Args& a) {
@@ -284,6 +309,16 @@ const Entry kKernels[] = {
                      a.f32(2, "gates", lstm_gates(a, p)), a.f32(3, "states", lstm_states(a, p)),
                      a.f32(4, "gradStates", lstm_states(a, p)), a.f32_out(5, "gradGates", lstm_gates(a, p)),
                      a.f32_out(6, "gradH0", lstm_cells(a, p)), a.f32_out(7, "gradC0", lstm_cells(a, p)), &p);
+     }},
+    {"adamUpdate", [](Args& a) {
+       const tsr_adam_params p = adam(a, 4);
+       return a.call(tsr_cuda_adam_update, a.f32_out(0, "param", p.n), a.f32(1, "grad", p.n), a.f32_out(2, "expAvg", p.n),
+                     a.f32_out(3, "expAvgSq", p.n), &p);
+     }},
+    {"sgdUpdate", [](Args& a) {
+       const tsr_sgd_params p = sgd(a, 3);
+       return a.call(tsr_cuda_sgd_update, a.f32_out(0, "param", p.n), a.f32(1, "grad", p.n),
+                     a.f32_out(2, "momentumBuffer", p.n), &p);
      }},
 };
 

@@ -64,6 +64,12 @@ export type PoolParams = OpParams<'pool', Buf>;
 /** One LSTM layer-direction over T steps: T, B, H and the direction. */
 export type LstmParams = OpParams<'lstm', Buf>;
 
+/** One Adam / AdamW step over n elements (the step count folded into step_size and bias_correction2_sqrt). */
+export type AdamParams = OpParams<'adam', Buf>;
+
+/** One SGD step with momentum over n elements. */
+export type SgdParams = OpParams<'sgd', Buf>;
+
 export interface Backend {
   readonly name: string;
   /** Whether read() may be used synchronously (cpu, reference). */
@@ -164,4 +170,16 @@ export interface Backend {
    *  gradGates[t]^T h_prev(t) is left to the op (one matmul over all steps). All buffers dense. */
   lstmBackward(weightHh: Buf, c0: Buf, gates: Buf, states: Buf, gradStates: Buf, gradGates: Buf, gradH0: Buf,
     gradC0: Buf, p: LstmParams): void;
+
+  // ---- optimizer updates (in place: the exception to fresh outputs) ----
+  /** One torch.optim.Adam / AdamW step over p.n elements, rewriting param, expAvg (m) and expAvgSq (v) in
+   *  place from grad (all dense float32 [n], four distinct buffers), in float32:
+   *  AdamW (decoupled): param *= 1 - lr weight_decay; Adam: g = grad + weight_decay param;
+   *  m = beta1 m + (1 - beta1) g; v = beta2 v + (1 - beta2) g^2;
+   *  param -= step_size m / (sqrt(v) / bias_correction2_sqrt + eps). */
+  adamUpdate(param: Buf, grad: Buf, expAvg: Buf, expAvgSq: Buf, p: AdamParams): void;
+  /** One torch.optim.SGD step with momentum over p.n elements, rewriting param and the momentum buffer in place
+   *  from grad (all dense float32 [n], three distinct buffers), in float32: d = grad + weight_decay param;
+   *  buf = d when p.first, else momentum buf + (1 - dampening) d; param -= lr (nesterov ? d + momentum buf : buf). */
+  sgdUpdate(param: Buf, grad: Buf, momentumBuffer: Buf, p: SgdParams): void;
 }

@@ -3,7 +3,9 @@
 // learning rate per group, weight decay can be off for biases, and so on.
 import { Tensor, scope } from '../tensor.js';
 import { noGrad } from '../autograd.js';
-import { add, mul, sub, div, sqrt, square } from '../ops/elementwise.js';
+import { add, mul, sub, div, sqrt, square, clone } from '../ops/elementwise.js';
+import { zerosLike } from '../ops/creation.js';
+import { adamUpdate, sgdUpdate } from '../ops/optim.js';
 import { checkOptions } from '../ops/util.js';
 
 export interface GroupOptions {
@@ -110,6 +112,17 @@ export abstract class Optimizer {
   /** Updates p (via assign) and its state (values replaced are disposed by the caller's scope unless kept). */
   protected abstract update(p: Tensor, grad: Tensor, group: ParamGroup, state: Record<string, Tensor | number>): void;
 
+  /**
+   * A state tensor that a fused update may rewrite in place: made (zeros) on first use, and copied when it is
+   * not dense or shares its storage (a loaded checkpoint's view, say), so no other tensor sees the update.
+   */
+  protected ownState(p: Tensor, state: Record<string, Tensor | number>, key: string): Tensor {
+    const t = state[key];
+    if (!(t instanceof Tensor)) this.setState(state, key, zerosLike(p));
+    else if (!ownsStorage(t)) this.setState(state, key, clone(t));
+    return state[key] as Tensor;
+  }
+
   /** Replaces a state tensor, keeping the new one alive across scopes. */
   protected setState(state: Record<string, Tensor | number>, key: string, value: Tensor): void {
     const old = state[key];
@@ -120,7 +133,9 @@ export abstract class Optimizer {
   /**
    * State for a checkpoint: per-parameter tensors and numbers as `group.param.key`
    * (e.g. `0.3.m`, `0.3.step`) and every numeric group hyperparameter as `group.name`
-   * (e.g. `0.lr`, `1.weightDecay`). Parameters are identified by position, as in torch.
+   * (e.g. `0.lr`, `1.weightDecay`). Parameters are identified by position, as in torch. The tensors are the live
+   * state, as torch's state_dict(): Adam's and SGD's steps rewrite them in place, so save (or clone) them before
+   * the next step to keep these values.
    */
   stateDict(): OptimizerState {
     const tensors: Record<string, Tensor> = {}, scalars: Record<string, number> = {};
@@ -182,6 +197,17 @@ export abstract class Optimizer {
 
 export interface OptimizerState { tensors: Record<string, Tensor>; scalars: Record<string, number> }
 
+/** Whether t is dense and alone on its storage, so that writing the storage in place changes t only. */
+function ownsStorage(t: Tensor): boolean { return t.isContiguous && t.storage.refs === 1; }
+
+/**
+ * Gives p storage of its own before a fused update writes it in place. A parameter that shares storage (a view
+ * kept elsewhere) gets a dense copy, as assign() gave it before: the other tensor keeps the old values.
+ */
+function ownParameter(p: Tensor): void {
+  if (!ownsStorage(p)) p.assign(clone(p));
+}
+
 export interface SgdOptions extends GroupOptions { momentum?: number; dampening?: number; nesterov?: boolean }
 
 /** torch.optim.SGD semantics (weight decay added to the gradient, momentum buffer, optional Nesterov). */
@@ -196,13 +222,15 @@ export class SGD extends Optimizer {
   protected update(p: Tensor, grad: Tensor, g: ParamGroup, st: Record<string, Tensor | number>): void {
     const lr = g.lr * g.lrMult, wd = g.weightDecay * g.wdMult;
     const momentum = g.momentum as number, dampening = g.dampening as number;
-    let d = wd !== 0 ? add(grad, mul(p, wd)) : grad;
     if (momentum !== 0) {
-      // Without dampening (the default) d is added as it is: a multiplication by 1 would be a full pass for nothing.
-      const buf = st.momentum instanceof Tensor ? add(mul(st.momentum, momentum), dampening ? mul(d, 1 - dampening) : d) : d.clone();
-      this.setState(st, 'momentum', buf);
-      d = g.nesterov ? add(d, mul(buf, momentum)) : buf;
+      // One fused pass rewrites p and its momentum buffer in place.
+      const firstStep = !(st.momentum instanceof Tensor);
+      ownParameter(p);
+      sgdUpdate(p, grad, this.ownState(p, st, 'momentum'),
+        { lr, momentum, dampening, nesterov: g.nesterov as boolean, weightDecay: wd, firstStep });
+      return;
     }
+    const d = wd !== 0 ? add(grad, mul(p, wd)) : grad;
     p.assign(sub(p, mul(d, lr)));
   }
 }
@@ -220,20 +248,11 @@ export class Adam extends Optimizer {
     const lr = g.lr * g.lrMult, wd = g.weightDecay * g.wdMult;
     const b1 = g.beta1 as number, b2 = g.beta2 as number, eps = g.eps as number;
     const t = ((st.step as number) ?? 0) + 1;
+    // One fused pass rewrites p and both moments in place (they start at zero, as torch's).
+    ownParameter(p);
+    adamUpdate(p, grad, this.ownState(p, st, 'm'), this.ownState(p, st, 'v'),
+      { lr, beta1: b1, beta2: b2, eps, step: t, weightDecay: wd, decoupled: this.decoupled });
     st.step = t;
-    let x = p;
-    let d = grad;
-    if (wd !== 0) {
-      if (this.decoupled) x = mul(p, 1 - lr * wd);
-      else d = add(grad, mul(p, wd));
-    }
-    const m = st.m instanceof Tensor ? add(mul(st.m, b1), mul(d, 1 - b1)) : mul(d, 1 - b1);
-    const v = st.v instanceof Tensor ? add(mul(st.v, b2), mul(square(d), 1 - b2)) : mul(square(d), 1 - b2);
-    this.setState(st, 'm', m);
-    this.setState(st, 'v', v);
-    const stepSize = lr / (1 - b1 ** t);
-    const denom = add(div(sqrt(v), Math.sqrt(1 - b2 ** t)), eps);
-    p.assign(sub(x, mul(div(m, denom), stepSize)));
   }
 }
 

@@ -2,6 +2,7 @@
 // (native/cpu/*.cc) that use SIMD and a thread pool. The addon validates every size, stride and
 // index before touching memory and throws an Error naming the kernel.
 import type {
+  AdamParams, SgdParams,
   Backend, BinaryOp, Buf, ConvParams, Csr, DType, LstmParams, MatmulParams, Placement, PoolParams, ReduceOp, ScanOp,
   UnaryOp, View,
 } from '../interface.js';
@@ -42,6 +43,10 @@ export interface CoreAddon {
     record: Float64Array): void;
   lstmBackward(weightHh: HostArray, c0: HostArray, gates: HostArray, states: HostArray, gradStates: HostArray,
     gradGates: HostArray, gradH0: HostArray, gradC0: HostArray, record: Float64Array): void;
+  /** record: the tsr_adam_params record as packSlots packs it; param, expAvg, expAvgSq rewritten in place. */
+  adamUpdate(param: HostArray, grad: HostArray, expAvg: HostArray, expAvgSq: HostArray, record: Float64Array): void;
+  /** record: the tsr_sgd_params record; param and momentumBuffer rewritten in place. */
+  sgdUpdate(param: HostArray, grad: HostArray, momentumBuffer: HostArray, record: Float64Array): void;
   info(): { simd: 'avx512' | 'avx2' | 'scalar'; threads: number; cuda: boolean; buildFlags: string };
   setSimd(level: 'avx512' | 'avx2' | 'scalar'): string;
   /** Detaches the array's ArrayBuffer, freeing its memory now rather than at a garbage collection. */
@@ -207,5 +212,12 @@ export class CpuBackend implements Backend {
     gradC0: Buf, p: LstmParams): void {
     this.addon.lstmBackward(data(weightHh), data(c0), data(gates), data(states), data(gradStates), data(gradGates),
       data(gradH0), data(gradC0), packSlots('lstm', p));
+  }
+
+  adamUpdate(param: Buf, grad: Buf, expAvg: Buf, expAvgSq: Buf, p: AdamParams): void {
+    this.addon.adamUpdate(data(param), data(grad), data(expAvg), data(expAvgSq), packSlots('adam', p));
+  }
+  sgdUpdate(param: Buf, grad: Buf, momentumBuffer: Buf, p: SgdParams): void {
+    this.addon.sgdUpdate(data(param), data(grad), data(momentumBuffer), packSlots('sgd', p));
   }
 }

@@ -13,6 +13,7 @@
 // matmul and conv multiply in exact float32 by default; `precision` switches
 // them to tensor cores with TF32 or BF16 operands (float32 accumulation).
 import type {
+  AdamParams, SgdParams,
   Backend, BinaryOp, Buf, ConvParams, Csr, DType, LstmParams, MatmulParams, Placement, PoolParams, ReduceOp, ScanOp,
   UnaryOp, View,
 } from '../interface.js';
@@ -70,6 +71,8 @@ export interface CudaAddon {
   cudaLstmForward(gatesIn: number, weightHh: number, h0: number, c0: number, states: number, gates: number, p: LstmParams): void;
   cudaLstmBackward(weightHh: number, c0: number, gates: number, states: number, gradStates: number, gradGates: number,
     gradH0: number, gradC0: number, p: LstmParams): void;
+  cudaAdamUpdate(param: number, grad: number, expAvg: number, expAvgSq: number, p: AdamParams): void;
+  cudaSgdUpdate(param: number, grad: number, momentumBuffer: number, p: SgdParams): void;
 }
 
 export interface CudaDeviceInfo {
@@ -239,6 +242,13 @@ export class CudaBackend implements Backend {
     gradC0: Buf, p: LstmParams): void {
     this.addon.cudaLstmBackward(handle(weightHh, 'weightHh'), handle(c0, 'c0'), handle(gates, 'gates'), handle(states, 'states'),
       handle(gradStates, 'gradStates'), handle(gradGates, 'gradGates'), handle(gradH0, 'gradH0'), handle(gradC0, 'gradC0'), p);
+  }
+
+  adamUpdate(param: Buf, grad: Buf, expAvg: Buf, expAvgSq: Buf, p: AdamParams): void {
+    this.addon.cudaAdamUpdate(handle(param, 'param'), handle(grad, 'grad'), handle(expAvg, 'expAvg'), handle(expAvgSq, 'expAvgSq'), p);
+  }
+  sgdUpdate(param: Buf, grad: Buf, momentumBuffer: Buf, p: SgdParams): void {
+    this.addon.cudaSgdUpdate(handle(param, 'param'), handle(grad, 'grad'), handle(momentumBuffer, 'momentumBuffer'), p);
   }
 }
 

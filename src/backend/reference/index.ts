@@ -2,7 +2,7 @@
 // tensors are stored and computed in float64, which is what gradient checks
 // against finite differences run on. Never the fast path.
 import type {
-  LstmParams,
+  AdamParams, LstmParams, SgdParams,
   Backend, Buf, Csr, ConvParams, DType, MatmulParams, PoolParams, ReduceOp, ScanOp, UnaryOp, BinaryOp, View, Activation,
   Placement,
 } from '../interface.js';
@@ -542,5 +542,36 @@ export class ReferenceBackend implements Backend {
     }
     gh0.set(dhNext);
     gc0.set(dcNext);
+  }
+
+  adamUpdate(param: Buf, grad: Buf, expAvg: Buf, expAvgSq: Buf, p: AdamParams): void {
+    const [x, g, m, v] = this.updateOperands('adamUpdate', p.n, { param, grad, expAvg, expAvgSq });
+    const decay = p.decoupled ? 1 - p.lr * p.weight_decay : 1;
+    const l2 = p.decoupled ? 0 : p.weight_decay;
+    for (let i = 0; i < p.n; i++) {
+      const d = g[i] + l2 * x[i];
+      m[i] = p.beta1 * m[i] + (1 - p.beta1) * d;
+      v[i] = p.beta2 * v[i] + (1 - p.beta2) * d * d;
+      x[i] = x[i] * decay - p.step_size * (m[i] / (Math.sqrt(v[i]) / p.bias_correction2_sqrt + p.eps));
+    }
+  }
+
+  sgdUpdate(param: Buf, grad: Buf, momentumBuffer: Buf, p: SgdParams): void {
+    const [x, g, buf] = this.updateOperands('sgdUpdate', p.n, { param, grad, momentumBuffer });
+    for (let i = 0; i < p.n; i++) {
+      const d = g[i] + p.weight_decay * x[i];
+      buf[i] = p.first ? d : p.momentum * buf[i] + (1 - p.dampening) * d;
+      x[i] -= p.lr * (p.nesterov ? d + p.momentum * buf[i] : buf[i]);
+    }
+  }
+
+  /** The arrays of an optimizer update's operands, each checked to hold exactly n float32 elements. */
+  private updateOperands(op: string, n: number, bufs: Record<string, Buf>): HostArray[] {
+    return Object.entries(bufs).map(([role, buf]) => {
+      if (buf.dtype !== 'float32' || buf.size !== n) {
+        throw new Error(`reference ${op}: ${role} is ${buf.dtype}[${buf.size}], expected float32[${n}]`);
+      }
+      return this.arr(buf);
+    });
   }
 }

@@ -14,6 +14,7 @@
 //  - cmdMoments supports k <= 8.
 
 import type {
+  AdamParams, SgdParams,
   Backend, BinaryOp, Buf, ConvParams, Csr, DType, LstmParams, MatmulParams, Placement, PoolParams, ReduceOp, ScanOp,
   UnaryOp, View,
 } from '../interface.js';
@@ -37,7 +38,7 @@ const NMS_MAX_WORDS = 4096; // nms.wgsl
 const LSTM_STEPS_PER_RUN = 64; // lstm.wgsl's per-step dispatches recorded per run (their parameters share one arena)
 
 const CONV_PASS = { forward: 0, backwardInput: 1, backwardWeight: 2 } as const; // CONV_* in conv.wgsl
-const RECORD_BINDING = { matmul: 5, conv: 5, pool: 4, lstm: 1 } as const;                // where the families bind their record
+const RECORD_BINDING = { matmul: 5, conv: 5, pool: 4, lstm: 1, adam: 1, sgd: 6 } as const;               // where the families bind their record
 
 const product = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
@@ -486,7 +487,33 @@ export class WebGpuBackend implements Backend {
       new Params().u32(lines, size, inner, reverse ? 1 : 0), [[1, xs.gpu], [2, o.gpu]]);
   }
 
+  adamUpdate(param: Buf, grad: Buf, expAvg: Buf, expAvgSq: Buf, ap: AdamParams): void {
+    this.optimizerUpdate('adamUpdate', 'adam_update', ap.n, { param, grad, expAvg, expAvgSq },
+      [RECORD_BINDING.adam, packWgsl('adam', ap)]);
+  }
+
+  sgdUpdate(param: Buf, grad: Buf, momentumBuffer: Buf, sp: SgdParams): void {
+    this.optimizerUpdate('sgdUpdate', 'sgd_update', sp.n, { param, grad, momentumBuffer },
+      [RECORD_BINDING.sgd, packWgsl('sgd', sp)]);
+  }
+
   // ---- helpers ----
+
+  /** An optimizer update (optim.wgsl) over n elements: its operands, in the order of their bindings from 2, are
+   *  distinct float32 buffers of n elements (one buffer bound twice, once writable, fails validation). */
+  private optimizerUpdate(op: string, entry: string, n: number, operands: Record<string, Buf>,
+    record: [number, ArrayBuffer]): void {
+    const bufs = Object.entries(operands).map(([role, buf]) => {
+      const b = this.storage(buf, op);
+      this.expectSize(op, role, b, n);
+      if (b.dtype !== 'float32') throw new Error(`webgpu ${op}: ${role} is ${b.dtype}, expected float32`);
+      return b;
+    });
+    if (new Set(bufs).size !== bufs.length) throw new Error(`webgpu ${op}: an operand is given twice`);
+    if (n === 0) return;
+    this.launch1d(op, n, { families: ['optim'], prelude: '', entry }, new Params().u32(n),
+      bufs.map((b, k) => [2 + k, b.gpu] as const), record);
+  }
 
   private storage(buf: Buf, op: string): WebGpuBuf {
     if (!(buf instanceof WebGpuBuf) || buf.owner !== this.gpu) {
