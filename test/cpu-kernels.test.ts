@@ -374,6 +374,19 @@ if (!loaded.addon) {
     checkMatmul(level, 3, 40, 70, 300, 'N', 'shared', 'relu', 1, true);
   });
 
+  // Whole MR x NR blocks are stored straight into C (the epilogue in the micro-kernel), the others
+  // through a tile buffer; row-major A is packed row block by row block; products under sgemm's
+  // threading threshold (2^19 multiply-adds) run on the calling thread. Sizes straddle all three.
+  eachLevel('matmul: whole blocks stored into C, row-major A, products either side of the threading threshold', (level) => {
+    checkMatmul(level, 1, 24, 64, 40, 'N', 'T', 'none', 1, true);     // whole blocks at every level, B transposed (lstm)
+    checkMatmul(level, 1, 41, 67, 44, 'N', 'N', 'none', -2, true);    // whole blocks plus row and column edges
+    checkMatmul(level, 1, 37, 35, 1100, 'N', 'N', 'none', 0.5, false); // two KC steps: the second adds to C
+    checkMatmul(level, 2, 36, 96, 9, 'shared', 'N', 'tanh', 1, true); // an activation: every block through the tile
+    checkMatmul(level, 1, 64, 64, 127, 'N', 'N', 'none', 1, true);    // just under the threshold
+    checkMatmul(level, 1, 64, 64, 128, 'N', 'N', 'none', 1, true);    // at it
+    checkMatmul(level, 1, 200, 160, 40, 'N', 'T', 'relu', 1, true);   // DeepAR's step, threaded
+  });
+
   s('matmul: 2-D views are one matrix for every batch', () => {
     const a2 = makeView([5, 9], 'permuted'), b2 = makeView([9, 4], 'dense');
     const a3: View = { ...a2, shape: [2, 5, 9], strides: [0, ...a2.strides] }, b3: View = { ...b2, shape: [2, 9, 4], strides: [0, ...b2.strides] };

@@ -108,7 +108,40 @@ struct TileJob {
   float* a_pack;        // this thread's scratch for the MC x KC block of A
 };
 
-// ---- micro-kernels: tile[MR][NR] = A panel (kc x MR) times B panel (kc x NR) ----
+/** Where a micro-kernel writes its MR x NR block: c (rows ldc apart) = alpha * block (+ c when add_c)
+ *  (+ NR column biases or MR row biases). Whole blocks without an activation go straight to C this way;
+ *  the others go to a tile buffer (alpha 1, nothing added) that store_tile finishes. */
+struct BlockStore {
+  float* c;
+  int64_t ldc;
+  float alpha = 1.f;
+  bool add_c = false;
+  const float* col_bias = nullptr;  // NR values
+  const float* row_bias = nullptr;  // MR values
+};
+
+/** Stores the accumulators acc[MR][NV] (NV vectors of F per row) as `st` says, in the order store_tile
+ *  applies the epilogue (alpha, then C, then bias), so both paths round alike. */
+template <class F, int MR, int NV>
+TESSERA_INLINE void store_block(const F (&acc)[MR][NV], const BlockStore& st) {
+  constexpr int L = sizeof(F) / sizeof(float);
+  auto load = [](const float* p) TESSERA_LAMBDA_INLINE { F v; std::memcpy(&v, p, sizeof v); return v; };
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++) {
+    float* crow = st.c + i * st.ldc;
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) {
+      F x = acc[i][v];
+      if (st.alpha != 1.f) x *= st.alpha;
+      if (st.add_c) x += load(crow + v * L);
+      if (st.col_bias) x += load(st.col_bias + v * L);
+      if (st.row_bias) x += st.row_bias[i];
+      std::memcpy(crow + v * L, &x, sizeof x);
+    }
+  }
+}
+
+// ---- micro-kernels: the MR x NR block = A panel (kc x MR) times B panel (kc x NR), stored by a BlockStore ----
 
 #ifdef TESSERA_X86
 /** AVX-512, kMR x 32 (kMR = 12: 24 of 32 zmm hold C; kMR = 8 for row counts that are multiples of 8
@@ -120,7 +153,7 @@ template <int kMR>
 struct MicroAvx512 {
   static constexpr int MR = kMR, NR = 32;
   static TESSERA_TARGET_AVX512 void run(int64_t kc, const float* __restrict a, const float* __restrict b,
-                                        float* __restrict tile) {
+                                        const BlockStore& st) {
     __m512 c[MR][2];
 #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) c[i][0] = c[i][1] = _mm512_setzero_ps();
@@ -135,11 +168,7 @@ struct MicroAvx512 {
       a += MR;
       b += NR;
     }
-#pragma GCC unroll 16
-    for (int i = 0; i < MR; i++) {
-      _mm512_store_ps(tile + i * NR, c[i][0]);
-      _mm512_store_ps(tile + i * NR + 16, c[i][1]);
-    }
+    store_block(c, st);
   }
 };
 
@@ -149,7 +178,7 @@ struct MicroAvx512 {
 struct MicroAvx2 {
   static constexpr int MR = 6, NR = 16;
   static TESSERA_TARGET_AVX2 void run(int64_t kc, const float* __restrict a, const float* __restrict b,
-                                      float* __restrict tile) {
+                                      const BlockStore& st) {
     __m256 c[MR][2];
 #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) c[i][0] = c[i][1] = _mm256_setzero_ps();
@@ -164,11 +193,7 @@ struct MicroAvx2 {
       a += MR;
       b += NR;
     }
-#pragma GCC unroll 16
-    for (int i = 0; i < MR; i++) {
-      _mm256_store_ps(tile + i * NR, c[i][0]);
-      _mm256_store_ps(tile + i * NR + 8, c[i][1]);
-    }
+    store_block(c, st);
   }
 };
 #endif
@@ -180,7 +205,7 @@ struct MicroGeneric {
   using V = Vec<W>;
   using F = typename V::F;
   static TESSERA_INLINE void run(int64_t kc, const float* __restrict a, const float* __restrict b,
-                                 float* __restrict tile) {
+                                 const BlockStore& st) {
     F c[MR][NV];
 #pragma GCC unroll 16
     for (int i = 0; i < MR; i++)
@@ -199,15 +224,13 @@ struct MicroGeneric {
       a += MR;
       b += NR;
     }
-#pragma GCC unroll 16
-    for (int i = 0; i < MR; i++)
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; v++) V::store(tile + i * NR + v * W, c[i][v]);
+    store_block(c, st);
   }
 };
 
-/** One tile of C: pack its rows of A, run the micro-kernel over every (MR x NR) block, store with
- *  the epilogue in W-lane vectors. */
+/** One tile of C: pack its rows of A, run the micro-kernel over every (MR x NR) block; whole blocks
+ *  are stored straight into C, the others (edges, activations) through a tile buffer and the
+ *  epilogue in W-lane vectors. */
 template <int W, class Micro>
 struct TileKernel {
   static constexpr int MR = Micro::MR, NR = Micro::NR;
@@ -256,21 +279,44 @@ struct TileKernel {
     auto a_panel = [&](int64_t p) TESSERA_LAMBDA_INLINE {
       return packed ? packed->panels + ((job->i0 + p) / MR * packed->K + job->k0) * MR : job->a_pack + p * kc;
     };
+    const GemmOperand& A = *job->A;
     if (!packed)
       for (int64_t p = 0; p < rows_total; p += MR) {
-        int rows = static_cast<int>(std::min<int64_t>(MR, rows_total - p));
-        pack_a(*job->A, job->i0 + p, job->k0, rows, kc, MR, job->a_pack + p * kc);
+        const int rows = static_cast<int>(std::min<int64_t>(MR, rows_total - p));
+        float* dst = job->a_pack + p * kc;
+        if (!A.source && A.cs == 1 && rows == MR) pack_rows(A.data + (job->i0 + p) * A.rs + job->k0, A.rs, kc, dst);
+        else pack_a(A, job->i0 + p, job->k0, rows, kc, MR, dst);
       }
+    const GemmEpilogue& ep = *job->ep;
+    BlockStore direct{nullptr, job->ldc, ep.alpha, !job->first || ep.accumulate};
+    const bool direct_ok = !job->last || ep.act == TSR_ACT_NONE;
+    const BlockStore to_tile{tile, NR};
     for (int64_t j = job->j0; j < job->j1; j += NR) {
       const float* bp = job->b_pack + (j - job->jc) * kc;
       const int cols = static_cast<int>(std::min<int64_t>(NR, job->j1 - j));
+      direct.col_bias = job->last && ep.bias && !ep.bias_per_row ? ep.bias + j : nullptr;
       for (int64_t p = 0; p < rows_total; p += MR) {
         const int rows = static_cast<int>(std::min<int64_t>(MR, rows_total - p));
-        Micro::run(kc, a_panel(p), bp, tile);
         const int64_t i = job->i0 + p;
-        store_tile(tile, job->C + i * job->ldc + j, job->ldc, rows, cols, i, j, *job->ep, job->first, job->last);
+        float* c = job->C + i * job->ldc + j;
+        if (direct_ok && rows == MR && cols == NR) {
+          direct.c = c;
+          direct.row_bias = job->last && ep.bias && ep.bias_per_row ? ep.bias + i : nullptr;
+          Micro::run(kc, a_panel(p), bp, direct);
+        } else {
+          Micro::run(kc, a_panel(p), bp, to_tile);
+          store_tile(tile, c, job->ldc, rows, cols, i, j, ep, job->first, job->last);
+        }
       }
     }
+  }
+
+  /** MR whole rows of a row-major A (unit column stride) as one panel, depth-major: each step writes
+   *  MR consecutive floats, where the generic packing writes MR floats apart. */
+  static TESSERA_INLINE void pack_rows(const float* A, int64_t rsA, int64_t kc, float* __restrict dst) {
+    for (int64_t k = 0; k < kc; k++)
+#pragma GCC unroll 16
+      for (int r = 0; r < MR; r++) dst[k * MR + r] = A[r * rsA + k];
   }
 };
 
@@ -312,6 +358,10 @@ Geometry geometry(Isa isa, int64_t M) {
   }
   return geometry_for<MicroGeneric<4>>(96, 1024, 2048, run_tile_baseline);
 }
+
+/** Multiply-adds below which sgemm runs on the calling thread: waking a pool worker costs several
+ *  microseconds (more on a busy machine), about what this much work takes on one core. */
+constexpr double kMinThreadedWork = double(1 << 19);
 
 /** K == 0: the product is zero, so C = act(bias) (or stays as is when accumulating). */
 void epilogue_only(int64_t M, int64_t N, float* C, int64_t ldc, const GemmEpilogue& ep) {
@@ -378,7 +428,13 @@ void sgemm(int64_t M, int64_t N, int64_t K, const GemmOperand& A, const GemmOper
   const Isa isa = active_isa();  // fixed for the whole call: the packing layout depends on it
   const Geometry g = geometry(isa, M);
   const int threads = num_threads();
-  const bool nested = in_parallel_region();
+  // Inside another parallel region, or for a product that a hand-off to the pool would outweigh,
+  // everything runs on this thread, and one tile group packs each A block once.
+  const bool threaded = threads > 1 && !in_parallel_region() && double(M) * double(N) * double(K) >= kMinThreadedWork;
+  auto ranges = [threaded](int64_t n, int64_t grain, const auto& fn) {
+    if (threaded) parallel_for(n, grain, fn);
+    else fn(int64_t{0}, n);
+  };
   float* b_pack = t_pack_b.get(g.kc * ((std::min(g.nc, N) + g.nr - 1) / g.nr) * g.nr);
 
   for (int64_t jc = 0; jc < N; jc += g.nc) {
@@ -386,21 +442,20 @@ void sgemm(int64_t M, int64_t N, int64_t K, const GemmOperand& A, const GemmOper
     const int64_t b_panels = (nc + g.nr - 1) / g.nr;
     // Tiles: MC rows by a group of NR panels, with enough tiles to balance the threads.
     const int64_t row_blocks = (M + g.mc - 1) / g.mc;
-    // Inside another parallel region the tiles run one after another: one group packs each A block once.
     const int64_t groups =
-        nested ? 1 : std::clamp<int64_t>((4 * threads + row_blocks - 1) / row_blocks, 1, b_panels);
+        threaded ? std::clamp<int64_t>((4 * threads + row_blocks - 1) / row_blocks, 1, b_panels) : 1;
     const int64_t panels_per_group = (b_panels + groups - 1) / groups;
     const int64_t col_groups = (b_panels + panels_per_group - 1) / panels_per_group;
 
     for (int64_t pc = 0; pc < K; pc += g.kc) {
       const int64_t kc = std::min(g.kc, K - pc);
-      parallel_for(b_panels, std::max<int64_t>(1, 16384 / (kc * g.nr)), [&](int64_t begin, int64_t end) {
+      ranges(b_panels, std::max<int64_t>(1, 16384 / (kc * g.nr)), [&](int64_t begin, int64_t end) {
         for (int64_t p = begin; p < end; p++) {
           int cols = static_cast<int>(std::min<int64_t>(g.nr, nc - p * g.nr));
           pack_b(B, pc, kc, jc + p * g.nr, cols, g.nr, b_pack + p * g.nr * kc);
         }
       });
-      parallel_for(row_blocks * col_groups, 1, [&](int64_t begin, int64_t end) {
+      ranges(row_blocks * col_groups, 1, [&](int64_t begin, int64_t end) {
         TileJob job;
         job.A = &A;
         job.k0 = pc;

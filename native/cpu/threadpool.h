@@ -14,9 +14,12 @@ bool in_parallel_region();
 
 /** Calls fn(begin, end) over disjoint ranges covering [0, n), each at least `grain` long
  *  (except the last), on up to num_threads() threads; returns when all have finished.
- *  Runs inline when n <= grain, with one thread, or when called from inside another
- *  parallel_for (so kernels may nest freely). The first exception thrown by fn is
- *  rethrown in the caller once every range has stopped. */
+ *  Runs inline when n < 2 * grain (no two ranges of `grain`), with one thread, or when called
+ *  from inside another parallel_for (so kernels may nest freely). `grain` should be the work
+ *  that outweighs a hand-off to another thread (a few microseconds). The caller runs ranges
+ *  too and does not wait for workers that have not started (a busy machine may not schedule
+ *  them soon); workers spin briefly for the next region, then sleep. The first exception
+ *  thrown by fn is rethrown in the caller once every range has stopped. */
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t begin, int64_t end)>& fn);
 
 }  // namespace tessera
