@@ -375,9 +375,12 @@ if (!loaded.addon) {
   });
 
   // Whole MR x NR blocks are stored straight into C (the epilogue in the micro-kernel), the others
-  // through a tile buffer; row-major A is packed row block by row block; products under sgemm's
-  // threading threshold (2^19 multiply-adds) run on the calling thread. Sizes straddle all three.
+  // through a tile buffer; row-major A is packed row block by row block, or read in place when a tile
+  // has a single B panel (N up to NR: 8, 16 or 32 by level); products under sgemm's threading
+  // threshold (2^19 multiply-adds) run on the calling thread. Sizes straddle all of these.
   eachLevel('matmul: whole blocks stored into C, row-major A, products either side of the threading threshold', (level) => {
+    checkMatmul(level, 1, 41, 3, 44, 'N', 'N', 'none', 1, true);      // DeepAR's head: A in place, then an edge panel packed
+    checkMatmul(level, 1, 30, 8, 70, 'N', 'T', 'sigmoid', -2, false); // one whole B panel at the baseline, in place
     checkMatmul(level, 1, 24, 64, 40, 'N', 'T', 'none', 1, true);     // whole blocks at every level, B transposed (lstm)
     checkMatmul(level, 1, 41, 67, 44, 'N', 'N', 'none', -2, true);    // whole blocks plus row and column edges
     checkMatmul(level, 1, 37, 35, 1100, 'N', 'N', 'none', 0.5, false); // two KC steps: the second adds to C

@@ -141,6 +141,23 @@ TESSERA_INLINE void store_block(const F (&acc)[MR][NV], const BlockStore& st) {
   }
 }
 
+/** The A operand of a micro-kernel: a packed panel (row i of depth k at p[k * MR + i]) ... */
+template <int MR>
+struct PackedPanel {
+  const float* __restrict p;
+  TESSERA_INLINE const float& at(int i) const { return p[i]; }
+  TESSERA_INLINE void next() { p += MR; }
+};
+
+/** ... or MR rows of a row-major A read in place (row i of depth k at p[i * rs + k]), where packing
+ *  would cost as much as the product (a tile with one B panel). */
+struct RowsInPlace {
+  const float* __restrict p;
+  int64_t rs;
+  TESSERA_INLINE const float& at(int i) const { return p[i * rs]; }
+  TESSERA_INLINE void next() { p += 1; }
+};
+
 // ---- micro-kernels: the MR x NR block = A panel (kc x MR) times B panel (kc x NR), stored by a BlockStore ----
 
 #ifdef TESSERA_X86
@@ -152,8 +169,8 @@ TESSERA_INLINE void store_block(const F (&acc)[MR][NV], const BlockStore& st) {
 template <int kMR>
 struct MicroAvx512 {
   static constexpr int MR = kMR, NR = 32;
-  static TESSERA_TARGET_AVX512 void run(int64_t kc, const float* __restrict a, const float* __restrict b,
-                                        const BlockStore& st) {
+  template <class APanel>
+  static TESSERA_TARGET_AVX512 void run(int64_t kc, APanel a, const float* __restrict b, const BlockStore& st) {
     __m512 c[MR][2];
 #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) c[i][0] = c[i][1] = _mm512_setzero_ps();
@@ -161,11 +178,11 @@ struct MicroAvx512 {
       const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
 #pragma GCC unroll 16
       for (int i = 0; i < MR; i++) {
-        const __m512 av = _mm512_set1_ps(a[i]);
+        const __m512 av = _mm512_set1_ps(a.at(i));
         c[i][0] = _mm512_fmadd_ps(av, b0, c[i][0]);
         c[i][1] = _mm512_fmadd_ps(av, b1, c[i][1]);
       }
-      a += MR;
+      a.next();
       b += NR;
     }
     store_block(c, st);
@@ -177,8 +194,8 @@ struct MicroAvx512 {
  *  broadcasts through inserts here too and spills accumulators. */
 struct MicroAvx2 {
   static constexpr int MR = 6, NR = 16;
-  static TESSERA_TARGET_AVX2 void run(int64_t kc, const float* __restrict a, const float* __restrict b,
-                                      const BlockStore& st) {
+  template <class APanel>
+  static TESSERA_TARGET_AVX2 void run(int64_t kc, APanel a, const float* __restrict b, const BlockStore& st) {
     __m256 c[MR][2];
 #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) c[i][0] = c[i][1] = _mm256_setzero_ps();
@@ -186,11 +203,11 @@ struct MicroAvx2 {
       const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
 #pragma GCC unroll 16
       for (int i = 0; i < MR; i++) {
-        const __m256 av = _mm256_broadcast_ss(a + i);
+        const __m256 av = _mm256_broadcast_ss(&a.at(i));
         c[i][0] = _mm256_fmadd_ps(av, b0, c[i][0]);
         c[i][1] = _mm256_fmadd_ps(av, b1, c[i][1]);
       }
-      a += MR;
+      a.next();
       b += NR;
     }
     store_block(c, st);
@@ -204,8 +221,8 @@ struct MicroGeneric {
   static constexpr int MR = 6, NV = 2, NR = NV * W;
   using V = Vec<W>;
   using F = typename V::F;
-  static TESSERA_INLINE void run(int64_t kc, const float* __restrict a, const float* __restrict b,
-                                 const BlockStore& st) {
+  template <class APanel>
+  static TESSERA_INLINE void run(int64_t kc, APanel a, const float* __restrict b, const BlockStore& st) {
     F c[MR][NV];
 #pragma GCC unroll 16
     for (int i = 0; i < MR; i++)
@@ -217,11 +234,11 @@ struct MicroGeneric {
       for (int v = 0; v < NV; v++) bv[v] = V::load(b + v * W);
 #pragma GCC unroll 16
       for (int i = 0; i < MR; i++) {
-        F av = V::splat(a[i]);
+        F av = V::splat(a.at(i));
 #pragma GCC unroll 4
         for (int v = 0; v < NV; v++) c[i][v] += av * bv[v];
       }
-      a += MR;
+      a.next();
       b += NR;
     }
     store_block(c, st);
@@ -248,10 +265,12 @@ struct TileKernel {
       float* crow = C + r * ldc;
       for (int c = 0; c < cols; c += W) {
         const int n = std::min(W, cols - c);
+        // Partial vectors through buf, copied element by element (memcpy of a variable size is a
+        // library call, which made narrow matrices (N = 3) cost several times a full tile).
         float buf[W] = {};
         auto load = [&](const float* p) TESSERA_LAMBDA_INLINE {
           if (n == W) return V::load(p);
-          std::memcpy(buf, p, n * sizeof(float));
+          for (int t = 0; t < n; t++) buf[t] = p[t];
           return V::load(buf);
         };
         F v = ep.alpha * V::load(tile + r * NR + c);
@@ -262,7 +281,7 @@ struct TileKernel {
           V::store(crow + c, v);
         } else {
           V::store(buf, v);
-          std::memcpy(crow + c, buf, n * sizeof(float));
+          for (int t = 0; t < n; t++) crow[c + t] = buf[t];
         }
       }
     }
@@ -280,13 +299,22 @@ struct TileKernel {
       return packed ? packed->panels + ((job->i0 + p) / MR * packed->K + job->k0) * MR : job->a_pack + p * kc;
     };
     const GemmOperand& A = *job->A;
+    // Whole panels of a row-major A are read in place when the tile has a single B panel: packing
+    // them would take about as long as the product.
+    const bool in_place = !packed && !A.source && A.cs == 1 && job->j1 - job->j0 <= NR;
+    auto whole_in_place = [&](int64_t p) TESSERA_LAMBDA_INLINE { return in_place && p + MR <= rows_total; };
     if (!packed)
       for (int64_t p = 0; p < rows_total; p += MR) {
+        if (whole_in_place(p)) continue;
         const int rows = static_cast<int>(std::min<int64_t>(MR, rows_total - p));
         float* dst = job->a_pack + p * kc;
         if (!A.source && A.cs == 1 && rows == MR) pack_rows(A.data + (job->i0 + p) * A.rs + job->k0, A.rs, kc, dst);
         else pack_a(A, job->i0 + p, job->k0, rows, kc, MR, dst);
       }
+    auto micro = [&](int64_t p, const float* bp, const BlockStore& st) TESSERA_LAMBDA_INLINE {
+      if (whole_in_place(p)) Micro::run(kc, RowsInPlace{A.data + (job->i0 + p) * A.rs + job->k0, A.rs}, bp, st);
+      else Micro::run(kc, PackedPanel<MR>{a_panel(p)}, bp, st);
+    };
     const GemmEpilogue& ep = *job->ep;
     BlockStore direct{nullptr, job->ldc, ep.alpha, !job->first || ep.accumulate};
     const bool direct_ok = !job->last || ep.act == TSR_ACT_NONE;
@@ -302,9 +330,9 @@ struct TileKernel {
         if (direct_ok && rows == MR && cols == NR) {
           direct.c = c;
           direct.row_bias = job->last && ep.bias && ep.bias_per_row ? ep.bias + i : nullptr;
-          Micro::run(kc, a_panel(p), bp, direct);
+          micro(p, bp, direct);
         } else {
-          Micro::run(kc, a_panel(p), bp, to_tile);
+          micro(p, bp, to_tile);
           store_tile(tile, c, job->ldc, rows, cols, i, j, ep, job->first, job->last);
         }
       }
@@ -358,10 +386,6 @@ Geometry geometry(Isa isa, int64_t M) {
   }
   return geometry_for<MicroGeneric<4>>(96, 1024, 2048, run_tile_baseline);
 }
-
-/** Multiply-adds below which sgemm runs on the calling thread: waking a pool worker costs several
- *  microseconds (more on a busy machine), about what this much work takes on one core. */
-constexpr double kMinThreadedWork = double(1 << 19);
 
 /** K == 0: the product is zero, so C = act(bias) (or stays as is when accumulating). */
 void epilogue_only(int64_t M, int64_t N, float* C, int64_t ldc, const GemmEpilogue& ep) {
@@ -430,7 +454,7 @@ void sgemm(int64_t M, int64_t N, int64_t K, const GemmOperand& A, const GemmOper
   const int threads = num_threads();
   // Inside another parallel region, or for a product that a hand-off to the pool would outweigh,
   // everything runs on this thread, and one tile group packs each A block once.
-  const bool threaded = threads > 1 && !in_parallel_region() && double(M) * double(N) * double(K) >= kMinThreadedWork;
+  const bool threaded = threads > 1 && !in_parallel_region() && double(M) * double(N) * double(K) >= kGemmThreadedWork;
   auto ranges = [threaded](int64_t n, int64_t grain, const auto& fn) {
     if (threaded) parallel_for(n, grain, fn);
     else fn(int64_t{0}, n);

@@ -46,9 +46,14 @@ struct GemmOperand {
   const PackedA* packed = nullptr;
 };
 
+/** Multiply-adds below which sgemm runs on the calling thread: waking a pool worker costs several
+ *  microseconds (more on a busy machine), about what this much work takes on one core. Callers that
+ *  thread over several products use it as their grain. */
+constexpr double kGemmThreadedWork = double(1 << 19);
+
 /** C[i*ldc + j] (=, or += when accumulate) act(alpha * sum_k A[i*rsA + k*csA] * B[k*rsB + j*csB] + bias).
  *  Any strides (0 included) on A and B; C rows are ldc apart with unit column stride.
- *  Threaded over tiles of C through parallel_for (runs single-threaded when nested).
+ *  Threaded over tiles of C through parallel_for (on this thread when nested or under kGemmThreadedWork).
  *  The caller guarantees that every addressed element exists. */
 void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t rsA, int64_t csA,
            const float* B, int64_t rsB, int64_t csB, float* C, int64_t ldc, const GemmEpilogue& ep);

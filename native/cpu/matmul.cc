@@ -1,4 +1,6 @@
 // matmul binding: batched strided views over sgemm with the fused epilogue.
+#include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "families.h"
@@ -35,10 +37,12 @@ void Matmul(const Napi::CallbackInfo& info) {
     sgemm(M, N, K, a.data + p.a_offset + i * sa[0], sa[1], sa[2], b.data + p.b_offset + i * sb[0], sb[1], sb[2],
           out.data + i * M * N, N, ep);
   };
-  // Enough matrices to go round: one per thread (each sgemm then runs single-threaded inside);
-  // otherwise one after the other, each threaded over its tiles.
+  // Enough matrices to go round: one per thread (each sgemm then runs single-threaded inside), in
+  // ranges worth a hand-off; otherwise one after the other, each threaded over its tiles.
   if (batch >= num_threads()) {
-    parallel_for(batch, 1, [&](int64_t begin, int64_t end) {
+    const double work = std::max(1.0, double(M) * double(N) * double(K));
+    const int64_t grain = static_cast<int64_t>(std::min(double(batch), std::ceil(kGemmThreadedWork / work)));
+    parallel_for(batch, grain, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; i++) one(i);
     });
   } else {

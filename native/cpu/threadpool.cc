@@ -78,13 +78,12 @@ class Pool {
   void run(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
     // Several JavaScript threads (worker_threads) share this library: one region at a time.
     std::lock_guard<std::mutex> region(region_mutex_);
-    // Chunks of equal size, each at least `grain` long, a few per thread where n allows (a thread
-    // that was descheduled then leaves its share to the others).
-    const int64_t chunks = std::clamp<int64_t>(n / grain, 1, int64_t(threads_) * 4);
+    // A few chunks per thread where n allows (a thread that was descheduled then leaves its share to
+    // the others), each at least `grain` long, their lengths within one of each other (ten tiles of
+    // a GEMM are ten chunks of one and two, not five of two, which two threads would split 3 to 2).
     fn_ = &fn;
     n_ = n;
-    chunk_ = (n + chunks - 1) / chunks;
-    chunks_ = (n + chunk_ - 1) / chunk_;
+    chunks_ = std::clamp<int64_t>(n / grain, 1, int64_t(threads_) * 4);
     next_chunk_.store(0);
     failed_.store(false);
     error_ = nullptr;
@@ -118,7 +117,7 @@ class Pool {
     for (;;) {
       int64_t c = next_chunk_.fetch_add(1);
       if (c >= chunks_ || failed_.load(std::memory_order_relaxed)) return;
-      int64_t begin = c * chunk_, end = std::min(n_, begin + chunk_);
+      const int64_t begin = c * n_ / chunks_, end = (c + 1) * n_ / chunks_;
       try {
         (*fn_)(begin, end);
       } catch (...) {
@@ -174,7 +173,7 @@ class Pool {
   std::atomic<bool> stopping_{false};
 
   const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
-  int64_t n_ = 0, chunk_ = 1, chunks_ = 0;
+  int64_t n_ = 0, chunks_ = 0;
   std::atomic<int64_t> next_chunk_{0};
   std::atomic<uint64_t> entry_{0};
   std::atomic<bool> failed_{false};

@@ -12,8 +12,8 @@ int num_threads();
 /** True inside a parallel_for's fn (on any thread): a parallel_for issued there runs inline. */
 bool in_parallel_region();
 
-/** Calls fn(begin, end) over disjoint ranges covering [0, n), each at least `grain` long
- *  (except the last), on up to num_threads() threads; returns when all have finished.
+/** Calls fn(begin, end) over disjoint ranges covering [0, n), each at least `grain` long,
+ *  on up to num_threads() threads; returns when all have finished.
  *  Runs inline when n < 2 * grain (no two ranges of `grain`), with one thread, or when called
  *  from inside another parallel_for (so kernels may nest freely). `grain` should be the work
  *  that outweighs a hand-off to another thread (a few microseconds). The caller runs ranges
