@@ -1,5 +1,5 @@
 // Blocked SGEMM (Goto/BLIS scheme): B is packed per (NC x KC) block into NR-wide panels shared by
-// all threads; each thread packs its own MC x KC block of A into MR-tall panels and runs an
+// all threads (or packed once by a caller that multiplies by the same B many times); each thread packs its own MC x KC block of A into MR-tall panels and runs an
 // MR x NR register-blocked micro-kernel over it. Threads split C into tiles of MC rows by a group
 // of NR panels. Micro-kernels: AVX-512 (12 x 32) and AVX2 (6 x 16) in intrinsics, and a
 // generic-vector one for the baseline (6 x 8); the epilogue (alpha, bias, activation) is applied
@@ -96,7 +96,8 @@ TESSERA_INLINE typename Vec<W>::F activate(typename Vec<W>::F v, int act) {
 struct TileJob {
   const GemmOperand* A;
   int64_t k0;           // first depth of this KC step
-  const float* b_pack;  // kc x nc block of B, NR-wide panels
+  const float* b_pack;  // this KC step's NR-wide panels of B from column jc on, one per b_panel_stride floats
+  int64_t b_panel_stride;
   int64_t kc;
   int64_t i0, i1;       // rows of C
   int64_t j0, j1;       // columns of C; j0 - jc is a multiple of NR
@@ -308,7 +309,8 @@ struct TileKernel {
         if (whole_in_place(p)) continue;
         const int rows = static_cast<int>(std::min<int64_t>(MR, rows_total - p));
         float* dst = job->a_pack + p * kc;
-        if (!A.source && A.cs == 1 && rows == MR) pack_rows(A.data + (job->i0 + p) * A.rs + job->k0, A.rs, kc, dst);
+        if (!A.source && rows == MR && (A.cs == 1 || A.rs == 1))
+          pack_whole(A.data + (job->i0 + p) * A.rs + job->k0 * A.cs, A.rs, A.cs, kc, dst);
         else pack_a(A, job->i0 + p, job->k0, rows, kc, MR, dst);
       }
     auto micro = [&](int64_t p, const float* bp, const BlockStore& st) TESSERA_LAMBDA_INLINE {
@@ -320,7 +322,7 @@ struct TileKernel {
     const bool direct_ok = !job->last || ep.act == TSR_ACT_NONE;
     const BlockStore to_tile{tile, NR};
     for (int64_t j = job->j0; j < job->j1; j += NR) {
-      const float* bp = job->b_pack + (j - job->jc) * kc;
+      const float* bp = job->b_pack + (j - job->jc) / NR * job->b_panel_stride;
       const int cols = static_cast<int>(std::min<int64_t>(NR, job->j1 - j));
       direct.col_bias = job->last && ep.bias && !ep.bias_per_row ? ep.bias + j : nullptr;
       for (int64_t p = 0; p < rows_total; p += MR) {
@@ -339,12 +341,19 @@ struct TileKernel {
     }
   }
 
-  /** MR whole rows of a row-major A (unit column stride) as one panel, depth-major: each step writes
-   *  MR consecutive floats, where the generic packing writes MR floats apart. */
-  static TESSERA_INLINE void pack_rows(const float* A, int64_t rsA, int64_t kc, float* __restrict dst) {
-    for (int64_t k = 0; k < kc; k++)
+  /** MR whole rows of an A with a unit stride as one panel, depth by depth with MR known here: each
+   *  step writes MR consecutive floats (gathered from MR rows of a row-major A, or copied from a
+   *  column-major one), where the generic packing writes MR floats apart or loops over a runtime MR. */
+  static TESSERA_INLINE void pack_whole(const float* A, int64_t rsA, int64_t csA, int64_t kc, float* __restrict dst) {
+    if (csA == 1) {
+      for (int64_t k = 0; k < kc; k++)
 #pragma GCC unroll 16
-      for (int r = 0; r < MR; r++) dst[k * MR + r] = A[r * rsA + k];
+        for (int r = 0; r < MR; r++) dst[k * MR + r] = A[r * rsA + k];
+    } else {
+      for (int64_t k = 0; k < kc; k++)
+#pragma GCC unroll 16
+        for (int r = 0; r < MR; r++) dst[k * MR + r] = A[k * csA + r];
+    }
   }
 };
 
@@ -428,6 +437,27 @@ PackedA pack_a_once(int64_t M, int64_t K, const float* A, int64_t rsA, int64_t c
   return packed;
 }
 
+int64_t packed_b_floats(int64_t N, int64_t K) {
+  const int nr = geometry(active_isa(), 1).nr;
+  return (N + nr - 1) / nr * nr * K;
+}
+
+PackedB pack_b_once(int64_t N, int64_t K, const float* B, int64_t rsB, int64_t csB, float* storage) {
+  PackedB packed;
+  packed.panels = storage;
+  packed.nr = geometry(active_isa(), 1).nr;  // the panel width does not depend on M
+  packed.N = N;
+  packed.K = K;
+  const int nr = packed.nr;
+  parallel_for((N + nr - 1) / nr, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, K * nr)), [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; p++) {
+      const int cols = static_cast<int>(std::min<int64_t>(nr, N - p * nr));
+      pack_b_panel(B + p * nr * csB, rsB, csB, cols, K, nr, storage + p * nr * K);
+    }
+  });
+  return packed;
+}
+
 void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t rsA, int64_t csA, const float* B, int64_t rsB,
            int64_t csB, float* C, int64_t ldc, const GemmEpilogue& ep) {
   GemmOperand a, b;
@@ -459,7 +489,12 @@ void sgemm(int64_t M, int64_t N, int64_t K, const GemmOperand& A, const GemmOper
     if (threaded) parallel_for(n, grain, fn);
     else fn(int64_t{0}, n);
   };
-  float* b_pack = t_pack_b.get(g.kc * ((std::min(g.nc, N) + g.nr - 1) / g.nr) * g.nr);
+  // B's panels: packed once by the caller (then read in place), else packed here per NC x KC block.
+  const PackedB* b_once = B.packed_b && B.packed_b->nr == g.nr ? B.packed_b : nullptr;
+  if (b_once && (b_once->N != N || b_once->K != K))
+    throw std::invalid_argument("sgemm: B packed as " + std::to_string(b_once->K) + " x " + std::to_string(b_once->N) +
+                                ", used as " + std::to_string(K) + " x " + std::to_string(N));
+  float* b_pack = b_once ? nullptr : t_pack_b.get(g.kc * ((std::min(g.nc, N) + g.nr - 1) / g.nr) * g.nr);
 
   for (int64_t jc = 0; jc < N; jc += g.nc) {
     const int64_t nc = std::min(g.nc, N - jc);
@@ -473,17 +508,21 @@ void sgemm(int64_t M, int64_t N, int64_t K, const GemmOperand& A, const GemmOper
 
     for (int64_t pc = 0; pc < K; pc += g.kc) {
       const int64_t kc = std::min(g.kc, K - pc);
-      ranges(b_panels, std::max<int64_t>(1, 16384 / (kc * g.nr)), [&](int64_t begin, int64_t end) {
-        for (int64_t p = begin; p < end; p++) {
-          int cols = static_cast<int>(std::min<int64_t>(g.nr, nc - p * g.nr));
-          pack_b(B, pc, kc, jc + p * g.nr, cols, g.nr, b_pack + p * g.nr * kc);
-        }
-      });
+      if (!b_once)
+        ranges(b_panels, std::max<int64_t>(1, 16384 / (kc * g.nr)), [&](int64_t begin, int64_t end) {
+          for (int64_t p = begin; p < end; p++) {
+            int cols = static_cast<int>(std::min<int64_t>(g.nr, nc - p * g.nr));
+            pack_b(B, pc, kc, jc + p * g.nr, cols, g.nr, b_pack + p * g.nr * kc);
+          }
+        });
+      const float* b_block = b_once ? b_once->panels + (jc / g.nr * K + pc) * g.nr : b_pack;
+      const int64_t b_panel_stride = (b_once ? K : kc) * g.nr;
       ranges(row_blocks * col_groups, 1, [&](int64_t begin, int64_t end) {
         TileJob job;
         job.A = &A;
         job.k0 = pc;
-        job.b_pack = b_pack;
+        job.b_pack = b_block;
+        job.b_panel_stride = b_panel_stride;
         job.kc = kc;
         job.jc = jc;
         job.C = C;

@@ -37,13 +37,28 @@ int64_t packed_a_floats(int64_t M, int64_t K);
 /** Packs A (element (i, k) at A[i * rsA + k * csA]) into `storage` for the instruction set active now. */
 PackedA pack_a_once(int64_t M, int64_t K, const float* A, int64_t rsA, int64_t csA, float* storage);
 
+/** A B matrix packed once in sgemm's panel layout, for several sgemm calls with the same B (an LSTM's
+ *  recurrent weights, used by every step): [panels][K][nr], zero columns after N. */
+struct PackedB {
+  const float* panels = nullptr;
+  int nr = 0;
+  int64_t N = 0, K = 0;
+};
+
+/** Floats that pack_b_once needs for a K x N matrix. */
+int64_t packed_b_floats(int64_t N, int64_t K);
+/** Packs B (element (k, j) at B[k * rsB + j * csB]) into `storage` for the instruction set active now. */
+PackedB pack_b_once(int64_t N, int64_t K, const float* B, int64_t rsB, int64_t csB, float* storage);
+
 /** A GEMM operand: a strided matrix (element (r, c) at data[r * rs + c * cs]) or a GemmSource. An A
- *  operand may also carry the same matrix packed (used when the panel height matches). */
+ *  operand may also carry the same matrix packed (used when the panel height matches), and a B
+ *  operand likewise (used when the panel width matches). */
 struct GemmOperand {
   const float* data = nullptr;
   int64_t rs = 0, cs = 0;
   const GemmSource* source = nullptr;
-  const PackedA* packed = nullptr;
+  const PackedA* packed = nullptr;    // an A operand's panels, packed once
+  const PackedB* packed_b = nullptr;  // a B operand's panels, packed once
 };
 
 /** Multiply-adds below which sgemm runs on the calling thread: waking a pool worker costs several

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "families.h"
 #include "gemm.h"
@@ -121,6 +122,14 @@ Napi::Value LstmForward(const Napi::CallbackInfo& info) {
 
   float* hs = states.data;
   float* cs = states.data + T * step_states;
+  // W_hh^T (its element (k, r) is w[r * H + k]) in sgemm's panels once for every step and thread.
+  std::vector<float> w_storage(packed_b_floats(G, H));
+  const PackedB w_packed = pack_b_once(G, H, w.data, 1, H, w_storage.data());
+  GemmOperand w_t;
+  w_t.data = w.data;
+  w_t.rs = 1;
+  w_t.cs = H;
+  w_t.packed_b = &w_packed;
   parallel_for(B, row_grain(T, H), [&](int64_t b0, int64_t b1) {
     GemmEpilogue accumulate;
     accumulate.accumulate = true;
@@ -130,9 +139,12 @@ Napi::Value LstmForward(const Napi::CallbackInfo& info) {
       const float* c_prev = k == 0 ? c0.data : cs + prev * step_states;
       float* z = gates.data + t * step_gates;
       std::memcpy(z + b0 * G, gates_in.data + t * step_gates + b0 * G, (b1 - b0) * G * sizeof(float));
-      // z [rows, 4H] += h_prev [rows, H] W_hh^T (W_hh^T's element (k, r) is w[r * H + k]); nested in
-      // parallel_for, sgemm runs on this thread.
-      sgemm(b1 - b0, G, H, h_prev + b0 * H, H, 1, w.data, 1, H, z + b0 * G, G, accumulate);
+      // z [rows, 4H] += h_prev [rows, H] W_hh^T; nested in parallel_for, sgemm runs on this thread.
+      GemmOperand h;
+      h.data = h_prev + b0 * H;
+      h.rs = H;
+      h.cs = 1;
+      sgemm(b1 - b0, G, H, h, w_t, z + b0 * G, G, accumulate);
       simd_dispatch<CellForward>(b0, b1, H, z, c_prev, cs + t * step_states, hs + t * step_states);
     }
   });
@@ -166,6 +178,13 @@ Napi::Value LstmBackward(const Napi::CallbackInfo& info) {
   const float* cs = states.data + T * step_states;
   const float* gh = grad_states.data;
   const float* gc = grad_states.data + T * step_states;
+  std::vector<float> w_storage(packed_b_floats(H, G));
+  const PackedB w_packed = pack_b_once(H, G, w.data, H, 1, w_storage.data());
+  GemmOperand w_op;
+  w_op.data = w.data;
+  w_op.rs = H;
+  w_op.cs = 1;
+  w_op.packed_b = &w_packed;
   parallel_for(B, row_grain(T, H), [&](int64_t b0, int64_t b1) {
     std::fill(dh_next + b0 * H, dh_next + b1 * H, 0.f);
     std::fill(dc_next + b0 * H, dc_next + b1 * H, 0.f);
@@ -175,8 +194,12 @@ Napi::Value LstmBackward(const Napi::CallbackInfo& info) {
       float* gz = grad_gates.data + t * step_gates;
       const int64_t s = t * step_states;
       simd_dispatch<CellBackward>(b0, b1, H, gates.data + t * step_gates, cs + s, c_prev, gh + s, gc + s, dh_next, dc_next, gz);
-      // dL/dh_prev [rows, H] = gz [rows, 4H] W_hh [4H, H].
-      sgemm(b1 - b0, H, G, gz + b0 * G, G, 1, w.data, H, 1, dh_next + b0 * H, H, GemmEpilogue{});
+      // dL/dh_prev [rows, H] = gz [rows, 4H] W_hh [4H, H] (W_hh packed once above).
+      GemmOperand gz_rows;
+      gz_rows.data = gz + b0 * G;
+      gz_rows.rs = G;
+      gz_rows.cs = 1;
+      sgemm(b1 - b0, H, G, gz_rows, w_op, dh_next + b0 * H, H, GemmEpilogue{});
     }
   });
   return info.Env().Undefined();
