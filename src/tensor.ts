@@ -20,22 +20,34 @@ export interface GradNode {
 /** Backend storage shared by a tensor and its views. */
 export class Storage {
   refs = 0;
+  /** The live counts of its backend, which memory() reports. */
+  readonly counts: MemoryCounts;
+  private readonly bytes: number;
+  /** Registered with the finalizer (see track()). */
+  private tracked = false;
   constructor(readonly backend: Backend, public buf: Buf | null) {
-    const m = memoryOf(backend.name);
-    const bytes = buf!.size * 4;
-    m.buffers++; m.bytes += bytes;
-    // Storage that becomes unreachable without release() (its tensors were dropped, not disposed) is reclaimed
-    // by the garbage collector; the backend's reclaimer frees what the collector cannot free by itself.
-    // Backends without one keep the buffer until the finalizer runs and free it then.
-    const reclaim = backend.reclaimer ? backend.reclaimer(buf!) : () => backend.free(buf!);
-    storageFinalizer.register(this, { counts: m, bytes, reclaim }, this);
+    this.counts = memoryOf(backend.name);
+    this.bytes = buf!.size * 4;
+    this.counts.buffers++; this.counts.bytes += this.bytes;
+  }
+  /**
+   * Registers this storage with the finalizer, once a tensor on it can be dropped without dispose(): storage
+   * that becomes unreachable without release() is then reclaimed by the garbage collector; the backend's
+   * reclaimer frees what the collector cannot free by itself. Backends without one keep the buffer until the
+   * finalizer runs and free it then.
+   */
+  track(): void {
+    if (this.tracked || !this.buf) return;
+    this.tracked = true;
+    const backend = this.backend, buf = this.buf;
+    const reclaim = backend.reclaimer ? backend.reclaimer(buf) : () => backend.free(buf);
+    storageFinalizer.register(this, { counts: this.counts, bytes: this.bytes, reclaim }, this);
   }
   retain(): void { this.refs++; }
   release(): void {
     if (--this.refs > 0 || !this.buf) return;
-    storageFinalizer.unregister(this);
-    const m = memoryOf(this.backend.name);
-    m.buffers--; m.bytes -= this.buf.size * 4;
+    if (this.tracked) storageFinalizer.unregister(this);
+    this.counts.buffers--; this.counts.bytes -= this.bytes;
     this.backend.free(this.buf);
     this.buf = null;
   }
@@ -69,6 +81,9 @@ const storageFinalizer = new FinalizationRegistry<{ counts: MemoryCounts; bytes:
   });
 
 // ---- scopes: free what a function made, except what it returns ----
+// A tensor made inside a scope is held by the scope's set until the scope ends, so it cannot be dropped
+// before then: it is registered with the finalizers only when it outlives every scope (returned from the
+// outermost one, or kept). Registering every op's result cost more than the rest of a small op's JS.
 const scopes: Set<Tensor>[] = [];
 
 export function scope<T>(fn: () => T): T {
@@ -92,8 +107,9 @@ export function scope<T>(fn: () => T): T {
   collectTensors(result, kept);
   const parent = scopes[scopes.length - 1];
   for (const t of mine) {
-    if (kept.has(t)) parent?.add(t);
-    else t.dispose();
+    if (!kept.has(t)) t.dispose();
+    else if (parent) parent.add(t);
+    else t.track();
   }
   return result;
 }
@@ -130,17 +146,29 @@ export class Tensor {
   /** Optional label, used by nn modules and error messages. */
   name?: string;
 
+  /** Registered with the finalizers (see track()). */
+  private tracked = false;
+
   constructor(storage: Storage, shape: readonly number[], strides: readonly number[], offset: number, dtype: DType) {
     this._storage = storage;
-    this.shape = Object.freeze([...shape]);
-    this.strides = Object.freeze([...strides]);
+    this.shape = Object.freeze(shape.slice());
+    this.strides = Object.freeze(strides.slice());
     this.offset = offset;
     this.dtype = dtype;
     storage.retain();
-    const counts = memoryOf(storage.backend.name);
-    counts.tensors++;
-    tensorFinalizer.register(this, counts, this);
-    scopes[scopes.length - 1]?.add(this);
+    storage.counts.tensors++;
+    const top = scopes[scopes.length - 1];
+    if (top) top.add(this);
+    else this.track();
+  }
+
+  /** Registers this tensor and its storage with the finalizers: from now on it can be dropped without dispose()
+   *  (scope() calls it for what outlives the outermost scope). */
+  track(): void {
+    if (this.tracked || !this._storage) return;
+    this.tracked = true;
+    tensorFinalizer.register(this, this._storage.counts, this);
+    this._storage.track();
   }
 
   get storage(): Storage {
@@ -171,8 +199,8 @@ export class Tensor {
 
   dispose(): void {
     if (!this._storage) return;
-    tensorFinalizer.unregister(this);
-    memoryOf(this._storage.backend.name).tensors--;
+    if (this.tracked) tensorFinalizer.unregister(this);
+    this._storage.counts.tensors--;
     this._storage.release();
     this._storage = null;
     this.freeNode('disposed');
@@ -188,6 +216,7 @@ export class Tensor {
   /** Exempts this tensor from the enclosing scopes' cleanup. */
   keep(): this {
     for (const s of scopes) s.delete(this);
+    this.track();
     return this;
   }
 
@@ -202,6 +231,7 @@ export class Tensor {
     st.retain();
     this.storage.release();
     this._storage = st;
+    if (this.tracked) st.track();
     (this as { strides: readonly number[] }).strides = Object.freeze(denseStrides(this.shape));
     (this as { offset: number }).offset = 0;
     if (src !== value) src.dispose();

@@ -1,14 +1,16 @@
 // One soak run for test/soak.test.ts, in its own process (node --expose-gc): a small GCN trained for a few
-// hundred steps in one of three styles, in a synchronous loop as users write it (no await, so finalizers never
+// hundred steps in one of four styles, in a synchronous loop as users write it (no await, so finalizers never
 // run during it). Prints one JSON line: memory after forced collections inside the loop, and the tensor counts
-// once the event loop has turned. Usage: node --expose-gc soak-child.js scope|manual|neither [steps]
+// once the event loop has turned. 'escaping' runs each step in a scope that returns the logits and the loss,
+// and keeps a tensor made inside it: all three outlive the scope and are then dropped without dispose().
+// Usage: node --expose-gc soak-child.js scope|manual|neither|escaping [steps]
 import { T } from './helpers.js';
 import { Gcn, csbmGraph, prepareGraph } from '../src/models/gnn/index.js';
 import { csbm } from '../src/data/synthetic.js';
 
 const style = process.argv[2];
 const steps = Number(process.argv[3] ?? 300);
-if (!['scope', 'manual', 'neither'].includes(style)) throw new Error(`soak-child: unknown style '${style}'`);
+if (!['scope', 'manual', 'neither', 'escaping'].includes(style)) throw new Error(`soak-child: unknown style '${style}'`);
 const collect = (globalThis as { gc?: () => void }).gc;
 if (!collect) throw new Error('soak-child: run with node --expose-gc');
 
@@ -19,15 +21,23 @@ const model = new Gcn(graph.numFeatures, graph.numClasses, { hidden: 16, generat
 const optimizer = new T.optim.Adam(model.parameters(), { lr: 0.01 });
 const labels = T.fromArray(graph.labels, [graph.labels.length], { backend, dtype: 'int32' });
 
-function step(): void {
+function step(): { logits: T.Tensor; loss: T.Tensor } {
   optimizer.zeroGrad();
   const out = model.forward(inputs);
   const loss = T.crossEntropy(out.logits, labels);
   loss.backward();
   optimizer.step();
   if (style === 'manual') { loss.dispose(); out.logits.dispose(); out.hidden.dispose(); }
+  if (style === 'escaping') T.exp(out.hidden).keep();
+  return { logits: out.logits, loss };
 }
-const run = (n: number) => { for (let i = 0; i < n; i++) { if (style === 'scope') T.scope(step); else step(); } };
+const run = (n: number) => {
+  for (let i = 0; i < n; i++) {
+    if (style === 'scope') T.scope(() => { step(); });
+    else if (style === 'escaping') T.scope(() => T.scope(step));
+    else step();
+  }
+};
 
 /** Bytes of live typed arrays (cpu storage) after a full collection, without leaving the synchronous job. */
 const liveBytes = () => { collect(); collect(); return process.memoryUsage().arrayBuffers; };
