@@ -216,27 +216,48 @@ function numberField(record: string, values: Values, key: string): number {
   return v;
 }
 
-/** The numbers of field f: three for a triple, a code's index, 1 or 0 for a buffer's presence. */
-function fieldNumbers(recordName: string, f: Field, values: Values): number[] {
-  if (f.parts) return f.parts.map((p) => numberField(recordName, values, p));
+/** Writes the numbers of field f into out from `at` (three for a triple, a code's index, 1 or 0 for a
+ *  buffer's presence); returns where the next field starts. */
+function writeField(recordName: string, f: Field, values: Values, out: Float64Array | number[], at: number): number {
+  if (f.parts) {
+    for (const part of f.parts) out[at++] = numberField(recordName, values, part);
+    return at;
+  }
   const v = values[f.name];
   switch (f.type) {
     case 'int3':
-      if (!Array.isArray(v) || v.length !== 3 || v.some((x) => typeof x !== 'number')) {
+      if (!Array.isArray(v) || v.length !== 3 || typeof v[0] !== 'number' || typeof v[1] !== 'number' || typeof v[2] !== 'number') {
         throw new Error(`${recordName} record: field ${f.name} must be 3 numbers, got ${String(v)}`);
       }
-      return v as number[];
-    case 'code': return [codeOf(f.codes!, v as never)];
-    case 'buffer': return [v === undefined || v === null ? 0 : 1];
-    default: return [numberField(recordName, values, f.name)];
+      out[at] = v[0]; out[at + 1] = v[1]; out[at + 2] = v[2];
+      return at + 3;
+    case 'code': out[at] = codeOf(f.codes!, v as never); return at + 1;
+    case 'buffer': out[at] = v === undefined || v === null ? 0 : 1; return at + 1;
+    default: out[at] = numberField(recordName, values, f.name); return at + 1;
   }
 }
 
-/** Record R in C slot order, one double per slot (how the cpu addon takes it; pointers travel
- *  beside, their slot holds 1 when present). */
-export function packSlots<R extends RecordName, B>(name: R, values: RecordValues<R, B>): Float64Array {
+/** How many C slots record `def` takes (a triple takes three). */
+export function slotCount(def: RecordDef): number {
+  let n = 0;
+  for (const f of def.fields) n += f.type === 'int3' ? 3 : 1;
+  return n;
+}
+
+/**
+ * Record R in C slot order, one double per slot (how the cpu addon takes it; pointers travel beside, their slot
+ * holds 1 when present). With `out` (slotCount long) the slots are written there and it is returned: the cpu
+ * backend reuses one array per record for every call, since the addon copies the record before it returns,
+ * and a fresh Float64Array per kernel call was a large part of a small matmul's JS time.
+ */
+export function packSlots<R extends RecordName, B>(name: R, values: RecordValues<R, B>, out?: Float64Array): Float64Array {
   const def: RecordDef = RECORDS[name];
-  return Float64Array.from(def.fields.flatMap((f) => fieldNumbers(name, f, values as Values)));
+  const n = slotCount(def);
+  if (out && out.length !== n) throw new Error(`${name} record: ${n} slots, got an array of ${out.length}`);
+  const slots = out ?? new Float64Array(n);
+  let at = 0;
+  for (const f of def.fields) at = writeField(name, f, values as Values, slots, at);
+  return slots;
 }
 
 /** A member of a WGSL uniform struct. */
@@ -275,7 +296,9 @@ export function packWgsl<R extends RecordName, B>(name: R, values: RecordValues<
   const bytes = new ArrayBuffer(layout.size);
   const view = new DataView(bytes);
   for (const m of layout.members) {
-    fieldNumbers(name, m.field, values as Values).forEach((v, i) => {
+    const numbers: number[] = [];
+    writeField(name, m.field, values as Values, numbers, 0);
+    numbers.forEach((v, i) => {
       const at = m.offset + 4 * i;
       if (m.type === 'f32') { view.setFloat32(at, v, true); return; }
       const [lo, hi] = m.type === 'u32' ? [0, 0xffffffff] : [-0x80000000, 0x7fffffff];

@@ -11,13 +11,15 @@ function matrixStrides(backend: string, role: string, v: View, rows: number, col
   return [r === 3 ? v.strides[0] : 0, v.strides[r - 2], v.strides[r - 1]];
 }
 
-/** The whole matmul record: the op's params, the operands' strides and offsets, the precision. */
+/** The whole matmul record: the op's params, the operands' strides and offsets, the precision. The fields are
+ *  listed rather than spread from p: spreading cost more than the small kernel it describes. */
 export function matmulRecord(backend: string, a: View, b: View, p: MatmulParams,
   precision: Precision = 'float32'): RecordValues<'matmul', Buf> {
   return {
-    ...p,
+    batch: p.batch, M: p.M, N: p.N, K: p.K,
     a_strides: matrixStrides(backend, 'a', a, p.M, p.K), a_offset: a.offset,
     b_strides: matrixStrides(backend, 'b', b, p.K, p.N), b_offset: b.offset,
+    alpha: p.alpha, bias: p.bias, act: p.act,
     precision,
   };
 }

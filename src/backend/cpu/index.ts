@@ -6,7 +6,7 @@ import type {
   Backend, BinaryOp, Buf, ConvParams, Csr, DType, LstmParams, MatmulParams, Placement, PoolParams, ReduceOp, ScanOp,
   UnaryOp, View,
 } from '../interface.js';
-import { CODES, RECORDS, cSlots, codeOf, packSlots } from '../../schema.js';
+import { CODES, RECORDS, cSlots, codeOf, packSlots, slotCount } from '../../schema.js';
 import { HostBuf, hostData, type HostArray } from '../hostbuf.js';
 import { matmulRecord } from '../records.js';
 import { loadAddon, rebuildHint } from './addon.js';
@@ -94,7 +94,8 @@ export class CpuBackend implements Backend {
   // An array the pool turns away is released at once (the addon detaches it): left to the collector, the
   // arrays of one training step were still resident while the next step allocated its own (r3d_18's step
   // held about 600 MiB of such garbage at its peak).
-  private readonly pool = new Map<string, (Float32Array | Int32Array)[]>();
+  // Keyed by dtype, then length (a string key per alloc cost more than the lookup).
+  private readonly pool = { float32: new Map<number, (Float32Array | Int32Array)[]>(), int32: new Map<number, (Float32Array | Int32Array)[]>() };
   private pooled = 0;
   /** The most bytes of freed arrays the pool holds (settable for tests). */
   poolLimitBytes = 256 * 2 ** 20;
@@ -104,7 +105,7 @@ export class CpuBackend implements Backend {
   get pooledBytes(): number { return this.pooled; }
 
   alloc(size: number, dtype: DType): Buf {
-    const reused = size >= CpuBackend.POOL_MIN_ELEMENTS ? this.pool.get(`${dtype}:${size}`)?.pop() : undefined;
+    const reused = size >= CpuBackend.POOL_MIN_ELEMENTS ? this.pool[dtype].get(size)?.pop() : undefined;
     if (reused) { this.pooled -= reused.byteLength; return new HostBuf(reused, dtype); }
     return new HostBuf(dtype === 'int32' ? new Int32Array(size) : new Float32Array(size), dtype);
   }
@@ -114,9 +115,9 @@ export class CpuBackend implements Backend {
     host.data = buf.dtype === 'int32' ? new Int32Array(0) : new Float32Array(0);
     if (arr instanceof Float64Array || arr.length < CpuBackend.POOL_MIN_ELEMENTS) return;
     if (this.pooled + arr.byteLength > this.poolLimitBytes) { this.addon.releaseArray(arr); return; }
-    const key = `${buf.dtype}:${arr.length}`;
-    let list = this.pool.get(key);
-    if (!list) { list = []; this.pool.set(key, list); }
+    const byLength = this.pool[buf.dtype];
+    let list = byLength.get(arr.length);
+    if (!list) { list = []; byLength.set(arr.length, list); }
     list.push(arr);
     this.pooled += arr.byteLength;
   }
@@ -157,9 +158,13 @@ export class CpuBackend implements Backend {
     this.addon.reduce(codeOf('reduce', op), data(x), outer, size, inner, data(out));
   }
 
+  // The records are packed into one array per record kind: the addon copies a record before it returns.
+  private readonly matmulSlots = new Float64Array(slotCount(RECORDS.matmul));
+  private readonly lstmSlots = new Float64Array(slotCount(RECORDS.lstm));
+
   matmul(a: View, b: View, out: Buf, p: MatmulParams): void {
     this.addon.matmul(data(a.buf), data(b.buf), data(out), p.bias ? data(p.bias) : undefined,
-      packSlots('matmul', matmulRecord(this.name, a, b, p)));
+      packSlots('matmul', matmulRecord(this.name, a, b, p), this.matmulSlots));
   }
 
   gather(x: View, axis: number, idx: View, out: Buf, outShape: readonly number[]): void {
@@ -206,12 +211,12 @@ export class CpuBackend implements Backend {
   }
 
   lstmForward(gatesIn: Buf, weightHh: Buf, h0: Buf, c0: Buf, states: Buf, gates: Buf, p: LstmParams): void {
-    this.addon.lstmForward(data(gatesIn), data(weightHh), data(h0), data(c0), data(states), data(gates), packSlots('lstm', p));
+    this.addon.lstmForward(data(gatesIn), data(weightHh), data(h0), data(c0), data(states), data(gates), packSlots('lstm', p, this.lstmSlots));
   }
   lstmBackward(weightHh: Buf, c0: Buf, gates: Buf, states: Buf, gradStates: Buf, gradGates: Buf, gradH0: Buf,
     gradC0: Buf, p: LstmParams): void {
     this.addon.lstmBackward(data(weightHh), data(c0), data(gates), data(states), data(gradStates), data(gradGates),
-      data(gradH0), data(gradC0), packSlots('lstm', p));
+      data(gradH0), data(gradC0), packSlots('lstm', p, this.lstmSlots));
   }
 
   adamUpdate(param: Buf, grad: Buf, expAvg: Buf, expAvgSq: Buf, p: AdamParams): void {
