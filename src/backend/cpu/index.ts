@@ -69,6 +69,8 @@ export function schemaMismatch(built: CoreAddon['schema'] | undefined): string |
 }
 
 const data = hostData;
+/** What a freed HostBuf holds instead of its array (empty: nothing can be written to them). */
+const NO_FLOATS = new Float32Array(0), NO_INTS = new Int32Array(0);
 
 export class CpuBackend implements Backend {
   readonly name = 'cpu';
@@ -99,7 +101,8 @@ export class CpuBackend implements Backend {
   private pooled = 0;
   /** The most bytes of freed arrays the pool holds (settable for tests). */
   poolLimitBytes = 256 * 2 ** 20;
-  static readonly POOL_MIN_ELEMENTS = 256;
+  /** Smaller arrays live in V8's heap (64 bytes or less), where allocating them costs less than the pool. */
+  static readonly POOL_MIN_ELEMENTS = 17;
 
   /** Bytes of freed arrays held for reuse. */
   get pooledBytes(): number { return this.pooled; }
@@ -112,7 +115,7 @@ export class CpuBackend implements Backend {
   free(buf: Buf): void {
     const host = buf as HostBuf;
     const arr = host.data;
-    host.data = buf.dtype === 'int32' ? new Int32Array(0) : new Float32Array(0);
+    host.data = buf.dtype === 'int32' ? NO_INTS : NO_FLOATS;
     if (arr instanceof Float64Array || arr.length < CpuBackend.POOL_MIN_ELEMENTS) return;
     if (this.pooled + arr.byteLength > this.poolLimitBytes) { this.addon.releaseArray(arr); return; }
     const byLength = this.pool[buf.dtype];
