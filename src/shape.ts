@@ -4,7 +4,7 @@ export type Shape = readonly number[];
 
 export function numel(shape: Shape): number {
   let n = 1;
-  for (const s of shape) n *= s;
+  for (let i = 0; i < shape.length; i++) n *= shape[i];
   return n;
 }
 
@@ -32,8 +32,10 @@ export function fmtShape(s: Shape): string { return `[${s.join(', ')}]`; }
 
 /** numpy broadcasting; returns null when the shapes do not broadcast. */
 export function broadcastShapes(...shapes: Shape[]): number[] | null {
-  const nd = Math.max(0, ...shapes.map((s) => s.length));
-  const out = new Array<number>(nd).fill(1);
+  let nd = 0;
+  for (const s of shapes) if (s.length > nd) nd = s.length;
+  const out = new Array<number>(nd);
+  for (let d = 0; d < nd; d++) out[d] = 1;
   for (const s of shapes) {
     for (let i = 0; i < s.length; i++) {
       const d = nd - s.length + i;

@@ -124,6 +124,12 @@ function collectTensors(v: unknown, into: Set<Tensor>): void {
 
 let nextId = 1;
 
+/** `a` itself when frozen (another tensor's shape or strides: sharing it is safe), else a frozen copy. Freezing
+ *  and copying every op's shape and strides was a visible part of a small op's time. */
+function frozen(a: readonly number[]): readonly number[] {
+  return Object.isFrozen(a) ? a : Object.freeze(a.slice());
+}
+
 export class Tensor {
   readonly id = nextId++;
   readonly shape: readonly number[];
@@ -151,8 +157,8 @@ export class Tensor {
 
   constructor(storage: Storage, shape: readonly number[], strides: readonly number[], offset: number, dtype: DType) {
     this._storage = storage;
-    this.shape = Object.freeze(shape.slice());
-    this.strides = Object.freeze(strides.slice());
+    this.shape = frozen(shape);
+    this.strides = frozen(strides);
     this.offset = offset;
     this.dtype = dtype;
     storage.retain();
@@ -291,7 +297,7 @@ function nest(flat: number[], shape: readonly number[]): NestedArray {
 /** A new tensor owning fresh dense storage on `backend`. */
 export function emptyTensor(backend: Backend, shape: readonly number[], dtype: DType): Tensor {
   const storage = new Storage(backend, backend.alloc(numel(shape), dtype));
-  return new Tensor(storage, shape, denseStrides(shape), 0, dtype);
+  return new Tensor(storage, shape, Object.freeze(denseStrides(shape)), 0, dtype);
 }
 
 /** A view sharing `base`'s storage. */

@@ -17,12 +17,14 @@ export function commonBackend(op: string, ts: Tensor[]): Backend {
     if (t.isDisposed) throw opError(op, 'a tensor was used after dispose()', ts);
   }
   const b = ts[0].backend;
-  if (ts.some((t) => t.backend !== b)) throw opError(op, 'tensors are on different backends; move them with .to(name)', ts);
+  for (let i = 1; i < ts.length; i++) {
+    if (ts[i].backend !== b) throw opError(op, 'tensors are on different backends; move them with .to(name)', ts);
+  }
   return b;
 }
 
 export function requireFloat(op: string, ts: Tensor[]): void {
-  if (ts.some((t) => t.dtype !== 'float32')) throw opError(op, 'expects float32 tensors', ts);
+  for (const t of ts) if (t.dtype !== 'float32') throw opError(op, 'expects float32 tensors', ts);
 }
 
 export function requireInt(op: string, what: string, t: Tensor, all: Tensor[]): void {
@@ -90,10 +92,10 @@ export function renameOpError(e: unknown, inner: string, outer: string): Error {
 export function expandView(x: Tensor, shape: readonly number[]): View {
   const v = x.view();
   const nd = shape.length, off = nd - x.ndim;
-  const strides = shape.map((s, d) => {
-    if (d < off) return 0;
-    return x.shape[d - off] === 1 && s !== 1 ? 0 : x.strides[d - off];
-  });
+  const strides = new Array<number>(nd);
+  for (let d = 0; d < nd; d++) {
+    strides[d] = d < off || (x.shape[d - off] === 1 && shape[d] !== 1) ? 0 : x.strides[d - off];
+  }
   return { buf: v.buf, shape, strides, offset: v.offset };
 }
 
