@@ -34,7 +34,11 @@ export type SavedByOp = { [K in UnaryOp]: { alpha: number } } & { [K in Differen
 
 export type Primitive = keyof SavedByOp;
 
-const wantsGrad = (inputs: Tensor[]) => gradEnabled && inputs.some((t) => t.requiresGrad);
+function wantsGrad(inputs: Tensor[]): boolean {
+  if (!gradEnabled) return false;
+  for (const t of inputs) if (t.requiresGrad) return true;
+  return false;
+}
 
 /** Records `out` as computed by the primitive `op` from `inputs` when any input requires grad. */
 export function record<K extends Primitive>(out: Tensor, op: K, inputs: Tensor[], saved: SavedByOp[K]): Tensor {
