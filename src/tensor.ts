@@ -22,7 +22,8 @@ export class Storage {
   refs = 0;
   /** The live counts of its backend, which memory() reports. */
   readonly counts: MemoryCounts;
-  private readonly bytes: number;
+  /** The buffer's size in bytes. */
+  readonly bytes: number;
   /** Registered with the finalizer (see track()). */
   private tracked = false;
   constructor(readonly backend: Backend, public buf: Buf | null) {
@@ -80,10 +81,38 @@ const storageFinalizer = new FinalizationRegistry<{ counts: MemoryCounts; bytes:
     held.reclaim?.();
   });
 
+// ---- registering with the finalizers ----
+// Registering every op's result and its storage, and unregistering them at dispose(), cost more than the rest
+// of a small op's JS, and most results are disposed within a few ops: by a scope or by hand. A tensor made inside
+// a scope is held by the scope's set until the scope ends, so it cannot be dropped before then: it is registered
+// only if it outlives every scope (returned from the outermost one, or kept). A tensor made outside every scope
+// waits in `unregistered`, which holds it (so none is collected unregistered), until UNREGISTERED_MAX tensors
+// have gathered there or UNREGISTERED_BYTES of buffers (bounding what dropped tensors keep alive meanwhile), or
+// the current job ends: then the ones not disposed by then are registered.
+const UNREGISTERED_MAX = 128;
+const UNREGISTERED_BYTES = 2 ** 19;
+const unregistered: Tensor[] = [];
+let unregisteredBytes = 0;
+/** A microtask that registers `unregistered` is queued (one at a time: a long synchronous loop queues no more). */
+let registerQueued = false;
+
+function trackSoon(t: Tensor): void {
+  unregistered.push(t);
+  unregisteredBytes += t.storage.bytes;
+  if (unregistered.length >= UNREGISTERED_MAX || unregisteredBytes >= UNREGISTERED_BYTES) trackUnregistered();
+  else if (!registerQueued) {
+    registerQueued = true;
+    queueMicrotask(() => { registerQueued = false; trackUnregistered(); });
+  }
+}
+
+function trackUnregistered(): void {
+  for (const t of unregistered) t.track();
+  unregistered.length = 0;
+  unregisteredBytes = 0;
+}
+
 // ---- scopes: free what a function made, except what it returns ----
-// A tensor made inside a scope is held by the scope's set until the scope ends, so it cannot be dropped
-// before then: it is registered with the finalizers only when it outlives every scope (returned from the
-// outermost one, or kept). Registering every op's result cost more than the rest of a small op's JS.
 const scopes: Set<Tensor>[] = [];
 
 export function scope<T>(fn: () => T): T {
@@ -109,7 +138,7 @@ export function scope<T>(fn: () => T): T {
   for (const t of mine) {
     if (!kept.has(t)) t.dispose();
     else if (parent) parent.add(t);
-    else t.track();
+    else trackSoon(t);
   }
   return result;
 }
@@ -165,11 +194,11 @@ export class Tensor {
     storage.counts.tensors++;
     const top = scopes[scopes.length - 1];
     if (top) top.add(this);
-    else this.track();
+    else trackSoon(this);
   }
 
-  /** Registers this tensor and its storage with the finalizers: from now on it can be dropped without dispose()
-   *  (scope() calls it for what outlives the outermost scope). */
+  /** Registers this tensor and its storage with the finalizers, if it is not disposed: from now on it can be
+   *  dropped without dispose() (see trackSoon). */
   track(): void {
     if (this.tracked || !this._storage) return;
     this.tracked = true;
