@@ -132,13 +132,17 @@ export function scope<T>(fn: () => T): T {
     for (const t of mine) t.dispose();
     throw new Error('scope: the function must be synchronous (got a Promise)');
   }
-  const kept = new Set<Tensor>();
-  collectTensors(result, kept);
+  // Most scopes return nothing or one tensor: those need no set of what was returned.
+  let kept: Set<Tensor> | null = null;
+  if (result !== null && typeof result === 'object' && !(result instanceof Tensor)) {
+    kept = new Set<Tensor>();
+    collectTensors(result, kept);
+  }
   const parent = scopes[scopes.length - 1];
   for (const t of mine) {
-    if (!kept.has(t)) t.dispose();
-    else if (parent) parent.add(t);
-    else trackSoon(t);
+    if (t !== result && !kept?.has(t)) t.dispose();
+    else if (parent) { parent.add(t); t.ownerScope = parent; }
+    else { t.ownerScope = null; trackSoon(t); }
   }
   return result;
 }
@@ -183,6 +187,8 @@ export class Tensor {
 
   /** Registered with the finalizers (see track()). */
   private tracked = false;
+  /** The scope whose set holds this tensor (at most one does), null outside every scope or once kept. */
+  ownerScope: Set<Tensor> | null = null;
 
   constructor(storage: Storage, shape: readonly number[], strides: readonly number[], offset: number, dtype: DType) {
     this._storage = storage;
@@ -193,8 +199,7 @@ export class Tensor {
     storage.retain();
     storage.counts.tensors++;
     const top = scopes[scopes.length - 1];
-    if (top) top.add(this);
-    else trackSoon(this);
+    if (top) { top.add(this); this.ownerScope = top; } else trackSoon(this);
   }
 
   /** Registers this tensor and its storage with the finalizers, if it is not disposed: from now on it can be
@@ -239,7 +244,8 @@ export class Tensor {
     this._storage.release();
     this._storage = null;
     this.freeNode('disposed');
-    for (const s of scopes) s.delete(this);
+    this.ownerScope?.delete(this);
+    this.ownerScope = null;
   }
 
   /** Drops the autograd node (and what it holds), remembering which op it was for backward()'s errors. */
@@ -250,7 +256,8 @@ export class Tensor {
 
   /** Exempts this tensor from the enclosing scopes' cleanup. */
   keep(): this {
-    for (const s of scopes) s.delete(this);
+    this.ownerScope?.delete(this);
+    this.ownerScope = null;
     this.track();
     return this;
   }
