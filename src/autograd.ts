@@ -82,11 +82,19 @@ export function backward(root: Tensor, seedOrOptions?: Tensor | BackwardOptions)
         throw new Error(`backward of ${node.op}: ${(e as Error).message}`);
       }
       // One tensor may come back for several inputs (add returns g twice): give each input its own.
-      gs = gs.map((gi, k) => (gi && gs.indexOf(gi) < k ? clone(gi) : gi));
-      if (!gs.includes(g)) g.dispose();
-      node.inputs.forEach((inp, k) => {
+      let returnsG = false, copied = false;
+      for (let k = 0; k < gs.length; k++) {
         const gi = gs[k];
-        if (!gi || !inp.requiresGrad) { if (gi && gi !== g) gi.dispose(); return; }
+        if (gi && gs.indexOf(gi) < k) {
+          if (!copied) { gs = gs.slice(); copied = true; }  // the rule's array is left as it returned it
+          gs[k] = clone(gi);
+        }
+        if (gs[k] === g) returnsG = true;
+      }
+      if (!returnsG) g.dispose();
+      for (let k = 0; k < node.inputs.length; k++) {
+        const inp = node.inputs[k], gi = gs[k];
+        if (!gi || !inp.requiresGrad) { if (gi && gi !== g) gi.dispose(); continue; }
         if (inp.node) {
           const prev = grads.get(inp);
           if (prev) { grads.set(inp, add(prev, gi)); prev.dispose(); gi.dispose(); } else grads.set(inp, gi);
@@ -95,7 +103,7 @@ export function backward(root: Tensor, seedOrOptions?: Tensor | BackwardOptions)
           if (owned !== gi) gi.dispose();
           if (inp.grad) { const sum = add(inp.grad, owned); inp.grad.dispose(); owned.dispose(); inp.grad = sum.keep(); } else inp.grad = owned.keep();
         }
-      });
+      }
       settle(t);
     }
   });
