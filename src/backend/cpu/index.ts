@@ -164,6 +164,8 @@ export class CpuBackend implements Backend {
   // The records are packed into one array per record kind: the addon copies a record before it returns.
   private readonly matmulSlots = new Float64Array(slotCount(RECORDS.matmul));
   private readonly lstmSlots = new Float64Array(slotCount(RECORDS.lstm));
+  private readonly adamSlots = new Float64Array(slotCount(RECORDS.adam));
+  private readonly sgdSlots = new Float64Array(slotCount(RECORDS.sgd));
 
   matmul(a: View, b: View, out: Buf, p: MatmulParams): void {
     this.addon.matmul(data(a.buf), data(b.buf), data(out), p.bias ? data(p.bias) : undefined,
@@ -223,9 +225,9 @@ export class CpuBackend implements Backend {
   }
 
   adamUpdate(param: Buf, grad: Buf, expAvg: Buf, expAvgSq: Buf, p: AdamParams): void {
-    this.addon.adamUpdate(data(param), data(grad), data(expAvg), data(expAvgSq), packSlots('adam', p));
+    this.addon.adamUpdate(data(param), data(grad), data(expAvg), data(expAvgSq), packSlots('adam', p, this.adamSlots));
   }
   sgdUpdate(param: Buf, grad: Buf, momentumBuffer: Buf, p: SgdParams): void {
-    this.addon.sgdUpdate(data(param), data(grad), data(momentumBuffer), packSlots('sgd', p));
+    this.addon.sgdUpdate(data(param), data(grad), data(momentumBuffer), packSlots('sgd', p, this.sgdSlots));
   }
 }
