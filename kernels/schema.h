@@ -64,6 +64,13 @@ static const char* const tsr_precision_names[] = {
   "float32", "tf32", "bf16"
 };
 
+enum tsr_norm_activation {
+  TSR_NORM_ACT_NONE, TSR_NORM_ACT_RELU, TSR_NORM_ACT_SILU, TSR_NORM_ACT_COUNT,
+};
+static const char* const tsr_norm_activation_names[] = {
+  "none", "relu", "silu"
+};
+
 /* out = act(alpha * a @ b + bias): a is [batch, M, K] and b [batch, K, N] through their strides
  * (batch strides may be 0); out is dense [batch, M, N]. */
 typedef struct {
@@ -166,6 +173,18 @@ typedef struct {
 #define TSR_SGD_PARAMS_SLOTS "iffffii"
 typedef char tsr_sgd_params_slots_match[sizeof(tsr_sgd_params) == 8 * (sizeof(TSR_SGD_PARAMS_SLOTS) - 1) ? 1 : -1];
 
+/* Batch normalization with batch statistics over channel axis 1 of x dense [outer, channels,
+ * inner]: z = (x - mean) / sqrt(var + eps) * weight + bias (+ addend), out = act(z); weight, bias
+ * [channels]. */
+typedef struct {
+  int64_t outer, channels, inner; /* shape */
+  double eps;
+  int64_t act; /* tsr_norm_activation */
+} tsr_batchnorm_params;
+/* One character per 8-byte slot of tsr_batchnorm_params: 'i' int64_t, 'f' double, 'p' pointer. */
+#define TSR_BATCHNORM_PARAMS_SLOTS "iiifi"
+typedef char tsr_batchnorm_params_slots_match[sizeof(tsr_batchnorm_params) == 8 * (sizeof(TSR_BATCHNORM_PARAMS_SLOTS) - 1) ? 1 : -1];
+
 /* X-macros over every code list (key, name table) and record (key, struct, slots). */
 #define TSR_CODE_LISTS(X) \
   X(dtype, tsr_dtype_names) \
@@ -173,14 +192,16 @@ typedef char tsr_sgd_params_slots_match[sizeof(tsr_sgd_params) == 8 * (sizeof(TS
   X(binary, tsr_binary_op_names) \
   X(reduce, tsr_reduce_op_names) \
   X(activation, tsr_activation_names) \
-  X(precision, tsr_precision_names)
+  X(precision, tsr_precision_names) \
+  X(normActivation, tsr_norm_activation_names)
 #define TSR_RECORDS(X) \
   X(matmul, tsr_matmul_params, TSR_MATMUL_PARAMS_SLOTS) \
   X(conv, tsr_conv_params, TSR_CONV_PARAMS_SLOTS) \
   X(pool, tsr_pool_params, TSR_POOL_PARAMS_SLOTS) \
   X(lstm, tsr_lstm_params, TSR_LSTM_PARAMS_SLOTS) \
   X(adam, tsr_adam_params, TSR_ADAM_PARAMS_SLOTS) \
-  X(sgd, tsr_sgd_params, TSR_SGD_PARAMS_SLOTS)
+  X(sgd, tsr_sgd_params, TSR_SGD_PARAMS_SLOTS) \
+  X(batchnorm, tsr_batchnorm_params, TSR_BATCHNORM_PARAMS_SLOTS)
 
 #ifdef __cplusplus
 }

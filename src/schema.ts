@@ -48,6 +48,11 @@ export const CODES = {
     names: ['float32', 'tf32', 'bf16'],
     cType: 'tsr_precision', cPrefix: 'TSR_PRECISION_', cCount: 'TSR_PRECISION_COUNT', py: 'PRECISION',
   },
+  /** The activation batch normalization's fused kernels apply last (silu(z) = z * sigmoid(z)). */
+  normActivation: {
+    names: ['none', 'relu', 'silu'],
+    cType: 'tsr_norm_activation', cPrefix: 'TSR_NORM_ACT_', cCount: 'TSR_NORM_ACT_COUNT', wgslPrefix: 'NORM_ACT_', py: 'NORM_ACTIVATION',
+  },
 } as const satisfies Record<string, CodeList>;
 
 export type CodeListName = keyof typeof CODES;
@@ -172,6 +177,15 @@ export const RECORDS = {
       { name: 'dampening', type: 'float' },
       { name: 'nesterov', type: 'int', doc: '1: the step is d + momentum buf instead of buf' },
       { name: 'first', type: 'int', doc: '1: the buffer holds nothing yet and becomes d (torch\'s first step), undamped' },
+    ],
+  },
+  batchnorm: {
+    doc: 'Batch normalization with batch statistics over channel axis 1 of x dense [outer, channels, inner]: ' +
+      'z = (x - mean) / sqrt(var + eps) * weight + bias (+ addend), out = act(z); weight, bias [channels]',
+    fields: [
+      { name: 'shape', type: 'int3', parts: ['outer', 'channels', 'inner'] },
+      { name: 'eps', type: 'float' },
+      { name: 'act', type: 'code', codes: 'normActivation' },
     ],
   },
 } as const satisfies Record<string, RecordDef>;

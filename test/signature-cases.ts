@@ -145,4 +145,13 @@ export const signatureCases: OpCase[] = [
   { name: 'batchNorm train bias only', inputs: [n([3, 2, 4]), n([2])], fn: (x, b) => trainBatchNorm(x, undefined, b) },
   { name: 'batchNorm eval without running stats, affine', inputs: [n([4, 2, 3]), n([2]), n([2])],
     fn: (x, w, b) => batchNorm(x, { weight: w, bias: b, training: false }) },
+  { name: 'batchNorm train silu 2d affine', inputs: [n([3, 4, 3, 3]), n([4]), n([4])],
+    fn: (x, w, b) => batchNorm(x, { weight: w, bias: b, training: true, activation: 'silu' }) },
+  { name: 'batchNorm train + addend, silu, view input', inputs: [n([2, 3, 2, 3], { layout: 'T' }), n([3]), n([3]), n([2, 3, 2, 3], { layout: 'step' })],
+    fn: (x, w, b, r) => batchNorm(x, { weight: w, bias: b, training: true, addend: r, activation: 'silu' }) },
+  { name: 'batchNorm train silu [N, C], no affine', inputs: [n([5, 3])], fn: (x) => batchNorm(x, { training: true, activation: 'silu' }) },
+  { name: 'batchNorm train silu, long channel rows', inputs: [n([2, 2, 37]), n([2]), n([2])],
+    fn: (x, w, b) => batchNorm(x, { weight: w, bias: b, training: true, activation: 'silu' }) },
+  { name: 'batchNorm eval silu', inputs: [n([2, 3, 4]), n([3], { noGrad: true }), n([3], { kind: 'positive', noGrad: true }), n([3]), n([3])],
+    fn: (x, rm, rv, w, b) => batchNorm(x, { runningMean: rm, runningVar: rv, weight: w, bias: b, training: false, activation: 'silu' }) },
 ];

@@ -200,6 +200,7 @@ errors('cmd and batchNorm arguments are checked', () => {
   throwsMatching(() => batchNorm(x, { weight: T.ones([2], { backend: 'reference' }) }), /batchNorm: weight must be \[3\] for 3 channels/);
   throwsMatching(() => batchNorm(x, { runningMean: T.zeros([3], { backend: 'reference' }) }), /batchNorm: give both runningMean and runningVar/);
   throwsMatching(() => batchNorm(x, { momentum: 2 }), /batchNorm: momentum must be in \[0, 1\]/);
+  throwsMatching(() => batchNorm(x, { activation: 'gelu' as never }), /batchNorm: activation must be 'relu' or 'silu' \(or absent\), got 'gelu'/);
 });
 
 errors.run();

@@ -14,12 +14,12 @@ import re
 I64, F64, PTR, INT, SIZE = ctypes.c_int64, ctypes.c_double, ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t
 
 # The op codes and parameter records, generated from src/schema.ts.
-from schema import ACTIVATION, BINARY, DTYPE, FLOAT32, INT32, PRECISION, REDUCE, UNARY  # noqa: F401
-from schema import AdamParams, ConvParams, LstmParams, MatmulParams, PoolParams, SgdParams
+from schema import ACTIVATION, BINARY, DTYPE, FLOAT32, INT32, NORM_ACTIVATION, PRECISION, REDUCE, UNARY  # noqa: F401
+from schema import AdamParams, BatchnormParams, ConvParams, LstmParams, MatmulParams, PoolParams, SgdParams
 
 # The C enum that each imported list mirrors.
 ENUMS = {'tsr_dtype': DTYPE, 'tsr_unary_op': UNARY, 'tsr_binary_op': BINARY, 'tsr_reduce_op': REDUCE,
-         'tsr_activation': ACTIVATION, 'tsr_precision': PRECISION}
+         'tsr_activation': ACTIVATION, 'tsr_precision': PRECISION, 'tsr_norm_activation': NORM_ACTIVATION}
 MAX_DIMS = 8
 STATUS = ['TSR_OK', 'TSR_INVALID_ARGUMENT', 'TSR_CUDA_ERROR', 'TSR_OUT_OF_MEMORY', 'TSR_INDEX_OUT_OF_RANGE',
           'TSR_NO_DEVICE']
@@ -35,9 +35,9 @@ class Csr(ctypes.Structure):
 
 STRUCTS = {'tsr_matmul_params': MatmulParams, 'tsr_conv_params': ConvParams, 'tsr_pool_params': PoolParams,
            'tsr_lstm_params': LstmParams, 'tsr_adam_params': AdamParams, 'tsr_sgd_params': SgdParams,
-           'tsr_view': View, 'tsr_csr': Csr}  # C name -> mirror
-VP, CP, MP, KP, PP, LP, AP, SP = (ctypes.POINTER(t) for t in (View, Csr, MatmulParams, ConvParams,
-                                                              PoolParams, LstmParams, AdamParams, SgdParams))
+           'tsr_batchnorm_params': BatchnormParams, 'tsr_view': View, 'tsr_csr': Csr}  # C name -> mirror
+VP, CP, MP, KP, PP, LP, AP, SP, BP = (ctypes.POINTER(t) for t in (View, Csr, MatmulParams, ConvParams, PoolParams,
+                                                                  LstmParams, AdamParams, SgdParams, BatchnormParams))
 P_I64, P_INT, P_SIZE, P_PTR = (ctypes.POINTER(t) for t in (I64, INT, SIZE, PTR))
 
 # Argument types of every function of capi.h (all return int, except tsr_cuda_last_error).
@@ -90,6 +90,8 @@ SIGNATURES = {
     'lstm_backward': [PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, LP, PTR],
     'adam_update': [PTR, PTR, PTR, PTR, AP, PTR],
     'sgd_update': [PTR, PTR, PTR, SP, PTR],
+    'batchnorm_forward': [PTR, PTR, PTR, PTR, PTR, PTR, BP, PTR],
+    'batchnorm_backward': [PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, BP, PTR],
 }
 
 HEADER = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'kernels', 'cuda', 'capi.h')

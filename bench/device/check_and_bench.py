@@ -36,8 +36,8 @@ import traceback
 import torch
 import torch.nn.functional as F
 
-from capi import (ACTIVATION, BINARY, FLOAT32, INT32, I64, INT, PRECISION, PTR, REDUCE, SIGNATURES,
-                  UNARY, header_problems, kernel_functions, AdamParams, ConvParams, Csr, MatmulParams,
+from capi import (ACTIVATION, BINARY, FLOAT32, INT32, I64, INT, NORM_ACTIVATION, PRECISION, PTR, REDUCE, SIGNATURES,
+                  UNARY, header_problems, kernel_functions, AdamParams, BatchnormParams, ConvParams, Csr, MatmulParams,
                   LstmParams, PoolParams, SgdParams, View, VP)
 
 TOLERANCE = {'float32': 1e-5, 'tf32': 5e-3, 'bf16': 1e-2}
@@ -819,6 +819,53 @@ def check_optim():
                     lambda: lib.adam_update(ptr(x), ptr(x[4:]), ptr(x[2:]), ptr(x[4:]), ctypes.byref(p), stream()), 'overlap')
 
 
+def batchnorm_params(outer, channels, inner, act, eps=1e-5):
+    p = BatchnormParams()
+    p.outer, p.channels, p.inner, p.eps, p.act = outer, channels, inner, eps, NORM_ACTIVATION.index(act)
+    return p
+
+
+def batchnorm_reference(x, weight, bias, addend, act, eps=1e-5):
+    """torch's batch_norm with batch statistics (+ addend, then the activation) and the biased batch variance."""
+    z = torch.nn.functional.batch_norm(x, None, None, weight, bias, training=True, eps=eps)
+    if addend is not None:
+        z = z + addend
+    return {'none': z, 'relu': torch.relu(z), 'silu': torch.nn.functional.silu(z)}[act]
+
+
+@check('batchnorm')
+def check_batchnorm():
+    # [N, C, H, W] shapes: a detector layer, a tail of inner, inner 1 (BatchNorm1d), a single sample.
+    for shape, act, with_addend in (((16, 32, 32, 32), 'silu', False), ((3, 5, 7, 3), 'relu', True),
+                                    ((size(64, 8), 24, 1, 1), 'none', False), ((1, 4, 9, 9), 'silu', True)):
+        N, C = shape[0], shape[1]
+        inner = math.prod(shape[2:])
+        x = torch.randn(shape, device=DEVICE) * 2 + 0.5
+        weight, bias = torch.randn(C, device=DEVICE), torch.randn(C, device=DEVICE)
+        addend = torch.randn(shape, device=DEVICE) if with_addend else None
+        g = torch.randn(shape, device=DEVICE)
+        p = batchnorm_params(N, C, inner, act)
+        out, stats = poisoned(shape), poisoned((2, C))
+        lib.batchnorm_forward(ptr(x), ptr(weight), ptr(bias), ptr(addend), ptr(out), ptr(stats), ctypes.byref(p), stream())
+        leaves = [t.double().requires_grad_() for t in (x, weight, bias) + ((addend,) if with_addend else ())]
+        want = batchnorm_reference(leaves[0], leaves[1], leaves[2], leaves[3] if with_addend else None, act)
+        name = f'{list(shape)} {act}{" + addend" if with_addend else ""}'
+        ck.expect(f'batchnorm_forward out {name}', out, want.detach(), TOLERANCE['float32'])
+        x64 = x.double()
+        dims = [0] + list(range(2, len(shape)))
+        ck.expect(f'batchnorm_forward stats {name}', stats,
+                  torch.stack([x64.mean(dims), x64.var(dims, unbiased=False)]), TOLERANCE['float32'])
+        gx, sums = poisoned(shape), poisoned((2, C))
+        gz = poisoned(shape) if with_addend else None
+        lib.batchnorm_backward(ptr(g), ptr(x), ptr(weight), ptr(bias), ptr(addend), ptr(stats), ptr(gx), ptr(sums),
+                               ptr(gz), ctypes.byref(p), stream())
+        grads = torch.autograd.grad(want, leaves, g.double())
+        ck.expect(f'batchnorm_backward gx {name}', gx, grads[0], TOLERANCE['float32'])
+        ck.expect(f'batchnorm_backward sums {name}', sums, torch.stack([grads[2], grads[1]]), TOLERANCE['float32'])
+        if with_addend:
+            ck.expect(f'batchnorm_backward gz {name}', gz, grads[3], TOLERANCE['float32'])
+
+
 # ---------------------------------------------------------------------------
 # Benchmarks.
 
@@ -1219,6 +1266,34 @@ def bench_lstm():
 
         timings.add(f'lstm layer T={T} B={B} in={I} H={H}{" fwd+bwd" if backward else " fwd"}', timed(ours, 20),
                     timed(theirs, 20), 0.5, 'torch.nn.LSTM (cuDNN)')
+    free_memory()
+
+
+@bench('batchnorm')
+def bench_batchnorm():
+    # The detector's largest Conv-BN-SiLU activation (batch 16): forward and backward against torch's
+    # batch_norm + silu (cuDNN batch norm, then the elementwise SiLU and its backward).
+    shape = (16, 32, 64, 64)
+    N, C = shape[0], shape[1]
+    inner = math.prod(shape[2:])
+    x, g = torch.randn(shape, device=DEVICE), torch.randn(shape, device=DEVICE)
+    weight, bias = torch.ones(C, device=DEVICE), torch.zeros(C, device=DEVICE)
+    out, stats, gx, sums = torch.empty(shape, device=DEVICE), torch.empty(2, C, device=DEVICE), torch.empty(shape, device=DEVICE), torch.empty(2, C, device=DEVICE)
+    p = batchnorm_params(N, C, inner, 'silu')
+
+    def ours():
+        lib.batchnorm_forward(ptr(x), ptr(weight), ptr(bias), ptr(None), ptr(out), ptr(stats), ctypes.byref(p), stream())
+        lib.batchnorm_backward(ptr(g), ptr(x), ptr(weight), ptr(bias), ptr(None), ptr(stats), ptr(gx), ptr(sums), ptr(None),
+                               ctypes.byref(p), stream())
+
+    xr, wr, br = x.clone().requires_grad_(), weight.clone().requires_grad_(), bias.clone().requires_grad_()
+
+    def theirs():
+        y = torch.nn.functional.silu(torch.nn.functional.batch_norm(xr, None, None, wr, br, training=True))
+        torch.autograd.grad(y, (xr, wr, br), g)
+
+    timings.add(f'batchnorm + silu fwd+bwd {list(shape)}', timed(ours, 20), timed(theirs, 20), 0.5,
+                'torch batch_norm + silu (cuDNN)')
     free_memory()
 
 

@@ -32,6 +32,10 @@ PRECISION = [
     "float32", "tf32", "bf16"
 ]
 PRECISION_CODE = {name: code for code, name in enumerate(PRECISION)}
+NORM_ACTIVATION = [
+    "none", "relu", "silu"
+]
+NORM_ACTIVATION_CODE = {name: code for code, name in enumerate(NORM_ACTIVATION)}
 FLOAT32, INT32 = 0, 1
 
 
@@ -141,4 +145,17 @@ class SgdParams(ctypes.Structure):
         ('dampening', ctypes.c_double),
         ('nesterov', ctypes.c_int64),  # 1: the step is d + momentum buf instead of buf
         ('first', ctypes.c_int64),  # 1: the buffer holds nothing yet and becomes d (torch's first step), undamped
+    ]
+
+
+class BatchnormParams(ctypes.Structure):
+    """tsr_batchnorm_params: Batch normalization with batch statistics over channel axis 1 of x
+    dense [outer, channels, inner]: z = (x - mean) / sqrt(var + eps) * weight + bias (+ addend),
+    out = act(z); weight, bias [channels]."""
+    _fields_ = [
+        ('outer', ctypes.c_int64),
+        ('channels', ctypes.c_int64),
+        ('inner', ctypes.c_int64),
+        ('eps', ctypes.c_double),
+        ('act', ctypes.c_int64),  # tsr_norm_activation
     ]

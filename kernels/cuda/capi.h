@@ -212,6 +212,15 @@ int tsr_cuda_adam_update(float* param, const float* grad, float* exp_avg, float*
                          void* stream);
 int tsr_cuda_sgd_update(float* param, const float* grad, float* momentum_buffer, const tsr_sgd_params* p, void* stream);
 
+/* ---- batchnorm (kernels/cuda/batchnorm.cu): batch normalization with batch statistics over x dense
+ * [outer, channels, inner], activation fused (src/backend/interface.ts: batchNormForward, batchNormBackward).
+ * weight, bias [channels]; stats, sums [2, channels]; addend (optional), out, g, gx, gz (optional) as x ---- */
+int tsr_cuda_batchnorm_forward(const float* x, const float* weight, const float* bias, const float* addend, float* out,
+                               float* stats, const tsr_batchnorm_params* p, void* stream);
+int tsr_cuda_batchnorm_backward(const float* g, const float* x, const float* weight, const float* bias, const float* addend,
+                                const float* stats, float* gx, float* sums, float* gz, const tsr_batchnorm_params* p,
+                                void* stream);
+
 #ifdef __cplusplus
 }
 #endif

@@ -70,6 +70,10 @@ const ACT_GELU: u32 = 2u;
 const ACT_TANH: u32 = 3u;
 const ACT_SIGMOID: u32 = 4u;
 
+const NORM_ACT_NONE: u32 = 0u;
+const NORM_ACT_RELU: u32 = 1u;
+const NORM_ACT_SILU: u32 = 2u;
+
 // out = act(alpha * a @ b + bias): a is [batch, M, K] and b [batch, K, N] through their strides
 // (batch strides may be 0); out is dense [batch, M, N]. 64 bytes.
 struct MatmulParams {
@@ -148,4 +152,13 @@ struct SgdParams {
   dampening: f32, // @12
   nesterov: i32, // @16 1: the step is d + momentum buf instead of buf
   first: i32, // @20 1: the buffer holds nothing yet and becomes d (torch's first step), undamped
+}
+
+// Batch normalization with batch statistics over channel axis 1 of x dense [outer, channels,
+// inner]: z = (x - mean) / sqrt(var + eps) * weight + bias (+ addend), out = act(z); weight, bias
+// [channels]. 32 bytes.
+struct BatchnormParams {
+  shape: vec3<i32>, // @0 outer channels inner
+  eps: f32, // @12
+  act: u32, // @16 tsr_norm_activation
 }

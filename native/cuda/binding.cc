@@ -129,6 +129,16 @@ tsr_sgd_params sgd(Args& a, size_t i) {
   return p;
 }
 
+tsr_batchnorm_params batchnorm(Args& a, size_t i) {
+  using P = tsr_batchnorm_params;
+  P p = record<P>(a, i, {TSR_FIELD(P, outer), TSR_FIELD(P, channels), TSR_FIELD(P, inner)});
+  const Napi::Object o = a.object(i, "params");
+  p.eps = a.number(o.Get("eps"), "eps");
+  p.act = a.choice(o.Get("act"), "activation", tsr_norm_activation_names);
+  return p;
+}
+int64_t batchnorm_x(Args& a, const tsr_batchnorm_params& p) { return a.count({p.outer, p.channels, p.inner}, "x"); }
+
 // matmul(a, b, out, {batch, M, N, K, alpha, act, bias?}, precision): a and b
 // are {buf, strides, offset} over [batch, M, K] and [batch, K, N].
 Napi::Value matmul(Args& a) {
@@ -319,6 +329,22 @@ const Entry kKernels[] = {
        const tsr_sgd_params p = sgd(a, 3);
        return a.call(tsr_cuda_sgd_update, a.f32_out(0, "param", p.n), a.f32(1, "grad", p.n),
                      a.f32_out(2, "momentumBuffer", p.n), &p);
+     }},
+    {"batchNormForward", [](Args& a) {
+       const tsr_batchnorm_params p = batchnorm(a, 6);
+       const int64_t size = batchnorm_x(a, p);
+       const float* addend = a.has(3) ? a.f32(3, "addend", size) : nullptr;
+       return a.call(tsr_cuda_batchnorm_forward, a.f32(0, "x", size), a.f32(1, "weight", p.channels),
+                     a.f32(2, "bias", p.channels), addend, a.f32_out(4, "out", size), a.f32_out(5, "stats", 2 * p.channels), &p);
+     }},
+    {"batchNormBackward", [](Args& a) {
+       const tsr_batchnorm_params p = batchnorm(a, 9);
+       const int64_t size = batchnorm_x(a, p);
+       const float* addend = a.has(4) ? a.f32(4, "addend", size) : nullptr;
+       float* gz = a.has(8) ? a.f32_out(8, "gz", size) : nullptr;
+       return a.call(tsr_cuda_batchnorm_backward, a.f32(0, "gOut", size), a.f32(1, "x", size), a.f32(2, "weight", p.channels),
+                     a.f32(3, "bias", p.channels), addend, a.f32(5, "stats", 2 * p.channels), a.f32_out(6, "gx", size),
+                     a.f32_out(7, "sums", 2 * p.channels), gz, &p);
      }},
 };
 

@@ -69,6 +69,8 @@ export type AdamParams = OpParams<'adam', Buf>;
 
 /** One SGD step with momentum over n elements. */
 export type SgdParams = OpParams<'sgd', Buf>;
+/** x dense [outer, channels, inner] normalized per channel with its batch statistics, eps, the activation. */
+export type BatchnormParams = OpParams<'batchnorm', Buf>;
 
 export interface Backend {
   readonly name: string;
@@ -182,4 +184,18 @@ export interface Backend {
    *  from grad (all dense float32 [n], three distinct buffers), in float32: d = grad + weight_decay param;
    *  buf = d when p.first, else momentum buf + (1 - dampening) d; param -= lr (nesterov ? d + momentum buf : buf). */
   sgdUpdate(param: Buf, grad: Buf, momentumBuffer: Buf, p: SgdParams): void;
+
+  // ---- normalization ----
+  /** Batch normalization with batch statistics, x dense [outer, channels, inner] with outer * inner >= 1: writes
+   *  stats [2, channels], each channel's mean and biased variance over outer and inner, and out (x's shape) =
+   *  act(z), z = (x - mean) / sqrt(var + eps) * weight + bias (+ addend). weight, bias [channels]; addend dense
+   *  as x. The variance is that of x - mean (not E[x^2] - mean^2, which cancels). */
+  batchNormForward(x: Buf, weight: Buf, bias: Buf, addend: Buf | undefined, out: Buf, stats: Buf, p: BatchnormParams): void;
+  /** The backward of batchNormForward, from gOut = dL/dout (dense as x) and the x, weight, bias, addend and stats
+   *  the forward had: with z recomputed and xhat = (x - mean) / sqrt(var + eps), gz = gOut * act'(z) (relu'(z) is
+   *  1 where z > 0, else 0); writes sums [2, channels] = the sum over outer and inner of gz (dL/dbias) and of
+   *  gz * xhat (dL/dweight), gx = weight / sqrt(var + eps) * (gz - (sums[0] + xhat * sums[1]) / (outer * inner))
+   *  and, when given, gz itself (dL/daddend). */
+  batchNormBackward(gOut: Buf, x: Buf, weight: Buf, bias: Buf, addend: Buf | undefined, stats: Buf, gx: Buf, sums: Buf,
+    gz: Buf | undefined, p: BatchnormParams): void;
 }

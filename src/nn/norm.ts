@@ -178,7 +178,7 @@ abstract class BatchNormNd extends Module {
     this.runningVar = track ? this.buffer('running_var', ones([numFeatures], on)) : null;
   }
 
-  /** Normalizes x; `fused` adds a residual and/or applies ReLU within the same batchNorm node (see batchNorm). */
+  /** Normalizes x; `fused` adds a residual and/or applies ReLU or SiLU within the same batchNorm node (see batchNorm). */
   forward(x: Tensor, fused: Pick<BatchNormOptions, 'addend' | 'activation'> = {}): Tensor {
     if (!this.ranks.includes(x.ndim) || x.shape[1] !== this.numFeatures) {
       throw new Error(`${this.constructor.name}(${this.numFeatures}): expected input ${this.layout} with C = ${this.numFeatures}, got ${x.describe()}`);

@@ -1,18 +1,21 @@
 // Functional batch normalization over channel axis 1 of any [N, C, ...] input
-// (what BatchNorm1d/2d/3d run), computed with reductions and elementwise ops.
-// With batch statistics it is one node on the tape with its own backward (as
-// torch's): it keeps x and the per-channel mean and 1/std only, where the op
-// by op composition kept four full-size intermediates per call, and its
-// backward is the closed form (a few passes, not the chain of every op's rule).
+// (what BatchNorm1d/2d/3d run). With batch statistics it is one node on the
+// tape with its own backward (as torch's), and each direction is one fused
+// kernel (batchNormForward: the statistics and the normalization with the
+// residual add and the activation; batchNormBackward: the activation's and the
+// normalization's closed-form backward). It keeps x and the per-channel
+// statistics only; composed op by op, a Conv-BN-SiLU block cost about seven
+// passes over the activations forward and ten backward. With running
+// statistics (eval) it is composed from elementwise ops.
 // Follows torch: training normalizes with the biased batch variance and moves
 // the running variance toward the unbiased one; eval uses the running statistics.
 import { noGrad, recordBackward } from '../tape.js';
-import { Tensor, scope } from '../tensor.js';
+import { Tensor, emptyTensor, scope } from '../tensor.js';
 import { numel } from '../shape.js';
-import { checkOptions, commonBackend, opError, requireFinite, requireFloat } from './util.js';
-import { add, gt, mul, relu, rsqrt, square, sub } from './elementwise.js';
-import { sum } from './reduce.js';
-import { reshape } from './view.js';
+import { checkOptions, commonBackend, opError, requireFinite, requireFloat, runKernel } from './util.js';
+import { add, contiguous, mul, relu, rsqrt, silu, sub } from './elementwise.js';
+import { ones, zeros } from './creation.js';
+import { reshape, select } from './view.js';
 
 export interface BatchNormOptions {
   /** Running mean [C], updated in place while training. */
@@ -30,8 +33,9 @@ export interface BatchNormOptions {
   eps?: number;
   /** Added to the normalized result before the activation (a residual connection), shaped as x. */
   addend?: Tensor;
-  /** Applied last, in the same tape node: then the backward needs no copy of the pre-activation values. */
-  activation?: 'relu';
+  /** Applied last, in the same tape node: then the backward needs no copy of the pre-activation values
+   *  (it recomputes them from x). */
+  activation?: 'relu' | 'silu';
 }
 
 /**
@@ -47,7 +51,9 @@ export function batchNorm(x: Tensor, opts: BatchNormOptions = {}): Tensor {
   const params = [runningMean, runningVar, weight, bias].filter((t): t is Tensor => t !== undefined);
   commonBackend('batchNorm', [x, ...params, ...(addend ? [addend] : [])]);
   requireFloat('batchNorm', [x, ...params, ...(addend ? [addend] : [])]);
-  if (activation !== undefined && activation !== 'relu') throw new Error(`batchNorm: activation must be 'relu' (or absent), got '${activation}'`);
+  if (activation !== undefined && activation !== 'relu' && activation !== 'silu') {
+    throw new Error(`batchNorm: activation must be 'relu' or 'silu' (or absent), got '${activation}'`);
+  }
   if (addend && (addend.ndim !== x.ndim || addend.shape.some((s, i) => s !== x.shape[i]))) {
     throw opError('batchNorm', 'addend must have the shape of x', [x, addend]);
   }
@@ -73,56 +79,51 @@ export function batchNorm(x: Tensor, opts: BatchNormOptions = {}): Tensor {
   if (weight) y = mul(y, asChannels(weight));
   if (bias) y = add(y, asChannels(bias));
   if (addend) y = add(y, addend);
-  return activation === 'relu' ? relu(y) : y;
+  return activation === 'relu' ? relu(y) : activation === 'silu' ? silu(y) : y;
 }
 
-/** t [N, C, ...] summed to [1, C, 1, ...]: over the trailing axes first (a dense run, no transposed copy), then N. */
-function channelSum(t: Tensor): Tensor {
-  const trailing = t.shape.map((_, i) => i).slice(2);
-  return sum(trailing.length ? sum(t, trailing, true) : t, [0], true);
-}
-
-/** Normalizes x with its own batch statistics (moving the running ones when given): one tape node. */
+/** Normalizes x with its own batch statistics (moving the running ones when given): one tape node, whose
+ *  forward and backward are one backend call each (batchNormForward / batchNormBackward). */
 function batchStatistics(x: Tensor, count: number, eps: number,
   { weight, bias, addend, activation }: Pick<BatchNormOptions, 'weight' | 'bias' | 'addend' | 'activation'>,
   running: { runningMean?: Tensor; runningVar?: Tensor; momentum: number } | undefined): Tensor {
+  const op = 'batchNorm', backend = x.backend;
   const C = x.shape[1];
-  const perChannel = x.shape.map((s, i) => (i === 1 ? s : 1));
-  const asChannels = (t: Tensor) => reshape(t, perChannel);
-  const { y, mu, invStd } = noGrad(() => scope(() => {
-    const mu = mul(channelSum(x), 1 / count);
-    const centered = sub(x, mu);
-    const biasedVar = mul(channelSum(square(centered)), 1 / count);
-    const invStd = rsqrt(add(biasedVar, eps));
-    const normalized = mul(centered, weight ? mul(invStd, asChannels(weight)) : invStd);
-    const { runningMean, runningVar, momentum } = running ?? {};
-    if (runningMean && runningVar) {
-      runningMean.assign(add(mul(runningMean, 1 - momentum!), mul(reshape(mu, [C]), momentum!)));
-      runningVar.assign(add(mul(runningVar, 1 - momentum!), mul(reshape(biasedVar, [C]), (momentum! * count) / (count - 1))));
-    }
-    let y = bias ? add(normalized, asChannels(bias)) : normalized;
-    if (addend) y = add(y, addend);
-    return { y: activation === 'relu' ? relu(y) : y, mu, invStd };
-  }));
+  const p = { outer: x.shape[0], channels: C, inner: numel(x.shape.slice(2)), eps, act: activation ?? 'none' } as const;
   const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : []), ...(addend ? [addend] : [])];
-  const out = recordBackward(y, 'batchNorm', inputs, (gOut) => {
-    // relu passes g where its output is positive (where its input was, without keeping the input).
-    const g = activation === 'relu' ? mul(gOut, gt(y, 0)) : gOut;
-    // With xhat = (x - mu) * invStd: d bias = sum g, d weight = sum g * xhat, and
-    // dx = weight * invStd * (g - mean(g) - xhat * mean(g * xhat)), sums and means per channel.
-    const centered = sub(x, mu);
-    const gSum = channelSum(g);
-    const gCenteredSum = channelSum(mul(g, centered));
-    const scale = weight ? mul(invStd, asChannels(weight)) : invStd;
-    const gx = x.requiresGrad
-      ? mul(sub(sub(g, mul(centered, mul(square(invStd), mul(gCenteredSum, 1 / count)))), mul(gSum, 1 / count)), scale)
-      : null;
-    const grads: (Tensor | null)[] = [gx];
-    if (weight) grads.push(weight.requiresGrad ? reshape(mul(gCenteredSum, invStd), [C]) : null);
-    if (bias) grads.push(bias.requiresGrad ? reshape(gSum, [C]) : null);
-    if (addend) grads.push(addend.requiresGrad ? g : null);
+  // Kept for the backward, which recomputes the pre-activation from x rather than keeping it.
+  const xd = contiguous(x), addendDense = addend && contiguous(addend);
+  const w = weight ? contiguous(weight) : ones([C], { backend: backend.name });
+  const b = bias ? contiguous(bias) : zeros([C], { backend: backend.name });
+  const out = emptyTensor(backend, x.shape, 'float32'), stats = emptyTensor(backend, [2, C], 'float32');
+  // An empty batch (eval without running statistics) has nothing to normalize and no statistics.
+  if (count > 0) runKernel(op, inputs, () => backend.batchNormForward(xd.denseBuf(), w.denseBuf(), b.denseBuf(), addendDense?.denseBuf(),
+    out.storage.buf!, stats.storage.buf!, p), [out, stats]);
+  const { runningMean, runningVar, momentum } = running ?? {};
+  if (runningMean && runningVar) {
+    // torch moves the running variance toward the unbiased batch variance.
+    noGrad(() => scope(() => {
+      runningMean.assign(add(mul(runningMean, 1 - momentum!), mul(select(stats, 0, 0), momentum!)));
+      runningVar.assign(add(mul(runningVar, 1 - momentum!), mul(select(stats, 0, 1), (momentum! * count) / (count - 1))));
+    }));
+  }
+  recordBackward(out, op, inputs, (gOut) => {
+    const g = contiguous(gOut);
+    const gx = emptyTensor(backend, x.shape, 'float32');
+    const sums = count > 0 ? emptyTensor(backend, [2, C], 'float32') : zeros([2, C], { backend: backend.name });
+    const gz = addend?.requiresGrad ? emptyTensor(backend, x.shape, 'float32') : undefined;
+    if (count > 0) runKernel(op, [gOut], () => backend.batchNormBackward(g.denseBuf(), xd.denseBuf(), w.denseBuf(), b.denseBuf(),
+      addendDense?.denseBuf(), stats.denseBuf(), gx.storage.buf!, sums.storage.buf!, gz?.storage.buf!, p), [gx, sums, gz]);
+    const grads: (Tensor | null)[] = [x.requiresGrad ? gx : null];
+    if (weight) grads.push(weight.requiresGrad ? select(sums, 0, 1) : null);
+    if (bias) grads.push(bias.requiresGrad ? select(sums, 0, 0) : null);
+    if (addend) grads.push(gz ?? null);
     return grads;
   });
-  if (!out.requiresGrad) { mu.dispose(); invStd.dispose(); }
+  if (!out.requiresGrad) {
+    for (const [kept, given] of [[stats, undefined], [xd, x], [w, weight], [b, bias], [addendDense, addend]] as const) {
+      if (kept && kept !== given) kept.dispose();
+    }
+  }
   return out;
 }

@@ -3,7 +3,7 @@
 // index before touching memory and throws an Error naming the kernel.
 import type {
   AdamParams, SgdParams,
-  Backend, BinaryOp, Buf, ConvParams, Csr, DType, LstmParams, MatmulParams, Placement, PoolParams, ReduceOp, ScanOp,
+  Backend, BatchnormParams, BinaryOp, Buf, ConvParams, Csr, DType, LstmParams, MatmulParams, Placement, PoolParams, ReduceOp, ScanOp,
   UnaryOp, View,
 } from '../interface.js';
 import { CODES, RECORDS, cSlots, codeOf, packSlots, slotCount } from '../../schema.js';
@@ -47,6 +47,11 @@ export interface CoreAddon {
   adamUpdate(param: HostArray, grad: HostArray, expAvg: HostArray, expAvgSq: HostArray, record: Float64Array): void;
   /** record: the tsr_sgd_params record; param and momentumBuffer rewritten in place. */
   sgdUpdate(param: HostArray, grad: HostArray, momentumBuffer: HostArray, record: Float64Array): void;
+  /** record: the tsr_batchnorm_params record as packSlots packs it. */
+  batchNormForward(x: HostArray, weight: HostArray, bias: HostArray, addend: HostArray | undefined, out: HostArray,
+    stats: HostArray, record: Float64Array): void;
+  batchNormBackward(gOut: HostArray, x: HostArray, weight: HostArray, bias: HostArray, addend: HostArray | undefined,
+    stats: HostArray, gx: HostArray, sums: HostArray, gz: HostArray | undefined, record: Float64Array): void;
   info(): { simd: 'avx512' | 'avx2' | 'scalar'; threads: number; cuda: boolean; buildFlags: string };
   setSimd(level: 'avx512' | 'avx2' | 'scalar'): string;
   /** Detaches the array's ArrayBuffer, freeing its memory now rather than at a garbage collection. */
@@ -229,5 +234,15 @@ export class CpuBackend implements Backend {
   }
   sgdUpdate(param: Buf, grad: Buf, momentumBuffer: Buf, p: SgdParams): void {
     this.addon.sgdUpdate(data(param), data(grad), data(momentumBuffer), packSlots('sgd', p, this.sgdSlots));
+  }
+
+  batchNormForward(x: Buf, weight: Buf, bias: Buf, addend: Buf | undefined, out: Buf, stats: Buf, p: BatchnormParams): void {
+    this.addon.batchNormForward(data(x), data(weight), data(bias), addend && data(addend), data(out), data(stats),
+      packSlots('batchnorm', p));
+  }
+  batchNormBackward(gOut: Buf, x: Buf, weight: Buf, bias: Buf, addend: Buf | undefined, stats: Buf, gx: Buf, sums: Buf,
+    gz: Buf | undefined, p: BatchnormParams): void {
+    this.addon.batchNormBackward(data(gOut), data(x), data(weight), data(bias), addend && data(addend), data(stats),
+      data(gx), data(sums), gz && data(gz), packSlots('batchnorm', p));
   }
 }

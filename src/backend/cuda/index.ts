@@ -14,7 +14,7 @@
 // them to tensor cores with TF32 or BF16 operands (float32 accumulation).
 import type {
   AdamParams, SgdParams,
-  Backend, BinaryOp, Buf, ConvParams, Csr, DType, LstmParams, MatmulParams, Placement, PoolParams, ReduceOp, ScanOp,
+  Backend, BatchnormParams, BinaryOp, Buf, ConvParams, Csr, DType, LstmParams, MatmulParams, Placement, PoolParams, ReduceOp, ScanOp,
   UnaryOp, View,
 } from '../interface.js';
 import { loadAddon, rebuildHint } from '../cpu/addon.js';
@@ -73,6 +73,10 @@ export interface CudaAddon {
     gradH0: number, gradC0: number, p: LstmParams): void;
   cudaAdamUpdate(param: number, grad: number, expAvg: number, expAvgSq: number, p: AdamParams): void;
   cudaSgdUpdate(param: number, grad: number, momentumBuffer: number, p: SgdParams): void;
+  cudaBatchNormForward(x: number, weight: number, bias: number, addend: number | undefined, out: number, stats: number,
+    p: BatchnormParams): void;
+  cudaBatchNormBackward(gOut: number, x: number, weight: number, bias: number, addend: number | undefined, stats: number,
+    gx: number, sums: number, gz: number | undefined, p: BatchnormParams): void;
 }
 
 export interface CudaDeviceInfo {
@@ -250,5 +254,15 @@ export class CudaBackend implements Backend {
   sgdUpdate(param: Buf, grad: Buf, momentumBuffer: Buf, p: SgdParams): void {
     this.addon.cudaSgdUpdate(handle(param, 'param'), handle(grad, 'grad'), handle(momentumBuffer, 'momentumBuffer'), p);
   }
-}
 
+  batchNormForward(x: Buf, weight: Buf, bias: Buf, addend: Buf | undefined, out: Buf, stats: Buf, p: BatchnormParams): void {
+    this.addon.cudaBatchNormForward(handle(x, 'x'), handle(weight, 'weight'), handle(bias, 'bias'),
+      addend && handle(addend, 'addend'), handle(out, 'out'), handle(stats, 'stats'), p);
+  }
+  batchNormBackward(gOut: Buf, x: Buf, weight: Buf, bias: Buf, addend: Buf | undefined, stats: Buf, gx: Buf, sums: Buf,
+    gz: Buf | undefined, p: BatchnormParams): void {
+    this.addon.cudaBatchNormBackward(handle(gOut, 'gOut'), handle(x, 'x'), handle(weight, 'weight'), handle(bias, 'bias'),
+      addend && handle(addend, 'addend'), handle(stats, 'stats'), handle(gx, 'gx'), handle(sums, 'sums'),
+      gz && handle(gz, 'gz'), p);
+  }
+}

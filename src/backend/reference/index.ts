@@ -2,7 +2,7 @@
 // tensors are stored and computed in float64, which is what gradient checks
 // against finite differences run on. Never the fast path.
 import type {
-  AdamParams, LstmParams, SgdParams,
+  AdamParams, BatchnormParams, LstmParams, SgdParams,
   Backend, Buf, Csr, ConvParams, DType, MatmulParams, PoolParams, ReduceOp, ScanOp, UnaryOp, BinaryOp, View, Activation,
   Placement,
 } from '../interface.js';
@@ -573,5 +573,65 @@ export class ReferenceBackend implements Backend {
       }
       return this.arr(buf);
     });
+  }
+
+  batchNormForward(x: Buf, weight: Buf, bias: Buf, addend: Buf | undefined, out: Buf, stats: Buf, p: BatchnormParams): void {
+    const xs = this.arr(x), w = this.arr(weight), b = this.arr(bias), add = addend && this.arr(addend);
+    const o = this.arr(out), st = this.arr(stats);
+    const { outer, channels: C, inner } = p, count = outer * inner;
+    for (let c = 0; c < C; c++) {
+      let sum = 0, squares = 0;
+      this.forEachOfChannel(p, c, (i) => { sum += xs[i]; });
+      const mean = sum / count;
+      this.forEachOfChannel(p, c, (i) => { squares += (xs[i] - mean) ** 2; });
+      const variance = squares / count, scale = w[c] / Math.sqrt(variance + p.eps);
+      st[c] = mean; st[C + c] = variance;
+      this.forEachOfChannel(p, c, (i) => { o[i] = normActivate(p.act, (xs[i] - mean) * scale + b[c] + (add ? add[i] : 0)).value; });
+    }
+  }
+
+  batchNormBackward(gOut: Buf, x: Buf, weight: Buf, bias: Buf, addend: Buf | undefined, stats: Buf, gx: Buf, sums: Buf,
+    gz: Buf | undefined, p: BatchnormParams): void {
+    const g = this.arr(gOut), xs = this.arr(x), w = this.arr(weight), b = this.arr(bias), add = addend && this.arr(addend);
+    const st = this.arr(stats), gxs = this.arr(gx), sm = this.arr(sums), gzs = gz && this.arr(gz);
+    const { outer, channels: C, inner } = p, count = outer * inner;
+    for (let c = 0; c < C; c++) {
+      const mean = st[c], invStd = 1 / Math.sqrt(st[C + c] + p.eps);
+      const gradZ = (i: number) => {
+        const xhat = (xs[i] - mean) * invStd;
+        return { xhat, gz: g[i] * normActivate(p.act, xhat * w[c] + b[c] + (add ? add[i] : 0)).slope };
+      };
+      let gSum = 0, gXhatSum = 0;
+      this.forEachOfChannel(p, c, (i) => {
+        const r = gradZ(i);
+        gSum += r.gz; gXhatSum += r.gz * r.xhat;
+        if (gzs) gzs[i] = r.gz;
+      });
+      sm[c] = gSum; sm[C + c] = gXhatSum;
+      this.forEachOfChannel(p, c, (i) => {
+        const r = gradZ(i);
+        gxs[i] = w[c] * invStd * (r.gz - (gSum + r.xhat * gXhatSum) / count);
+      });
+    }
+  }
+
+  /** Calls fn with the index of every element of channel c of a dense [outer, channels, inner] buffer. */
+  private forEachOfChannel(p: BatchnormParams, c: number, fn: (i: number) => void): void {
+    for (let n = 0; n < p.outer; n++) {
+      const base = (n * p.channels + c) * p.inner;
+      for (let k = 0; k < p.inner; k++) fn(base + k);
+    }
+  }
+}
+
+/** Batch normalization's activation at z, and its derivative there. */
+function normActivate(act: BatchnormParams['act'], z: number): { value: number; slope: number } {
+  switch (act) {
+    case 'none': return { value: z, slope: 1 };
+    case 'relu': return z > 0 ? { value: z, slope: 1 } : { value: 0, slope: 0 };
+    case 'silu': {
+      const s = 1 / (1 + Math.exp(-z));
+      return { value: z * s, slope: s * (1 + z * (1 - s)) };
+    }
   }
 }

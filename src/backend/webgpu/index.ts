@@ -15,7 +15,7 @@
 
 import type {
   AdamParams, SgdParams,
-  Backend, BinaryOp, Buf, ConvParams, Csr, DType, LstmParams, MatmulParams, Placement, PoolParams, ReduceOp, ScanOp,
+  Backend, BatchnormParams, BinaryOp, Buf, ConvParams, Csr, DType, LstmParams, MatmulParams, Placement, PoolParams, ReduceOp, ScanOp,
   UnaryOp, View,
 } from '../interface.js';
 import { codeOf, packWgsl } from '../../schema.js';
@@ -38,7 +38,7 @@ const NMS_MAX_WORDS = 4096; // nms.wgsl
 const LSTM_STEPS_PER_RUN = 64; // lstm.wgsl's per-step dispatches recorded per run (their parameters share one arena)
 
 const CONV_PASS = { forward: 0, backwardInput: 1, backwardWeight: 2 } as const; // CONV_* in conv.wgsl
-const RECORD_BINDING = { matmul: 5, conv: 5, pool: 4, lstm: 1, adam: 1, sgd: 6 } as const;               // where the families bind their record
+const RECORD_BINDING = { matmul: 5, conv: 5, pool: 4, lstm: 1, adam: 1, sgd: 6, batchnorm: 1 } as const;               // where the families bind their record
 
 const product = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
@@ -437,6 +437,39 @@ export class WebGpuBackend implements Backend {
     }
     this.lstmSteps(name, 'lstm_backward_step', lp, bindings.filter(([n]) => n !== 10), Array.from({ length: lp.T }, (_, k) => lp.T - 1 - k));
     this.lstmSteps(name, 'lstm_backward_h0', lp, bindings.filter(([n]) => [3, 9, 10].includes(n)), [0]);
+  }
+
+  batchNormForward(x: Buf, weight: Buf, bias: Buf, addend: Buf | undefined, out: Buf, stats: Buf, bp: BatchnormParams): void {
+    const name = 'batchNormForward';
+    this.batchNorm(name, 'batchnorm_forward', bp, addend !== undefined, false, { x: [2, x], weight: [3, weight], bias: [4, bias],
+      addend: [5, addend ?? x], out: [6, out], stats: [7, stats] });
+  }
+
+  batchNormBackward(gOut: Buf, x: Buf, weight: Buf, bias: Buf, addend: Buf | undefined, stats: Buf, gx: Buf, sums: Buf,
+    gz: Buf | undefined, bp: BatchnormParams): void {
+    const name = 'batchNormBackward';
+    this.batchNorm(name, 'batchnorm_backward', bp, addend !== undefined, gz !== undefined, { x: [2, x], weight: [3, weight],
+      bias: [4, bias], addend: [5, addend ?? x], stats: [7, stats], gOut: [8, gOut], gx: [9, gx], sums: [10, sums], gz: [11, gz] });
+  }
+
+  /** One workgroup per channel runs `entry` (batchnorm.wgsl) over the buffers checked against their sizes; an absent
+   *  addend is stood in for by x (read-only bindings may alias) and an absent gz by a 4-byte buffer never written. */
+  private batchNorm(op: string, entry: string, bp: BatchnormParams, hasAddend: boolean, hasGz: boolean,
+    bufs: Record<string, [number, Buf | undefined]>): void {
+    const size = bp.outer * bp.channels * bp.inner;
+    const sizes: Record<string, number> = { x: size, addend: size, out: size, gOut: size, gx: size, gz: size,
+      weight: bp.channels, bias: bp.channels, stats: 2 * bp.channels, sums: 2 * bp.channels };
+    const bindings = Object.entries(bufs).map(([role, [binding, buf]]): [number, GPUBuffer] => {
+      if (!buf) return [binding, this.gpu.ones];
+      const b = this.storage(buf, op);
+      this.expectSize(op, role, b, sizes[role]);
+      return [binding, b.gpu];
+    });
+    if (bp.channels === 0) return;
+    this.gpu.run(op, [{
+      kernel: { families: ['batchnorm'], prelude: '', entry }, params: new Params().u32(hasAddend ? 1 : 0, hasGz ? 1 : 0),
+      bindings, record: [RECORD_BINDING.batchnorm, packWgsl('batchnorm', bp)], workgroups: this.gpu.grid(bp.channels, op),
+    }]);
   }
 
   /** The lstm buffers checked against their sizes (lstm.wgsl's bindings, named by the interface's roles). */

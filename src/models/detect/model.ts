@@ -38,7 +38,7 @@ export function checkDetectorConfig(config: DetectorConfig): Required<DetectorCo
 /** The strides of the three levels the head predicts on. */
 export const STRIDES = [8, 16, 32] as const;
 
-/** Conv (no bias) -> BatchNorm -> SiLU. */
+/** Conv (no bias) -> BatchNorm -> SiLU, the SiLU fused into the batch norm (one pass each way). */
 export class ConvBnSilu extends T.nn.Module {
   readonly conv: T.nn.Conv2d;
   readonly bn: T.nn.BatchNorm2d;
@@ -47,7 +47,7 @@ export class ConvBnSilu extends T.nn.Module {
     this.conv = this.child('conv', new T.nn.Conv2d(inC, outC, kernel, { stride, padding: (kernel - 1) >> 1, bias: false }));
     this.bn = this.child('bn', new T.nn.BatchNorm2d(outC));
   }
-  forward(x: Tensor): Tensor { return T.silu(this.bn.forward(this.conv.forward(x))); }
+  forward(x: Tensor): Tensor { return this.bn.forward(this.conv.forward(x), { activation: 'silu' }); }
 }
 
 /** x + conv3(conv3(x)), the residual unit of each stage. */
