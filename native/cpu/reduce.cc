@@ -291,6 +291,8 @@ template <int W> struct ColKernel {
 
 // Work per task when the reduced axis is split: few outputs but a long axis still use every thread.
 constexpr int64_t kChunkElements = 1 << 16;
+// Rows (inner == 1) of at most this many elements are summed by a plain loop.
+constexpr int64_t kShortRow = 8;
 
 void store_result(int op, const AnyArray& out, int64_t i, double value, int32_t index) {
   if (is_arg(op)) out.i32()[i] = index;
@@ -314,6 +316,19 @@ void reduce_f32(int op, const float* x, int64_t outer, int64_t size, int64_t inn
   }
   const int64_t chunks = std::max<int64_t>(1, (size + chunk - 1) / chunk);
   const bool arg = is_arg(op);
+  if (rows && chunks == 1 && size <= kShortRow && (op == TSR_SUM || op == TSR_PROD)) {
+    // Short rows (the 2 x 2 cells of a nearest upsampling's gradient): a plain loop over a task's
+    // rows, where the vector kernel's dispatch per row would cost more than the row itself.
+    parallel_for(outer, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(size, 1)), [&](int64_t b, int64_t e) {
+      for (int64_t o = b; o < e; o++) {
+        const float* row = x + o * size;
+        float acc = op == TSR_SUM ? 0.f : 1.f;
+        for (int64_t s = 0; s < size; s++) acc = op == TSR_SUM ? acc + row[s] : acc * row[s];
+        store_result(op, out, o, acc, 0);
+      }
+    });
+    return;
+  }
 
   // Partial results, chunk-major (part[c * positions + pos]), so a task writes one contiguous run
   // and the merge reads rows; empty when chunks == 1 (results go straight to out).

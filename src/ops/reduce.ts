@@ -29,6 +29,7 @@ function reduceRaw(op: ReduceOp, x: Tensor, axes: number[], keepdims: boolean): 
   const out = emptyTensor(backend, outShape, isArg || exactInt ? 'int32' : 'float32');
   if (out.size === 0) return out;
   const run = axes.length > 0 && axes.every((a, i) => i === 0 || a === axes[i - 1] + 1);
+  if (!run && axes.length > 0 && !isArg) return reduceRuns(op, x, xf, axes, out);
   let src: Tensor, outer: number, size: number, inner: number;
   if (run) {
     src = contiguous(xf);
@@ -45,6 +46,35 @@ function reduceRaw(op: ReduceOp, x: Tensor, axes: number[], keepdims: boolean): 
   runKernel(op, [x], () => backend.reduce(op, src.denseBuf(), outer, size, inner, out.storage.buf!),
     [out, src !== x ? src : null, xf !== x ? xf : null]);
   if (src !== xf) src.dispose();
+  return out;
+}
+
+/** Reduces axes that form several runs (sorted, not one dense run) one run at a time, the innermost first, each a
+ *  dense [outer, size, inner] pass that keeps the run as size-1 axes; the last pass writes `out`. Summing the 2 x 2
+ *  blocks of a [N, C, h, 2, w, 2] gradient (a nearest upsampling's) or the bias gradient of a conv over [0, 2, 3]
+ *  this way reads x once and its shrinking partial results, where a transposing copy first wrote all of x again. */
+function reduceRuns(op: ReduceOp, x: Tensor, xf: Tensor, axes: number[], out: Tensor): Tensor {
+  const backend = out.backend;
+  const runs: number[][] = [];
+  for (const a of axes) {
+    const last = runs[runs.length - 1];
+    if (last && a === last[last.length - 1] + 1) last.push(a); else runs.push([a]);
+  }
+  let src = contiguous(xf);
+  const shape = [...x.shape];
+  for (let r = runs.length - 1; r >= 0; r--) {
+    const axesOfRun = runs[r];
+    const outer = numel(shape.slice(0, axesOfRun[0])), size = numel(axesOfRun.map((a) => shape[a]));
+    const inner = numel(shape.slice(axesOfRun[axesOfRun.length - 1] + 1));
+    for (const a of axesOfRun) shape[a] = 1;
+    const target = r === 0 ? out : emptyTensor(backend, shape, out.dtype);
+    const from = src;
+    runKernel(op, [x], () => backend.reduce(op, from.denseBuf(), outer, size, inner, target.storage.buf!),
+      [target !== out ? target : null, out, from !== x && from !== xf ? from : null, xf !== x ? xf : null]);
+    if (from !== x && from !== xf) from.dispose();
+    src = target;
+  }
+  if (xf !== x) xf.dispose();
   return out;
 }
 
