@@ -171,6 +171,7 @@ export class CpuBackend implements Backend {
   private readonly lstmSlots = new Float64Array(slotCount(RECORDS.lstm));
   private readonly adamSlots = new Float64Array(slotCount(RECORDS.adam));
   private readonly sgdSlots = new Float64Array(slotCount(RECORDS.sgd));
+  private readonly batchnormSlots = new Float64Array(slotCount(RECORDS.batchnorm));
 
   matmul(a: View, b: View, out: Buf, p: MatmulParams): void {
     this.addon.matmul(data(a.buf), data(b.buf), data(out), p.bias ? data(p.bias) : undefined,
@@ -238,11 +239,11 @@ export class CpuBackend implements Backend {
 
   batchNormForward(x: Buf, weight: Buf, bias: Buf, addend: Buf | undefined, out: Buf, stats: Buf, p: BatchnormParams): void {
     this.addon.batchNormForward(data(x), data(weight), data(bias), addend && data(addend), data(out), data(stats),
-      packSlots('batchnorm', p));
+      packSlots('batchnorm', p, this.batchnormSlots));
   }
   batchNormBackward(gOut: Buf, x: Buf, weight: Buf, bias: Buf, addend: Buf | undefined, stats: Buf, gx: Buf, sums: Buf,
     gz: Buf | undefined, p: BatchnormParams): void {
     this.addon.batchNormBackward(data(gOut), data(x), data(weight), data(bias), addend && data(addend), data(stats),
-      data(gx), data(sums), gz && data(gz), packSlots('batchnorm', p));
+      data(gx), data(sums), gz && data(gz), packSlots('batchnorm', p, this.batchnormSlots));
   }
 }
