@@ -57,11 +57,18 @@ export function normAxis(op: string, axis: number, ndim: number): number {
 }
 
 export function normAxes(op: string, axes: number | readonly number[] | undefined, ndim: number): number[] {
-  if (axes === undefined) return Array.from({ length: ndim }, (_, i) => i);
+  if (axes === undefined) {
+    const all = new Array<number>(ndim);
+    for (let i = 0; i < ndim; i++) all[i] = i;
+    return all;
+  }
   const list = typeof axes === 'number' ? [axes] : axes;
   // A 0-d tensor reduced over axis 0 (or -1) is itself, as in torch: no axis is reduced.
-  if (ndim === 0) { list.forEach((a) => normAxis(op, a, 1)); return []; }
-  const out = [...new Set(list.map((a) => normAxis(op, a, ndim)))];
-  if (out.length !== list.length) throw new Error(`${op}: repeated axis in ${JSON.stringify(axes)}`);
-  return out.sort((x, y) => x - y);
+  if (ndim === 0) { for (const a of list) normAxis(op, a, 1); return []; }
+  const out = new Array<number>(list.length);
+  for (let i = 0; i < list.length; i++) out[i] = normAxis(op, list[i], ndim);
+  for (let i = 1; i < out.length; i++) {
+    if (out.lastIndexOf(out[i], i - 1) >= 0) throw new Error(`${op}: repeated axis in ${JSON.stringify(axes)}`);
+  }
+  return out.length > 1 ? out.sort((x, y) => x - y) : out;
 }
