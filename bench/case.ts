@@ -70,26 +70,51 @@ export interface PeerOutput { ms: Record<string, number>; memoryMiB?: Record<str
 
 /** Runs `python bench/peers/<script> ...args` with the bench's thread count, in the fastest correct
  *  OpenBLAS configuration of `library` under that interpreter (bench/peers/configure.ts), and returns
- *  the JSON of its last output line, or undefined after saying why it could not. */
+ *  the JSON of its last output line, or undefined after saying why it could not. A torch peer runs
+ *  a second time on one thread, its labels suffixed " (1 thread)": on this 2-core machine torch's
+ *  intra-op threads cost more than they give on small ops (an LSTM step, a small conv), sometimes
+ *  2-4x, and a peer is compared at its best. */
 export function runPythonPeerOutput(python: string, script: string, args: string[], library: PythonLibrary = 'numpy'): PeerOutput | undefined {
   const build = bestPeerBuild(python, library, benchThreads, quick);
   if (!build) {
     console.warn(`  (peer ${python} ${script} skipped: no working ${library} there: ${whyNoBuild(python, library)})`);
     return undefined;
   }
+  const out = runPeerProcess(python, script, args, build.env, buildSummary(build), build, '');
+  if (!out || library !== 'torch' || benchThreads === 1) return out;
+  const one = { OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
+  const single = runPeerProcess(python, script, args, { ...build.env, ...one }, `${buildSummary(build)}, 1 thread`, build, ' (1 thread)');
+  if (!single) return out;
+  return { ms: { ...out.ms, ...single.ms }, memoryMiB: out.memoryMiB && { ...out.memoryMiB, ...single.memoryMiB }, skip: out.skip };
+}
+
+/** One peer process with the child-environment `changes`; its labels get `suffix`. */
+function runPeerProcess(python: string, script: string, args: string[], changes: Record<string, string | null>,
+  summary: string, details: unknown, suffix: string): PeerOutput | undefined {
   const r = spawnSync(python, [join(peerDir, script), ...args], {
-    encoding: 'utf8', maxBuffer: 1 << 24, timeout: 600_000, env: childEnv(build.env),
+    encoding: 'utf8', maxBuffer: 1 << 24, timeout: 600_000, env: childEnv(changes),
   });
   const last = (r.stdout ?? '').trim().split('\n').pop() ?? '';
   if (r.status !== 0 || !last.startsWith('{')) {
     const why = r.error ? String(r.error) : (r.stderr ?? '').trim().split('\n').slice(-1)[0];
-    console.warn(`  (peer ${python} ${script} ${args.join(' ')} skipped: ${why})`);
+    console.warn(`  (peer ${python} ${script} ${args.join(' ')}${suffix} skipped: ${why})`);
     return undefined;
   }
   const parsed = JSON.parse(last) as PeerOutput;
-  if (parsed.skip) console.warn(`  (peer ${python} ${script} ${args.join(' ')} skipped: ${parsed.skip})`);
-  for (const label of Object.keys(parsed.ms)) describePeer(label, { summary: buildSummary(build), details: build });
-  return parsed;
+  if (parsed.skip) console.warn(`  (peer ${python} ${script} ${args.join(' ')}${suffix} skipped: ${parsed.skip})`);
+  const rename = (m: Record<string, number> | undefined) =>
+    m && Object.fromEntries(Object.entries(m).map(([k, v]) => [k + suffix, v]));
+  const ms = rename(parsed.ms)!;
+  for (const label of Object.keys(ms)) describePeer(label, { summary, details: { ...(details as object), env: changes } });
+  return { ms, memoryMiB: rename(parsed.memoryMiB), skip: parsed.skip };
+}
+
+/** A peer's time under `label`, named `as`, with its one-thread run beside it when there was one. */
+export function peerTimes(found: Record<string, number>, label: string, as: string): Record<string, number> {
+  const out: Record<string, number> = { [as]: found[label] };
+  const single = found[`${label} (1 thread)`];
+  if (single !== undefined) out[`${as} (1 thread)`] = single;
+  return out;
 }
 
 /** runPythonPeerOutput's label -> median ms. */

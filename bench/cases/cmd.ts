@@ -8,7 +8,7 @@ import { HostBuf } from '../../src/backend/hostbuf.js';
 import type { Buf } from '../../src/backend/interface.js';
 import { Rng } from '../../src/rng.js';
 import {
-  type BenchCase, type CaseResult, Exchange, medianMs, pythonTorch, relativeDifference, runCases,
+  type BenchCase, type CaseResult, Exchange, medianMs, peerTimes, pythonTorch, relativeDifference, runCases,
 } from '../peers/signature_peers.js';
 
 const K = 5, D = 256, NX = 5000, NY = 20000;
@@ -78,7 +78,7 @@ async function runCmd(backward: boolean): Promise<CaseResult> {
       check.gx = relativeDifference(sx.grad.data, ex.read('gx_torch'));
       check.gy = relativeDifference(sy.grad.data, ex.read('gy_torch'));
     }
-    return { tesseraMs, peers: { torch: torch[backward ? 'torch fwd+bwd' : 'torch'] }, check };
+    return { tesseraMs, peers: peerTimes(torch, backward ? 'torch fwd+bwd' : 'torch', 'torch'), check };
   } finally {
     ex.dispose();
   }

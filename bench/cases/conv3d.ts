@@ -7,7 +7,7 @@ import { CpuBackend } from '../../src/backend/cpu/index.js';
 import { HostBuf } from '../../src/backend/hostbuf.js';
 import type { ConvParams } from '../../src/backend/interface.js';
 import { Rng } from '../../src/rng.js';
-import { sized } from '../case.js';
+import { peerTimes, sized } from '../case.js';
 import { jsPeers } from '../peers/js_peers.js';
 import {
   type BenchCase, type CaseResult, Exchange, medianMs, pythonTorch, relativeDifference, runCases,
@@ -55,7 +55,7 @@ export async function runConv(l: Layer, backward: boolean, repeats: number, with
     const peers: Record<string, number> = {}, check: Record<string, number> = {};
     const torch = ex.runPeer(pythonTorch, 'signature_conv3d.py', 'torch', repeats);
     if (torch) {
-      peers.torch = torch[backward ? 'torch fwd+bwd' : 'torch'];
+      Object.assign(peers, peerTimes(torch, backward ? 'torch fwd+bwd' : 'torch', 'torch'));
       check.y = relativeDifference((y as HostBuf).data, ex.read('y_torch'));
       if (backward) {
         check.gx = relativeDifference((gx as HostBuf).data, ex.read('gx_torch'));

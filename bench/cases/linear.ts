@@ -3,7 +3,7 @@
 import * as T from '../../src/index.js';
 import { Rng } from '../../src/rng.js';
 import {
-  type BenchCase, type CaseResult, Exchange, medianMs, pythonTorch, relativeDifference,
+  type BenchCase, type CaseResult, Exchange, medianMs, peerTimes, pythonTorch, relativeDifference,
 } from '../peers/signature_peers.js';
 
 const M = 4096, K = 1024, N = 1024;
@@ -37,7 +37,7 @@ async function runLinear(backward: boolean): Promise<CaseResult> {
     const torch = ex.runPeer(pythonTorch, 'linear_torch.py', 'torch', backward ? 5 : 10);
     if (!torch) return { tesseraMs, peers: {} };
     const check: Record<string, number> = backward ? { gw: relativeDifference(gw, ex.read('gw_torch')) } : { y: relativeDifference(y, ex.read('y_torch')) };
-    return { tesseraMs, peers: { 'torch linear+gelu': torch[backward ? 'torch fwd+bwd' : 'torch'] }, check };
+    return { tesseraMs, peers: peerTimes(torch, backward ? 'torch fwd+bwd' : 'torch', 'torch linear+gelu'), check };
   } finally {
     ex.dispose();
     for (const t of [x, w, b, g]) t.dispose();

@@ -4,7 +4,7 @@
 import * as T from '../../src/index.js';
 import { Rng } from '../../src/rng.js';
 import {
-  type BenchCase, type CaseResult, Exchange, medianMs, pythonTorch, relativeDifference,
+  type BenchCase, type CaseResult, Exchange, medianMs, peerTimes, pythonTorch, relativeDifference,
 } from '../peers/signature_peers.js';
 import { sized } from '../case.js';
 
@@ -72,7 +72,7 @@ async function result(which: 'fwdBwd' | 'step'): Promise<CaseResult> {
   const label = which === 'fwdBwd' ? 'torch fwd+bwd' : 'torch step';
   return {
     tesseraMs: which === 'fwdBwd' ? m.fwdBwdMs : m.stepMs,
-    peers: torch ? { [`torch.nn.LSTM ${which === 'fwdBwd' ? 'fwd+bwd' : 'step'}`]: torch[label] } : {},
+    peers: torch ? peerTimes(torch, label, `torch.nn.LSTM ${which === 'fwdBwd' ? 'fwd+bwd' : 'step'}`) : {},
     check,
   };
 }

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from signature_io import threads, time_ms
 
 batches, batch, steps, features, items, paths, context, horizon, repeats = map(int, sys.argv[1:10])
-torch.set_num_threads(threads())  # Debian's torch defaults to 1 thread; the bench gives each side the same count
+torch.set_num_threads(threads())  # OMP_NUM_THREADS: the bench runs torch peers on its thread count and on 1
 torch.manual_seed(0)
 H = 40
 lstm = torch.nn.LSTM(features, H, num_layers=2, dropout=0.1, batch_first=True)

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BenchCase, type CaseResult, benchThreads, runPythonPeer } from '../case.js';
 
-export { type BenchCase, type CaseResult, medianMs } from '../case.js';
+export { type BenchCase, type CaseResult, medianMs, peerTimes } from '../case.js';
 
 /** pip's numpy / scipy are on PATH; Debian's torch imports only under /usr/bin/python3. */
 export const pythonScipy = process.env.TESSERA_BENCH_PYTHON ?? 'python3';
