@@ -5,6 +5,7 @@ random [batch, steps, features] inputs with the masked Student-t NLL, gradient
 clipping at 10 and Adam, and (2) ancestral sampling of `paths` paths for `items`
 items over `horizon` steps after a context of `context` steps.
 usage: deepar_torch.py <batches> <batch> <steps> <features> <items> <paths> <context> <horizon> <repeats>
+       <sampling_warmup> <sampling_repeats>
 Prints {"ms": {"torch epoch": ..., "torch sampling": ...}}."""
 import json
 import sys
@@ -14,7 +15,8 @@ import torch.nn.functional as F
 
 from signature_io import threads, time_ms
 
-batches, batch, steps, features, items, paths, context, horizon, repeats = map(int, sys.argv[1:10])
+batches, batch, steps, features, items, paths, context, horizon, repeats, sampling_warmup, sampling_repeats = map(
+    int, sys.argv[1:12])
 torch.set_num_threads(threads())  # OMP_NUM_THREADS: the bench runs torch peers on its thread count and on 1
 torch.manual_seed(0)
 H = 40
@@ -70,4 +72,4 @@ def sample():
     return torch.stack(draws, 1)
 
 
-print(json.dumps({"ms": {"torch epoch": time_ms(epoch, repeats), "torch sampling": time_ms(sample, repeats)}}))
+print(json.dumps({"ms": {"torch epoch": time_ms(epoch, repeats), "torch sampling": time_ms(sample, sampling_repeats, sampling_warmup)}}))
