@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "families.h"
@@ -32,58 +33,85 @@ TESSERA_INLINE void store_n(float* p, typename Vec<W>::F v, int64_t n) {
   std::memcpy(p, lanes, n * sizeof(float));
 }
 
-/** Rows [b0, b1) of one step: z [B, 4H] (pre-activation in, activated i, f, g, o out), c_prev [B, H]
- *  -> c, h [B, H]. */
+/** Cells [j, j + n) of batch row b of one step (n <= W): z [B, 4H] (pre-activation in, activated i, f, g, o
+ *  out), c_prev [B, H] -> c, h [B, H]. */
+template <int W>
+TESSERA_INLINE void cell_forward(int64_t b, int64_t j, int64_t n, int64_t H, float* z, const float* c_prev, float* c_out,
+                                 float* h_out) {
+  using F = typename Vec<W>::F;
+  float* zr = z + b * 4 * H;
+  const int64_t at = b * H + j;
+  const F i = vsigmoid<W>(load_n<W>(zr + j, n));
+  const F f = vsigmoid<W>(load_n<W>(zr + H + j, n));
+  const F g = vtanh<W>(load_n<W>(zr + 2 * H + j, n));
+  const F o = vsigmoid<W>(load_n<W>(zr + 3 * H + j, n));
+  const F c = f * load_n<W>(c_prev + at, n) + i * g;
+  store_n<W>(zr + j, i, n);
+  store_n<W>(zr + H + j, f, n);
+  store_n<W>(zr + 2 * H + j, g, n);
+  store_n<W>(zr + 3 * H + j, o, n);
+  store_n<W>(c_out + at, c, n);
+  store_n<W>(h_out + at, o * vtanh<W>(c), n);
+}
+
+/** Cells [j, j + n) of batch row b of one step backwards (n <= W): from the activated gates act [B, 4H], c and
+ *  c_prev [B, H], the step's own dL/dh and dL/dc (gh, gc) and those flowing back from the later step (dh_next,
+ *  dc_next), writes dL/dz into gz [B, 4H] and dL/dc_prev into dc_next. */
+template <int W>
+TESSERA_INLINE void cell_backward(int64_t b, int64_t j, int64_t n, int64_t H, const float* act, const float* c,
+                                  const float* c_prev, const float* gh, const float* gc, const float* dh_next,
+                                  float* dc_next, float* gz) {
+  using F = typename Vec<W>::F;
+  const float* ar = act + b * 4 * H;
+  float* gr = gz + b * 4 * H;
+  const int64_t at = b * H + j;
+  const F i = load_n<W>(ar + j, n), f = load_n<W>(ar + H + j, n);
+  const F g = load_n<W>(ar + 2 * H + j, n), o = load_n<W>(ar + 3 * H + j, n);
+  const F tc = vtanh<W>(load_n<W>(c + at, n));
+  const F dh = load_n<W>(gh + at, n) + load_n<W>(dh_next + at, n);
+  const F dc = load_n<W>(gc + at, n) + load_n<W>(dc_next + at, n) + dh * o * (1.f - tc * tc);
+  store_n<W>(gr + j, dc * g * i * (1.f - i), n);
+  store_n<W>(gr + H + j, dc * load_n<W>(c_prev + at, n) * f * (1.f - f), n);
+  store_n<W>(gr + 2 * H + j, dc * i * (1.f - g * g), n);
+  store_n<W>(gr + 3 * H + j, dh * tc * o * (1.f - o), n);
+  store_n<W>(dc_next + at, dc * f, n);
+}
+
+/** Calls piece(lanes, b, j, n) over the cells of rows [b0, b1), lanes a std::integral_constant<int, L> with L = W
+ *  but on 16 lanes the last pieces of a row take 8 (H = 40 is 16 + 16 + 8): a partial 16-lane piece would go
+ *  through memory lane by lane. */
+template <int W, class Piece>
+TESSERA_INLINE void each_cell_piece(int64_t b0, int64_t b1, int64_t H, Piece piece) {
+  constexpr int Rest = W > 8 ? W / 2 : W;
+  for (int64_t b = b0; b < b1; b++) {
+    int64_t j = 0;
+    for (; j + W <= H; j += W) piece(std::integral_constant<int, W>{}, b, j, int64_t(W));
+    for (; j < H; j += Rest) piece(std::integral_constant<int, Rest>{}, b, j, std::min<int64_t>(Rest, H - j));
+  }
+}
+
+// The cells are bound by their sigmoids and tanhs (an exp and a division each), which run twice as fast on
+// 16 lanes as on 8: both cell kernels take 16 under AVX-512 (their 16-lane code compiles to 512-bit
+// instructions throughout).
 template <int W>
 struct CellForward {
+  static constexpr int kAvx512Lanes = 16;
   static TESSERA_INLINE void run(int64_t b0, int64_t b1, int64_t H, float* z, const float* c_prev, float* c_out,
                                  float* h_out) {
-    using F = typename Vec<W>::F;
-    for (int64_t b = b0; b < b1; b++) {
-      float* zr = z + b * 4 * H;
-      for (int64_t j = 0; j < H; j += W) {
-        const int64_t n = std::min<int64_t>(W, H - j), at = b * H + j;
-        const F i = vsigmoid<W>(load_n<W>(zr + j, n));
-        const F f = vsigmoid<W>(load_n<W>(zr + H + j, n));
-        const F g = vtanh<W>(load_n<W>(zr + 2 * H + j, n));
-        const F o = vsigmoid<W>(load_n<W>(zr + 3 * H + j, n));
-        const F c = f * load_n<W>(c_prev + at, n) + i * g;
-        store_n<W>(zr + j, i, n);
-        store_n<W>(zr + H + j, f, n);
-        store_n<W>(zr + 2 * H + j, g, n);
-        store_n<W>(zr + 3 * H + j, o, n);
-        store_n<W>(c_out + at, c, n);
-        store_n<W>(h_out + at, o * vtanh<W>(c), n);
-      }
-    }
+    each_cell_piece<W>(b0, b1, H, [&](auto lanes, int64_t b, int64_t j, int64_t n) TESSERA_LAMBDA_INLINE {
+      cell_forward<decltype(lanes)::value>(b, j, n, H, z, c_prev, c_out, h_out);
+    });
   }
 };
 
-/** Rows [b0, b1) of one step backwards: from the activated gates act [B, 4H], c and c_prev [B, H], the
- *  step's own dL/dh and dL/dc (gh, gc) and those flowing back from the later step (dh_next, dc_next),
- *  writes dL/dz into gz [B, 4H] and dL/dc_prev into dc_next. */
 template <int W>
 struct CellBackward {
+  static constexpr int kAvx512Lanes = 16;
   static TESSERA_INLINE void run(int64_t b0, int64_t b1, int64_t H, const float* act, const float* c, const float* c_prev,
                                  const float* gh, const float* gc, const float* dh_next, float* dc_next, float* gz) {
-    using F = typename Vec<W>::F;
-    for (int64_t b = b0; b < b1; b++) {
-      const float* ar = act + b * 4 * H;
-      float* gr = gz + b * 4 * H;
-      for (int64_t j = 0; j < H; j += W) {
-        const int64_t n = std::min<int64_t>(W, H - j), at = b * H + j;
-        const F i = load_n<W>(ar + j, n), f = load_n<W>(ar + H + j, n);
-        const F g = load_n<W>(ar + 2 * H + j, n), o = load_n<W>(ar + 3 * H + j, n);
-        const F tc = vtanh<W>(load_n<W>(c + at, n));
-        const F dh = load_n<W>(gh + at, n) + load_n<W>(dh_next + at, n);
-        const F dc = load_n<W>(gc + at, n) + load_n<W>(dc_next + at, n) + dh * o * (1.f - tc * tc);
-        store_n<W>(gr + j, dc * g * i * (1.f - i), n);
-        store_n<W>(gr + H + j, dc * load_n<W>(c_prev + at, n) * f * (1.f - f), n);
-        store_n<W>(gr + 2 * H + j, dc * i * (1.f - g * g), n);
-        store_n<W>(gr + 3 * H + j, dh * tc * o * (1.f - o), n);
-        store_n<W>(dc_next + at, dc * f, n);
-      }
-    }
+    each_cell_piece<W>(b0, b1, H, [&](auto lanes, int64_t b, int64_t j, int64_t n) TESSERA_LAMBDA_INLINE {
+      cell_backward<decltype(lanes)::value>(b, j, n, H, act, c, c_prev, gh, gc, dh_next, dc_next, gz);
+    });
   }
 };
 

@@ -11,7 +11,8 @@
 // Why 8 lanes under AVX-512: GCC 12 has no pattern for a 16-lane select on an integer-vector mask
 // (AVX-512 compares produce mask registers), so generic 512-bit code with selects is scalarized
 // lane by lane. 256-bit vectors under the AVX-512 target still get EVEX encodings and 32
-// registers. The GEMM micro-kernel, where width pays, uses 512-bit intrinsics (gemm.cc).
+// registers. The GEMM micro-kernel, where width pays, uses 512-bit intrinsics (gemm.cc); a kernel whose
+// 16-lane code compiles cleanly opts in to 16 lanes (kAvx512Lanes, under "dispatch" below).
 //
 // Call simd_dispatch from inside a parallel_for body, never the other way round: a lambda is a
 // separate function and would lose the target.
@@ -20,6 +21,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 namespace tessera {
 
@@ -318,9 +320,19 @@ TESSERA_INLINE typename Vec<W>::F vgelu_grad(typename Vec<W>::F x) {
 // ---- dispatch ----
 
 namespace detail {
+/** The lanes Kernel runs with under AVX-512: 8 (see the top of this file) unless the kernel declares
+ *  `static constexpr int kAvx512Lanes = 16`, which one may do once its 16-lane code was checked to compile to
+ *  512-bit instructions throughout (selects on comparison results do; the disassembly shows no lane-by-lane
+ *  inserts or extracts). It pays where a kernel is bound by arithmetic, e.g. the LSTM cell's sigmoids and tanhs. */
+template <template <int> class Kernel, class = void>
+struct Avx512Lanes { static constexpr int value = 8; };
+template <template <int> class Kernel>
+struct Avx512Lanes<Kernel, std::void_t<decltype(Kernel<8>::kAvx512Lanes)>> {
+  static constexpr int value = Kernel<8>::kAvx512Lanes;
+};
 #ifdef TESSERA_X86
 template <template <int> class Kernel, class... Args>
-TESSERA_TARGET_AVX512 decltype(auto) run_avx512(Args... args) { return Kernel<8>::run(args...); }
+TESSERA_TARGET_AVX512 decltype(auto) run_avx512(Args... args) { return Kernel<Avx512Lanes<Kernel>::value>::run(args...); }
 template <template <int> class Kernel, class... Args>
 TESSERA_TARGET_AVX2 decltype(auto) run_avx2(Args... args) { return Kernel<8>::run(args...); }
 #endif
