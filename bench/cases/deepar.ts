@@ -7,7 +7,7 @@
 import { pathToFileURL } from 'node:url';
 import * as T from '../../src/index.js';
 import * as forecast from '../../src/models/forecast/index.js';
-import { type BenchCase, type CaseResult, medianMs, quick, runPythonPeer, sized } from '../case.js';
+import { type BenchCase, type CaseResult, medianMs, peerTimes, quick, runPythonPeer, sized } from '../case.js';
 import { pythonTorch } from '../peers/signature_peers.js';
 
 const BATCHES = sized(50, 2), BATCH = 32, CONTEXT = 30, HORIZON = 30, ITEMS = sized(8, 2), PATHS = sized(100, 10);
@@ -22,9 +22,6 @@ function makeNet(): InstanceType<typeof forecast.DeepAR> {
 }
 
 let peer: Record<string, number> | undefined | null = null;  // null: not run yet
-/** The peer's timings of one case: `label` and `label (1 thread)`. */
-const peersOf = (found: Record<string, number> | undefined, label: string): Record<string, number> =>
-  Object.fromEntries(Object.entries(found ?? {}).filter(([k]) => k.startsWith(label)));
 /** The torch peer's {"torch epoch", "torch sampling"} (run once, for both cases). */
 function torchPeer(features: number): Record<string, number> | undefined {
   if (peer === null) {
@@ -62,7 +59,7 @@ async function epochCase(): Promise<CaseResult> {
   opt.dispose();
   net.dispose();
   const found = torchPeer(features);
-  return { tesseraMs: epochMs, peers: peersOf(found, 'torch epoch') };
+  return { tesseraMs: epochMs, peers: found ? peerTimes(found, 'torch epoch', 'torch epoch') : {} };
 }
 
 async function samplingCase(): Promise<CaseResult> {
@@ -79,7 +76,7 @@ async function samplingCase(): Promise<CaseResult> {
   const features = net.hostFeatures;
   net.dispose();
   const found = torchPeer(features);
-  return { tesseraMs: times[times.length >> 1], peers: peersOf(found, 'torch sampling') };
+  return { tesseraMs: times[times.length >> 1], peers: found ? peerTimes(found, 'torch sampling', 'torch sampling') : {} };
 }
 
 export const cases: BenchCase[] = [

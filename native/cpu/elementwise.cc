@@ -194,9 +194,9 @@ TESSERA_INLINE void map_dense(const std::array<const float*, N>& in, float* y, i
 }
 
 /** The ops that take 16 lanes under AVX-512: their 16-lane code compiles to 512-bit instructions throughout and
- *  ran 1.6-1.8x faster than on 8 lanes (in cache, one thread). The others keep 8: those through vlog (its integer
- *  masks) or vsincos (its any()) fall back lane by lane on 16 lanes and ran 1.5-2.5x slower; the cheap ones are
- *  bound by memory either way. */
+ *  ran 1.4-1.8x faster than on 8 lanes (in cache, one thread). The others keep 8: those through vlog, vexpm1 or
+ *  vsincos (their float == and != compares and NaN checks) fall back lane by lane on 16 lanes and ran 1.5-2.5x
+ *  slower; the cheap ones are bound by memory either way. */
 constexpr bool unary_takes_16_lanes(int op) {
   return op == TSR_EXP || op == TSR_SQRT || op == TSR_RSQRT || op == TSR_RECIPROCAL || op == TSR_TANH ||
          op == TSR_SIGMOID || op == TSR_SILU || op == TSR_GELU || op == TSR_GELU_GRAD || op == TSR_ERF;

@@ -322,8 +322,9 @@ TESSERA_INLINE typename Vec<W>::F vgelu_grad(typename Vec<W>::F x) {
 namespace detail {
 /** The lanes Kernel runs with under AVX-512: 8 (see the top of this file) unless the kernel declares
  *  `static constexpr int kAvx512Lanes = 16`, which one may do once its 16-lane code was checked to compile to
- *  512-bit instructions throughout (selects on comparison results do; the disassembly shows no lane-by-lane
- *  inserts or extracts). It pays where a kernel is bound by arithmetic, e.g. the LSTM cell's sigmoids and tanhs. */
+ *  512-bit instructions throughout: some compares and selects do, others (float == and !=, x != x, some
+ *  selects) fall back lane by lane, so look for scalar compares (vucomiss) or inserts in the disassembly and
+ *  measure. It pays where a kernel is bound by arithmetic, e.g. the LSTM cell's sigmoids and tanhs. */
 template <template <int> class Kernel, class = void>
 struct Avx512Lanes { static constexpr int value = 8; };
 template <template <int> class Kernel>
